@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file leakprobe.h
+ * @brief Public API of libleakprobe.so, the LD_PRELOAD leak diagnostic.
+ *
+ * A program that may run with or without the shim declares the API weak,
+ * so it links and runs either way:
+ *
+ * @code
+ * #define LEAKPROBE_WEAK_API
+ * #include <leakprobe.h>
+ * ...
+ * if (leakprobe_report)              // NULL without the shim
+ *         leakprobe_report("after warm-up");
+ * @endcode
+ *
+ * Build such a program with -rdynamic or not at all: nothing to link.  The
+ * header is valid C (C99 and later) and C++.
+ */
+#ifndef LEAKPROBE_H
+#define LEAKPROBE_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef LEAKPROBE_WEAK_API
+#define LEAKPROBE_API __attribute__((weak))
+#else
+#define LEAKPROBE_API
+#endif
+
+/**
+ * Write a report now, to LEAKPROBE_OUTPUT in LEAKPROBE_FORMAT, with reason
+ * "api".  @p label (may be NULL) is shown in the header and as "label" in
+ * JSON.  Returns 0 when a report was written, -1 when the shim is not
+ * tracking this process (inert under the launcher, or failed to start).
+ */
+LEAKPROBE_API int leakprobe_report(const char *label);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LEAKPROBE_H */

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bootstrap.h - a static arena that serves allocations made before
+ * dlsym(RTLD_NEXT, ...) has resolved the real allocator (dlsym itself calls
+ * calloc).  Its blocks are never handed to the real free.
+ */
+#pragma once
+
+#include "lp.h"
+
+void *lp_bootstrap_alloc(size_t size, size_t align) LP_HIDDEN;
+/* Size recorded for a bootstrap block (for realloc). */
+size_t lp_bootstrap_size(const void *p) LP_HIDDEN;
+
+extern char lp_bootstrap_arena[] LP_HIDDEN;
+extern const size_t lp_bootstrap_arena_size LP_HIDDEN;
+
+static inline bool
+lp_is_bootstrap(const void *p)
+{
+	return (const char *)p >= lp_bootstrap_arena &&
+	       (const char *)p < lp_bootstrap_arena + lp_bootstrap_arena_size;
+}

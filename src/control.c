@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control.c - start-up, and when reports are written.
+ *
+ *  - exit: an atexit hook registered at start-up, so it runs after the
+ *    program's own hooks (LIFO), in whichever thread calls exit().
+ *  - signal (LEAKPROBE_SIGNAL, default SIGUSR1): the handler only posts a
+ *    semaphore (async-signal-safe, and unlike a self-pipe it has no fd the
+ *    program could close or dup2 over); a worker thread started with every
+ *    signal blocked writes the report while the program runs on.  A handler
+ *    the program installs for the same signal, before or after us, keeps
+ *    running: sigaction()/signal() are interposed and chained.
+ *  - fork: every shim lock is taken before and released after, so the
+ *    child starts from a consistent table; it gets its own worker and
+ *    numbers its reports from 1.
+ */
+#define _GNU_SOURCE
+#include "control.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "heap_table.h"
+#include "linewriter.h"
+#include "log.h"
+#include "options.h"
+#include "report.h"
+#include "stackdepot.h"
+#include "unwind.h"
+
+__thread int lp_guard_depth __attribute__((tls_model("initial-exec")));
+uint64_t lp_start_ns;
+
+static sem_t report_sem;
+static int report_signal;          /* 0: none taken over */
+static struct sigaction user_action; /* what the program believes is set */
+static volatile int exiting;
+
+uint64_t
+lp_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* --- the report signal -------------------------------------------------- */
+
+static void
+chain_user_handler(int sig, siginfo_t *info, void *uc)
+{
+	struct sigaction a = user_action;
+
+	if (a.sa_flags & SA_SIGINFO) {
+		if (a.sa_sigaction)
+			a.sa_sigaction(sig, info, uc);
+	} else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN) {
+		if (a.sa_flags & SA_RESETHAND)
+			user_action.sa_handler = SIG_DFL;
+		a.sa_handler(sig);
+	}
+	/* SIG_DFL would terminate the process: taking the signal over is
+	 * the point, so the default action is not replayed. */
+}
+
+static void
+on_report_signal(int sig, siginfo_t *info, void *uc)
+{
+	int saved = errno;
+	if (!exiting)
+		sem_post(&report_sem);
+	errno = saved;
+	chain_user_handler(sig, info, uc);
+}
+
+static void *
+worker_main(void *arg)
+{
+	(void)arg;
+	lp_guard_enter(); /* nothing this thread allocates is the program's */
+	for (;;) {
+		if (sem_wait(&report_sem) != 0)
+			continue; /* EINTR */
+		if (!exiting)
+			lp_report_write(LP_REASON_SIGNAL, NULL);
+	}
+	return NULL;
+}
+
+static void
+start_worker(void)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+	sigset_t all, old;
+
+	sem_init(&report_sem, 0, 0);
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* The thread inherits this mask: no signal is ever delivered to it. */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, &attr, worker_main, NULL) == 0)
+		pthread_setname_np(t, "leakprobe");
+	else
+		lp_warn("cannot start the report thread: no reports on signal");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+}
+
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+
+void
+lp_control_start(void)
+{
+	struct sigaction sa;
+
+	real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+	if (!lp_opt.signal || !real_sigaction)
+		return;
+	start_worker();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_report_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	if (real_sigaction(lp_opt.signal, &sa, &user_action) != 0) {
+		lp_warn("cannot handle signal %d: no reports on signal", lp_opt.signal);
+		return;
+	}
+	report_signal = lp_opt.signal;
+}
+
+int
+lp_control_signal(void)
+{
+	return report_signal;
+}
+
+/* The program sets a handler for the report signal: remember it as the
+ * one to chain to, and keep ours installed. */
+LP_EXPORT int
+sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!real_sigaction)
+		real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+	if (sig != report_signal || sig == 0)
+		return real_sigaction(sig, act, old);
+	struct sigaction prev = user_action;
+	if (act)
+		user_action = *act;
+	if (old)
+		*old = prev;
+	return 0;
+}
+
+LP_EXPORT sighandler_t
+signal(int sig, sighandler_t handler)
+{
+	struct sigaction act, old;
+
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	act.sa_flags = SA_RESTART; /* glibc's signal() has BSD semantics */
+	if (sigaction(sig, &act, &old) != 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+/* --- exit and fork ------------------------------------------------------ */
+
+static void
+on_exit_hook(void)
+{
+	if (lp_state != LP_TRACKING)
+		return;
+	exiting = 1;
+	lp_report_write(LP_REASON_EXIT, NULL);
+}
+
+static void
+before_fork(void)
+{
+	lp_guard_enter();
+	lp_report_lock();
+	lp_depot_lock_all();
+	lp_heap_lock_all();
+}
+
+static void
+after_fork_parent(void)
+{
+	lp_heap_unlock_all();
+	lp_depot_unlock_all();
+	lp_report_unlock();
+	lp_guard_leave();
+}
+
+static bool
+this_process_reports(void)
+{
+	return lp_opt.pid == 0 || lp_opt.pid == (uint64_t)getpid();
+}
+
+static void
+after_fork_child(void)
+{
+	lp_heap_unlock_all();
+	lp_depot_unlock_all();
+	lp_report_after_fork_child();
+	if (!this_process_reports()) {
+		/* Under the launcher only the program it started reports. */
+		__atomic_store_n(&lp_state, LP_RESOLVED, __ATOMIC_RELEASE);
+	} else if (report_signal) {
+		start_worker();
+	}
+	lp_guard_leave();
+}
+
+/* --- start-up ----------------------------------------------------------- */
+
+/* LEAKPROBE_CHILDREN=0: drop libleakprobe from LD_PRELOAD so programs we
+ * exec are not traced.  Other preloaded libraries stay. */
+static void
+untrace_children(void)
+{
+	const char *v = getenv("LD_PRELOAD");
+	char out[4096];
+	size_t n = 0;
+
+	if (!v || strlen(v) >= sizeof(out))
+		return;
+	for (const char *p = v; *p;) {
+		size_t len = strcspn(p, ": ");
+		if (len && !memmem(p, len, "libleakprobe", 12)) {
+			if (n)
+				out[n++] = ':';
+			memcpy(out + n, p, len);
+			n += len;
+		}
+		p += len;
+		if (*p)
+			p++;
+	}
+	out[n] = 0;
+	if (n)
+		setenv("LD_PRELOAD", out, 1);
+	else
+		unsetenv("LD_PRELOAD");
+}
+
+static void
+read_command(void)
+{
+	static char cmd[4096];
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, cmd, sizeof(cmd) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		n = 0;
+	while (n > 0 && cmd[n - 1] == 0)
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (cmd[i] == 0)
+			cmd[i] = ' ';
+	cmd[n] = 0;
+	lp_report_set_command(cmd);
+}
+
+/* If the executable (or a library ahead of us) defines malloc, our hooks
+ * are never called: say so rather than report an empty heap. */
+static void
+check_interposition(void)
+{
+	void *m = dlsym(RTLD_DEFAULT, "malloc");
+	if (m && !lp_unwind_is_self((uintptr_t)m)) {
+		Dl_info info;
+		const char *who = dladdr(m, &info) && info.dli_fname && info.dli_fname[0]
+					  ? info.dli_fname : "the executable";
+		static char msg[512];
+		lp_fmt(msg, sizeof(msg),
+		       "malloc is defined by %s, ahead of libleakprobe.so: its allocations are not seen",
+		       who);
+		lp_warn("%s", msg);
+		lp_report_set_warning(msg);
+	}
+}
+
+void
+lp_init(void)
+{
+	lp_start_ns = lp_now_ns();
+	lp_guard_enter();
+	lp_options_load();
+	if (lp_opt.help)
+		lp_options_print_help(2);
+	if (!lp_opt.children)
+		untrace_children();
+	if (!this_process_reports())
+		goto out; /* inert: the interposers pass everything through */
+	if (!lp_depot_init()) {
+		lp_warn("cannot reserve memory for the stack depot: not tracking");
+		goto out;
+	}
+	lp_heap_init(lp_opt.large);
+	lp_unwind_init();
+	check_interposition();
+	read_command();
+	atexit(on_exit_hook);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	lp_control_start();
+	__atomic_store_n(&lp_state, LP_TRACKING, __ATOMIC_RELEASE);
+out:
+	lp_guard_leave();
+}
+
+__attribute__((constructor(101))) static void
+lp_constructor(void)
+{
+	lp_resolve();
+	lp_init();
+}

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/* heap_table.c - see heap_table.h. */
+#include "heap_table.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#include "log.h"
+#include "spinlock.h"
+
+#define NSHARDS 256
+#define MAX_LOAD_PERCENT 80
+#define SIZE_IN_LARGE UINT32_MAX /* the size lives in the large table */
+
+struct entry {
+	uintptr_t ptr; /* 0: empty slot */
+	uint32_t size;
+	uint32_t stack;
+};
+
+struct large_entry {
+	uintptr_t ptr;
+	uint64_t size;
+	uint64_t birth_ns;
+};
+
+struct shard {
+	lp_spinlock lock;
+	uint32_t cap;
+	uint32_t count;
+	struct entry *slots;
+	uint64_t live_bytes, allocs, frees;
+} __attribute__((aligned(64)));
+
+static struct shard shards[NSHARDS];
+
+static struct {
+	lp_spinlock lock;
+	uint32_t cap, count;
+	struct large_entry *slots;
+} large;
+
+static uint64_t large_threshold;
+
+/* Peak bytes: each thread batches its delta and publishes it to
+ * published_bytes every FLUSH bytes, so threads do not fight over one
+ * cache line.  peak = max(published + own delta): exact for one thread,
+ * off by at most (threads - 1) * FLUSH otherwise. */
+#define FLUSH (64 * 1024)
+static int64_t published_bytes;
+static int64_t peak_bytes;
+static __thread int64_t thread_delta __attribute__((tls_model("initial-exec")));
+
+static inline uint64_t
+hash_ptr(uintptr_t p)
+{
+	return (uint64_t)(p >> 4) * 0x9E3779B97F4A7C15ull;
+}
+
+/* Map a hash onto [0, cap) without a division. */
+static inline uint32_t
+home_of(uint64_t h, uint32_t cap)
+{
+	return (uint32_t)(((h >> 24) & 0xffffffffu) * (uint64_t)cap >> 32);
+}
+
+static void *
+map_slots(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* --- open addressing over any entry with the key first ------------------ */
+
+static inline uint32_t
+find_slot(const void *slots, size_t stride, uint32_t cap, uintptr_t key,
+	  bool *found)
+{
+	uint32_t i = home_of(hash_ptr(key), cap);
+	for (;;) {
+		uintptr_t k = *(const uintptr_t *)((const char *)slots + i * stride);
+		if (k == key || k == 0) {
+			*found = k == key;
+			return i;
+		}
+		if (++i == cap)
+			i = 0;
+	}
+}
+
+/* Backward-shift deletion: no tombstones, so probe lengths stay short
+ * under churn.  After this, every entry is reachable from its home slot
+ * without crossing an empty slot. */
+static inline void
+erase_slot(void *slots, size_t stride, uint32_t cap, uint32_t hole)
+{
+	char *base = slots;
+	uint32_t j = hole;
+	for (;;) {
+		if (++j == cap)
+			j = 0;
+		uintptr_t k = *(uintptr_t *)(base + j * stride);
+		if (k == 0)
+			break;
+		uint32_t home = home_of(hash_ptr(k), cap);
+		/* Move j into the hole unless its home lies cyclically in
+		 * (hole, j]. */
+		bool stays = hole <= j ? (home > hole && home <= j)
+				       : (home > hole || home <= j);
+		if (stays)
+			continue;
+		memcpy(base + hole * stride, base + j * stride, stride);
+		hole = j;
+	}
+	memset(base + hole * stride, 0, stride);
+}
+
+/* Grow to 1.5x (rounded to whole pages): the load factor stays between
+ * 53% and 80%, which keeps the table under 32 bytes per live block. */
+static bool
+grow_locked(void **slots, size_t stride, uint32_t *cap)
+{
+	size_t want = *cap ? (size_t)*cap * 3 / 2 : 4096 / stride;
+	size_t bytes = (want * stride + 4095) & ~(size_t)4095;
+	uint32_t ncap = (uint32_t)(bytes / stride);
+	char *n = map_slots(bytes);
+	if (!n)
+		return false;
+	for (uint32_t i = 0; i < *cap; i++) {
+		const char *e = (const char *)*slots + i * stride;
+		uintptr_t k = *(const uintptr_t *)e;
+		if (!k)
+			continue;
+		bool found;
+		uint32_t at = find_slot(n, stride, ncap, k, &found);
+		memcpy(n + at * stride, e, stride);
+	}
+	if (*slots)
+		munmap(*slots, ((size_t)*cap * stride + 4095) & ~(size_t)4095);
+	*slots = n;
+	*cap = ncap;
+	return true;
+}
+
+static inline bool
+needs_room(uint32_t count, uint32_t cap)
+{
+	return (uint64_t)(count + 1) * 100 > (uint64_t)cap * MAX_LOAD_PERCENT;
+}
+
+/* --- large blocks ------------------------------------------------------- */
+
+static void
+large_put(uintptr_t ptr, uint64_t size, uint64_t birth)
+{
+	lp_spin_lock(&large.lock);
+	if (needs_room(large.count, large.cap) &&
+	    !grow_locked((void **)&large.slots, sizeof(struct large_entry),
+			 &large.cap)) {
+		lp_spin_unlock(&large.lock);
+		return;
+	}
+	bool found;
+	uint32_t i = find_slot(large.slots, sizeof(struct large_entry),
+			       large.cap, ptr, &found);
+	large.slots[i] = (struct large_entry){ ptr, size, birth };
+	large.count += !found;
+	lp_spin_unlock(&large.lock);
+}
+
+static bool
+large_take(uintptr_t ptr, struct large_entry *out)
+{
+	bool found = false;
+	lp_spin_lock(&large.lock);
+	if (large.cap) {
+		uint32_t i = find_slot(large.slots, sizeof(struct large_entry),
+				       large.cap, ptr, &found);
+		if (found) {
+			*out = large.slots[i];
+			erase_slot(large.slots, sizeof(struct large_entry),
+				   large.cap, i);
+			large.count--;
+		}
+	}
+	lp_spin_unlock(&large.lock);
+	return found;
+}
+
+/* --- the shards --------------------------------------------------------- */
+
+void
+lp_heap_init(uint64_t threshold)
+{
+	large_threshold = threshold;
+}
+
+static inline void
+account(int64_t delta)
+{
+	int64_t d = thread_delta + delta;
+	int64_t now = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED) + d;
+	if (d >= FLUSH || d <= -FLUSH) {
+		now = __atomic_add_fetch(&published_bytes, d, __ATOMIC_RELAXED);
+		d = 0;
+	}
+	thread_delta = d;
+	int64_t peak = __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED);
+	while (now > peak &&
+	       !__atomic_compare_exchange_n(&peak_bytes, &peak, now, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static void
+insert_at(struct shard *s, uintptr_t ptr, uint32_t size32, uint32_t stack,
+	  uint64_t size)
+{
+	bool found;
+	uint32_t i = find_slot(s->slots, sizeof(struct entry), s->cap, ptr, &found);
+	if (lp_unlikely(found)) {
+		/* The address was freed behind our back (free while the
+		 * guard was up): forget the stale block. */
+		s->live_bytes -= s->slots[i].size;
+		s->count--;
+	}
+	s->slots[i] = (struct entry){ ptr, size32, stack };
+	s->count++;
+	s->live_bytes += size;
+	s->allocs++;
+}
+
+void
+lp_heap_insert(uintptr_t ptr, uint64_t size, uint32_t stack)
+{
+	uint64_t h = hash_ptr(ptr);
+	struct shard *s = &shards[h >> 56];
+	bool is_large = size >= large_threshold || size >= SIZE_IN_LARGE;
+
+	if (lp_unlikely(is_large))
+		large_put(ptr, size, lp_now_ns());
+	lp_spin_lock(&s->lock);
+	if (lp_unlikely(needs_room(s->count, s->cap)) &&
+	    !grow_locked((void **)&s->slots, sizeof(struct entry), &s->cap)) {
+		lp_spin_unlock(&s->lock);
+		return; /* out of memory: the block goes unrecorded */
+	}
+	insert_at(s, ptr, is_large ? SIZE_IN_LARGE : (uint32_t)size, stack,
+		  size);
+	lp_spin_unlock(&s->lock);
+	account((int64_t)size);
+}
+
+bool
+lp_heap_remove(uintptr_t ptr, struct lp_block *out)
+{
+	struct shard *s = &shards[hash_ptr(ptr) >> 56];
+	struct entry e;
+	bool found = false;
+
+	lp_spin_lock(&s->lock);
+	if (lp_likely(s->cap)) {
+		uint32_t i = find_slot(s->slots, sizeof(struct entry), s->cap,
+				       ptr, &found);
+		if (found) {
+			e = s->slots[i];
+			erase_slot(s->slots, sizeof(struct entry), s->cap, i);
+			s->count--;
+			s->frees++;
+		}
+	}
+	if (!found) {
+		lp_spin_unlock(&s->lock);
+		return false;
+	}
+	uint64_t size = e.size;
+	uint64_t birth = 0;
+	if (lp_unlikely(e.size == SIZE_IN_LARGE || e.size >= large_threshold)) {
+		struct large_entry le;
+		if (large_take(ptr, &le)) {
+			size = le.size;
+			birth = le.birth_ns;
+		}
+	}
+	s->live_bytes -= size;
+	lp_spin_unlock(&s->lock);
+	account(-(int64_t)size);
+	if (out)
+		*out = (struct lp_block){ ptr, size, e.stack, birth };
+	return true;
+}
+
+void
+lp_heap_restore(const struct lp_block *b)
+{
+	struct shard *s = &shards[hash_ptr(b->ptr) >> 56];
+	bool is_large = b->size >= large_threshold || b->size >= SIZE_IN_LARGE;
+
+	if (is_large)
+		large_put(b->ptr, b->size, b->birth_ns ? b->birth_ns : lp_now_ns());
+	lp_spin_lock(&s->lock);
+	if (!needs_room(s->count, s->cap) ||
+	    grow_locked((void **)&s->slots, sizeof(struct entry), &s->cap)) {
+		insert_at(s, b->ptr, is_large ? SIZE_IN_LARGE : (uint32_t)b->size,
+			  b->stack, b->size);
+		/* Not a new allocation, and not a free either. */
+		s->allocs--;
+		s->frees--;
+	}
+	lp_spin_unlock(&s->lock);
+	account((int64_t)b->size);
+}
+
+/* --- snapshots ---------------------------------------------------------- */
+
+static uint64_t
+large_lookup_locked(uintptr_t ptr, uint64_t *birth)
+{
+	bool found = false;
+	uint32_t i = large.cap ? find_slot(large.slots, sizeof(struct large_entry),
+					   large.cap, ptr, &found)
+			       : 0;
+	if (!found) {
+		*birth = 0;
+		return 0;
+	}
+	*birth = large.slots[i].birth_ns;
+	return large.slots[i].size;
+}
+
+bool
+lp_heap_snapshot(struct lp_heap_snapshot *snap)
+{
+	size_t want = 0;
+	memset(snap, 0, sizeof(*snap));
+
+	/* Room for what is live now plus what appears while we copy. */
+	for (int i = 0; i < NSHARDS; i++)
+		want += __atomic_load_n(&shards[i].count, __ATOMIC_RELAXED);
+	want = want + want / 4 + 1024;
+	snap->mapped = (want * sizeof(struct lp_block) + 4095) & ~(size_t)4095;
+	snap->blocks = map_slots(snap->mapped);
+	if (!snap->blocks)
+		return false;
+	size_t cap = snap->mapped / sizeof(struct lp_block);
+
+	for (int i = 0; i < NSHARDS; i++) {
+		struct shard *s = &shards[i];
+		lp_spin_lock(&s->lock);
+		snap->totals.allocs += s->allocs;
+		snap->totals.frees += s->frees;
+		snap->totals.live_bytes += s->live_bytes;
+		snap->totals.table_bytes += ((size_t)s->cap * sizeof(struct entry) + 4095) & ~(size_t)4095;
+		for (uint32_t j = 0; j < s->cap && snap->count < cap; j++) {
+			const struct entry *e = &s->slots[j];
+			if (!e->ptr)
+				continue;
+			struct lp_block *b = &snap->blocks[snap->count++];
+			b->ptr = e->ptr;
+			b->size = e->size;
+			b->stack = e->stack;
+			b->birth_ns = 0;
+			if (e->size == SIZE_IN_LARGE || e->size >= large_threshold) {
+				lp_spin_lock(&large.lock);
+				b->size = large_lookup_locked(e->ptr, &b->birth_ns);
+				lp_spin_unlock(&large.lock);
+			}
+		}
+		lp_spin_unlock(&s->lock);
+	}
+	snap->totals.table_bytes += ((size_t)large.cap * sizeof(struct large_entry) + 4095) & ~(size_t)4095;
+	snap->totals.live_blocks = snap->count;
+	int64_t peak = __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED);
+	snap->totals.peak_bytes = peak > 0 ? (uint64_t)peak : 0;
+	if (snap->totals.peak_bytes < snap->totals.live_bytes)
+		snap->totals.peak_bytes = snap->totals.live_bytes;
+	return true;
+}
+
+void
+lp_heap_snapshot_free(struct lp_heap_snapshot *snap)
+{
+	if (snap->blocks)
+		munmap(snap->blocks, snap->mapped);
+	snap->blocks = NULL;
+}
+
+void
+lp_heap_lock_all(void)
+{
+	for (int i = 0; i < NSHARDS; i++)
+		lp_spin_lock(&shards[i].lock);
+	lp_spin_lock(&large.lock);
+}
+
+void
+lp_heap_unlock_all(void)
+{
+	lp_spin_unlock(&large.lock);
+	for (int i = 0; i < NSHARDS; i++)
+		lp_spin_unlock(&shards[i].lock);
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* interpose_dl.c - remember modules before dlclose can unmap them, so
+ * their frames still symbolize in later reports. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+
+#include "guard.h"
+#include "lp.h"
+#include "symbolize.h"
+
+LP_EXPORT int
+dlclose(void *handle)
+{
+	if (!lp_resolve() || !lp_real.dlclose)
+		return -1;
+	if (lp_state == LP_TRACKING) {
+		lp_guard_enter();
+		lp_modules_remember();
+		lp_guard_leave();
+	}
+	return lp_real.dlclose(handle);
+}

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c - see report.h. */
+#define _GNU_SOURCE
+#include "report.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "options.h"
+#include "output.h"
+#include "record.h"
+#include "stackdepot.h"
+#include "symbolize.h"
+
+static pthread_mutex_t report_mutex = PTHREAD_MUTEX_INITIALIZER;
+static unsigned report_seq;
+static const char *command = "";
+static const char *startup_warning;
+
+void
+lp_report_set_command(const char *cmd)
+{
+	command = cmd;
+}
+
+void
+lp_report_set_warning(const char *w)
+{
+	startup_warning = w;
+}
+
+void
+lp_report_lock(void)
+{
+	pthread_mutex_lock(&report_mutex);
+}
+
+void
+lp_report_unlock(void)
+{
+	pthread_mutex_unlock(&report_mutex);
+}
+
+void
+lp_report_after_fork_child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	report_mutex = fresh;
+	report_seq = 0;
+}
+
+const char *
+lp_reason_name(enum lp_reason r)
+{
+	switch (r) {
+	case LP_REASON_EXIT: return "exit";
+	case LP_REASON_SIGNAL: return "signal";
+	case LP_REASON_API: return "api";
+	}
+	return "?";
+}
+
+static void *
+map_array(size_t n, size_t size, size_t *mapped)
+{
+	*mapped = (n * size + 4095) & ~(size_t)4095;
+	if (!*mapped)
+		*mapped = 4096;
+	void *p = mmap(NULL, *mapped, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int
+by_bytes_desc(const void *a, const void *b)
+{
+	const struct lp_site *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	if (x->blocks != y->blocks)
+		return x->blocks < y->blocks ? 1 : -1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+static int
+by_size_desc(const void *a, const void *b)
+{
+	const struct lp_block *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size < y->size ? 1 : -1;
+	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
+}
+
+/* Group the snapshot's blocks by stack id.  Ids are dense, so an array
+ * indexed by id does it in one pass.  After this, sites[] holds one entry
+ * per stack with live blocks, largest total first. */
+static size_t
+group_sites(const struct lp_heap_snapshot *snap, struct lp_site *sites,
+	    struct lp_site *by_id, uint32_t nids)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < snap->count; i++) {
+		uint32_t id = snap->blocks[i].stack;
+		if (id > nids)
+			id = 0; /* inserted after we sized the array */
+		by_id[id].blocks++;
+		by_id[id].bytes += snap->blocks[i].size;
+	}
+	for (uint32_t id = 0; id <= nids; id++) {
+		if (!by_id[id].blocks)
+			continue;
+		sites[n] = by_id[id];
+		sites[n].stack = id;
+		n++;
+	}
+	qsort(sites, n, sizeof(*sites), by_bytes_desc);
+	return n;
+}
+
+/* The large blocks, moved to the front of the snapshot, largest first. */
+static size_t
+gather_large(struct lp_heap_snapshot *snap, uint64_t threshold)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < snap->count; i++) {
+		if (snap->blocks[i].size < threshold)
+			continue;
+		struct lp_block t = snap->blocks[n];
+		snap->blocks[n++] = snap->blocks[i];
+		snap->blocks[i] = t;
+	}
+	qsort(snap->blocks, n, sizeof(struct lp_block), by_size_desc);
+	return n;
+}
+
+static void
+render(struct lp_lw *lw, const struct lp_report *r)
+{
+	if (lp_opt.format == LP_FORMAT_JSON)
+		lp_report_render_json(lw, r);
+	else
+		lp_report_render_text(lw, r);
+}
+
+void
+lp_report_write(enum lp_reason reason, const char *label)
+{
+	static struct lp_lw lw; /* 16 KiB: too big for small thread stacks */
+	struct lp_heap_snapshot snap;
+	struct lp_report r = { 0 };
+	size_t sites_mapped = 0, ids_mapped = 0;
+	struct lp_site *by_id = NULL;
+
+	lp_guard_enter();
+	pthread_mutex_lock(&report_mutex);
+	r.reason = reason;
+	r.label = label;
+	r.seq = ++report_seq;
+	r.pid = getpid();
+	r.uptime_s = (double)(lp_now_ns() - lp_start_ns) / 1e9;
+	r.command = command;
+	r.large_threshold = lp_opt.large;
+	r.warning = startup_warning;
+	r.untracked_frees = __atomic_load_n(&lp_record_stats.untracked_frees,
+					    __ATOMIC_RELAXED);
+
+	uint32_t nids = lp_depot_count();
+	if (!lp_heap_snapshot(&snap))
+		goto out;
+	r.totals = snap.totals;
+	r.depot_bytes = lp_depot_bytes();
+	by_id = map_array((size_t)nids + 1, sizeof(*by_id), &ids_mapped);
+	r.sites = map_array(snap.count + 1, sizeof(*r.sites), &sites_mapped);
+	if (!by_id || !r.sites)
+		goto out;
+	r.nsites = group_sites(&snap, r.sites, by_id, nids);
+	r.nlarge = gather_large(&snap, lp_opt.large);
+	r.large = snap.blocks;
+
+	struct lp_output o;
+	lp_symbolize_begin();
+	lp_output_open(&o, lp_opt.output, r.seq);
+	lp_lw_init(&lw, o.fd);
+	render(&lw, &r);
+	bool ok = lp_lw_flush(&lw);
+	if (!lp_output_commit(&o, ok)) {
+		lp_lw_init(&lw, o.fd);
+		render(&lw, &r);
+		lp_lw_flush(&lw);
+	}
+	lp_symbolize_end();
+out:
+	if (by_id)
+		munmap(by_id, ids_mapped);
+	if (r.sites)
+		munmap(r.sites, sites_mapped);
+	lp_heap_snapshot_free(&snap);
+	pthread_mutex_unlock(&report_mutex);
+	lp_guard_leave();
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symbolize.h - instruction pointers -> function, file:line, module+offset.
+ *
+ * Runs only while a report is written (libdw is slow to load and
+ * allocates).  Modules unloaded by dlclose are remembered when dlclose is
+ * called, so stacks captured in a plugin still resolve after it is gone.
+ */
+#pragma once
+
+#include "lp.h"
+
+struct lp_frame {
+	uintptr_t ip;
+	const char *function; /* NULL when unknown */
+	const char *file;     /* NULL when there is no line information */
+	int line;
+	const char *module;   /* NULL when the address is in no known module */
+	uintptr_t offset;     /* ip - the module's load address */
+};
+
+/* Between begin and end, frames returned by lp_symbolize stay valid. */
+void lp_symbolize_begin(void) LP_HIDDEN;
+void lp_symbolize(uintptr_t ip, struct lp_frame *out) LP_HIDDEN;
+void lp_symbolize_end(void) LP_HIDDEN;
+
+/* Remember every loaded module before a dlclose may unmap some. */
+void lp_modules_remember(void) LP_HIDDEN;
