@@ -185,7 +185,7 @@ accepted_form(const struct option_desc *o, char *buf, size_t cap)
 	case K_size: return "a size in bytes with an optional K, M or G suffix, at least 1";
 	case K_format: return "text or json";
 	case K_signal: return "none, USR1, USR2, HUP, PWR, URG, WINCH, PROF, IO, RTMIN or a catchable signal number";
-	case K_string: return "a string";
+	case K_string: return "a path pattern";
 	}
 	return "";
 }
@@ -243,8 +243,10 @@ lp_options_print_help(int fd)
 	lp_lw_puts(&lw, "| --- | --- | --- | --- |\n");
 	for (size_t i = 0; i < LP_ARRAY_LENGTH(table); i++) {
 		const struct option_desc *o = &table[i];
-		lp_lw_printf(&lw, "| `%s` | `%s` | %s | %s |\n", o->name,
-			     o->def, accepted_form(o, buf, sizeof(buf)), o->help);
+		lp_lw_printf(&lw, "| `%s` | %s%s%s | %s | %s |\n", o->name,
+			     o->def[0] ? "`" : "", o->def[0] ? o->def : "(empty)",
+			     o->def[0] ? "`" : "", accepted_form(o, buf, sizeof(buf)),
+			     o->help);
 	}
 	lp_lw_flush(&lw);
 }

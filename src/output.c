@@ -52,6 +52,18 @@ lp_output_expand(char *dst, size_t cap, const char *pattern, int pid,
 	return n > 0;
 }
 
+/* Keep clear of fds 0-2: the program may have closed them, and a report
+ * must not land in whatever it opens there next. */
+static int
+above_stdio(int fd)
+{
+	if (fd < 0 || fd > 2)
+		return fd;
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return hi;
+}
+
 static void
 fall_back(struct lp_output *o, const char *why, int err)
 {
@@ -85,6 +97,21 @@ lp_output_open(struct lp_output *o, const char *pattern, unsigned seq)
 		lp_warn("LEAKPROBE_OUTPUT=\"%s\": only %%p, %%n and %%%% are "
 			"expanded; other %% characters are kept as they are",
 			pattern);
+	/* A device or a FIFO the user named (/dev/null, a named pipe) is
+	 * written directly: there is nothing to replace atomically. */
+	struct stat st;
+	if (lstat(o->final, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+		int dfd = above_stdio(open(o->final, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+		if (dfd < 0) {
+			fall_back(o, "cannot open it", errno);
+			return;
+		}
+		fcntl(dfd, F_SETFL, 0);
+		o->fd = dfd;
+		o->to_file = true;
+		o->tmp[0] = 0;
+		return;
+	}
 	lp_fmt(o->tmp, sizeof(o->tmp), "%s.tmp.%d", o->final, (int)getpid());
 	/* A leftover from a crashed earlier process with our pid: only ever
 	 * a regular file we created, or a planted link that unlink removes
@@ -96,17 +123,11 @@ lp_output_open(struct lp_output *o, const char *pattern, unsigned seq)
 		fall_back(o, "cannot create the temporary file", errno);
 		return;
 	}
-	/* Keep clear of fds 0-2: the program may have closed them, and a
-	 * report must not land in whatever it opens there next. */
-	if (fd <= 2) {
-		int hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		close(fd);
-		fd = hi;
-		if (fd < 0) {
-			unlink(o->tmp);
-			fall_back(o, "no file descriptor available", errno);
-			return;
-		}
+	fd = above_stdio(fd);
+	if (fd < 0) {
+		unlink(o->tmp);
+		fall_back(o, "no file descriptor above 2 available", errno);
+		return;
 	}
 	o->fd = fd;
 	o->to_file = true;
@@ -120,6 +141,8 @@ lp_output_commit(struct lp_output *o, bool write_ok)
 	if (!o->to_file)
 		return true;
 	close(o->fd);
+	if (!o->tmp[0])
+		return true; /* a device or FIFO, written in place */
 	if (!write_ok) {
 		unlink(o->tmp);
 		fall_back(o, "write failed", 0);

@@ -162,7 +162,8 @@ lp_report_write(enum lp_reason reason, const char *label)
 	r.label = label;
 	r.seq = ++report_seq;
 	r.pid = getpid();
-	r.uptime_s = (double)(lp_now_ns() - lp_start_ns) / 1e9;
+	r.now_ns = lp_now_ns();
+	r.uptime_s = (double)(r.now_ns - lp_start_ns) / 1e9;
 	r.command = command;
 	r.large_threshold = lp_opt.large;
 	r.warning = startup_warning;

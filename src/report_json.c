@@ -67,7 +67,8 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 		     r->large_threshold);
 	for (size_t i = 0; i < r->nlarge; i++) {
 		const struct lp_block *b = &r->large[i];
-		double age = b->birth_ns ? (double)(lp_now_ns() - b->birth_ns) / 1e9 : 0;
+		double age = b->birth_ns && r->now_ns > b->birth_ns
+				     ? (double)(r->now_ns - b->birth_ns) / 1e9 : 0;
 		lp_lw_printf(lw, "%s\n  {\"address\": \"%p\", \"size\": %" PRIu64
 			     ", \"age_s\": %.3f, \"stack\": ",
 			     i ? "," : "", (void *)b->ptr, b->size, age);

@@ -84,7 +84,8 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 		  r->large_threshold, r->nlarge);
 		for (size_t i = 0; i < r->nlarge; i++) {
 			const struct lp_block *b = &r->large[i];
-			double age = b->birth_ns ? (double)(lp_now_ns() - b->birth_ns) / 1e9 : 0;
+			double age = b->birth_ns && r->now_ns > b->birth_ns
+				     ? (double)(r->now_ns - b->birth_ns) / 1e9 : 0;
 			P(lw, r, "\n");
 			P(lw, r, "%" PRIu64 " bytes at %p, age %.2f s, allocated from:\n",
 			  b->size, (void *)b->ptr, age);
