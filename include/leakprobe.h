@@ -38,6 +38,16 @@ extern "C" {
  */
 LEAKPROBE_API int leakprobe_report(const char *label);
 
+/**
+ * Run the cycle detector over generations 0..@p generation of the object
+ * model (objects created or tracked through the interposed CPython-style
+ * object API), like gc.collect(generation): what it examined moves to the
+ * next generation; nothing is ever freed.  Call it where no other thread
+ * mutates objects (CPython: with the GIL held).  Returns the number of
+ * unreachable objects found, -1 when the shim is not tracking.
+ */
+LEAKPROBE_API long leakprobe_collect(int generation);
+
 #ifdef __cplusplus
 }
 #endif

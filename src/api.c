@@ -3,6 +3,8 @@
 #include "../include/leakprobe.h"
 
 #include "lp.h"
+#include "guard.h"
+#include "objects.h"
 #include "report.h"
 
 LP_EXPORT int
@@ -10,6 +12,21 @@ leakprobe_report(const char *label)
 {
 	if (lp_state != LP_TRACKING)
 		return -1;
-	lp_report_write(LP_REASON_API, label);
+	lp_report_write_at(LP_REASON_API, label, true);
 	return 0;
+}
+
+LP_EXPORT long
+leakprobe_collect(int generation)
+{
+	struct lp_pass p;
+
+	if (lp_state != LP_TRACKING)
+		return -1;
+	lp_guard_enter();
+	long found = lp_objects_pass(generation, true, &p);
+	if (found >= 0)
+		lp_objects_pass_free(&p);
+	lp_guard_leave();
+	return found;
 }

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* bootstrap.c - see bootstrap.h. */
-#define _GNU_SOURCE
 #include "bootstrap.h"
 
 #include <dlfcn.h>

@@ -14,7 +14,6 @@
  *    child starts from a consistent table; it gets its own worker and
  *    numbers its reports from 1.
  */
-#define _GNU_SOURCE
 #include "control.h"
 
 #include <dlfcn.h>
@@ -33,7 +32,9 @@
 #include "linewriter.h"
 #include "log.h"
 #include "options.h"
+#include "objects.h"
 #include "report.h"
+#include "safepoint.h"
 #include "stackdepot.h"
 #include "unwind.h"
 
@@ -90,8 +91,13 @@ worker_main(void *arg)
 	for (;;) {
 		if (sem_wait(&report_sem) != 0)
 			continue; /* EINTR */
-		if (!exiting)
-			lp_report_write(LP_REASON_SIGNAL, NULL);
+		if (exiting)
+			continue;
+		/* With objects to examine, a safe point in the program writes
+		 * the report; without one in time, we write it without them. */
+		if (lp_objects_in_use() && lp_safepoint_delegate(LP_REASON_SIGNAL, 1000))
+			continue;
+		lp_report_write_at(LP_REASON_SIGNAL, NULL, false);
 	}
 	return NULL;
 }
@@ -183,7 +189,7 @@ on_exit_hook(void)
 	if (lp_state != LP_TRACKING)
 		return;
 	exiting = 1;
-	lp_report_write(LP_REASON_EXIT, NULL);
+	lp_report_write_at(LP_REASON_EXIT, NULL, true);
 }
 
 static void
@@ -191,6 +197,7 @@ before_fork(void)
 {
 	lp_guard_enter();
 	lp_report_lock();
+	lp_objects_lock();
 	lp_depot_lock_all();
 	lp_heap_lock_all();
 }
@@ -200,6 +207,7 @@ after_fork_parent(void)
 {
 	lp_heap_unlock_all();
 	lp_depot_unlock_all();
+	lp_objects_unlock();
 	lp_report_unlock();
 	lp_guard_leave();
 }
@@ -215,6 +223,7 @@ after_fork_child(void)
 {
 	lp_heap_unlock_all();
 	lp_depot_unlock_all();
+	lp_objects_unlock();
 	lp_report_after_fork_child();
 	if (!this_process_reports()) {
 		/* Under the launcher only the program it started reports. */

@@ -292,6 +292,22 @@ lp_heap_remove(uintptr_t ptr, struct lp_block *out)
 	return true;
 }
 
+bool
+lp_heap_lookup(uintptr_t ptr, struct lp_block *out)
+{
+	struct shard *s = &shards[hash_ptr(ptr) >> 56];
+	bool found = false;
+
+	lp_spin_lock(&s->lock);
+	if (s->cap) {
+		uint32_t i = find_slot(s->slots, sizeof(struct entry), s->cap, ptr, &found);
+		if (found)
+			*out = (struct lp_block){ ptr, s->slots[i].size, s->slots[i].stack, 0 };
+	}
+	lp_spin_unlock(&s->lock);
+	return found;
+}
+
 void
 lp_heap_restore(const struct lp_block *b)
 {

@@ -32,6 +32,8 @@ void lp_heap_init(uint64_t large_threshold) LP_HIDDEN;
 void lp_heap_insert(uintptr_t ptr, uint64_t size, uint32_t stack) LP_HIDDEN;
 /* Removes ptr; returns false when it was not a live tracked block. */
 bool lp_heap_remove(uintptr_t ptr, struct lp_block *out) LP_HIDDEN;
+/* Look a live block up without removing it. */
+bool lp_heap_lookup(uintptr_t ptr, struct lp_block *out) LP_HIDDEN;
 /* Put back a block taken by lp_heap_remove (failed realloc). */
 void lp_heap_restore(const struct lp_block *b) LP_HIDDEN;
 

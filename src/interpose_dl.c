@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* interpose_dl.c - remember modules before dlclose can unmap them, so
  * their frames still symbolize in later reports. */
-#define _GNU_SOURCE
 #include <dlfcn.h>
 
 #include "guard.h"

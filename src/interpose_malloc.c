@@ -7,7 +7,6 @@
  * not yet initialised) takes the out-of-line slow path, which never
  * records.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>

@@ -109,6 +109,26 @@ lp_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 }
 
 bool
+lp_parse_triple(const char *s, uint64_t max, struct lp_triple *out)
+{
+	struct lp_triple t;
+	const char *p = s;
+
+	for (int i = 0; i < 3; i++) {
+		const char *end = parse_digits(p, &t.v[i]);
+		if (!end || t.v[i] > max)
+			return false;
+		if (i < 2 && *end != ',')
+			return false;
+		p = end + (i < 2);
+		if (i == 2 && *end)
+			return false;
+	}
+	*out = t;
+	return true;
+}
+
+bool
 lp_parse_format(const char *s, uint64_t *out)
 {
 	if (trim_eq(s, "text"))
@@ -155,7 +175,7 @@ lp_parse_signal(const char *s, int *out)
 
 /* --- the table ---------------------------------------------------------- */
 
-enum kind { K_bool, K_uint, K_size, K_format, K_signal, K_string };
+enum kind { K_bool, K_uint, K_size, K_format, K_signal, K_string, K_triple };
 
 static const struct option_desc {
 	enum kind kind;
@@ -186,6 +206,10 @@ accepted_form(const struct option_desc *o, char *buf, size_t cap)
 	case K_format: return "text or json";
 	case K_signal: return "none, USR1, USR2, HUP, PWR, URG, WINCH, PROF, IO, RTMIN or a catchable signal number";
 	case K_string: return "a path pattern";
+	case K_triple:
+		lp_fmt(buf, cap, "three whole numbers 0 to %llu, comma-separated",
+		       (unsigned long long)o->max);
+		return buf;
 	}
 	return "";
 }
@@ -199,6 +223,7 @@ parse_into(const struct option_desc *o, const char *s)
 	case K_size: return lp_parse_size(s, o->min, o->max, o->field);
 	case K_format: return lp_parse_format(s, o->field);
 	case K_signal: return lp_parse_signal(s, o->field);
+	case K_triple: return lp_parse_triple(s, o->max, o->field);
 	case K_string: {
 		size_t n = strlen(s);
 		if (n >= sizeof(output_copy))

@@ -6,6 +6,10 @@
 
 enum lp_format { LP_FORMAT_TEXT, LP_FORMAT_JSON };
 
+struct lp_triple {
+	uint64_t v[3];
+};
+
 struct lp_options {
 #define LP_OPTION(type, field, NAME, def, min, max, help) LP_OPT_FIELD_##type field;
 #define LP_OPT_FIELD_bool bool
@@ -14,6 +18,7 @@ struct lp_options {
 #define LP_OPT_FIELD_format uint64_t
 #define LP_OPT_FIELD_signal int
 #define LP_OPT_FIELD_string const char *
+#define LP_OPT_FIELD_triple struct lp_triple
 #include "options.def"
 #undef LP_OPTION
 };
@@ -31,4 +36,5 @@ bool lp_parse_bool(const char *s, bool *out) LP_HIDDEN;
 bool lp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out) LP_HIDDEN;
 bool lp_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out) LP_HIDDEN;
 bool lp_parse_signal(const char *s, int *out) LP_HIDDEN;
+bool lp_parse_triple(const char *s, uint64_t max, struct lp_triple *out) LP_HIDDEN;
 bool lp_parse_format(const char *s, uint64_t *out) LP_HIDDEN;

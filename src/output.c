@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* output.c - see output.h. */
-#define _GNU_SOURCE
 #include "output.h"
 
 #include <errno.h>

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* report.c - see report.h. */
-#define _GNU_SOURCE
 #include "report.h"
 
 #include <pthread.h>
@@ -60,6 +59,7 @@ lp_reason_name(enum lp_reason r)
 	case LP_REASON_EXIT: return "exit";
 	case LP_REASON_SIGNAL: return "signal";
 	case LP_REASON_API: return "api";
+	case LP_REASON_AUTO: return "auto";
 	}
 	return "?";
 }
@@ -148,7 +148,7 @@ render(struct lp_lw *lw, const struct lp_report *r)
 }
 
 void
-lp_report_write(enum lp_reason reason, const char *label)
+lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 {
 	static struct lp_lw lw; /* 16 KiB: too big for small thread stacks */
 	struct lp_heap_snapshot snap;
@@ -183,6 +183,16 @@ lp_report_write(enum lp_reason reason, const char *label)
 	r.nlarge = gather_large(&snap, lp_opt.large);
 	r.large = snap.blocks;
 
+	lp_objects_stats(&r.objects);
+	if (r.objects.in_use) {
+		if (!safe_point)
+			r.detector_note = "the program reached no safe point within 1 s (no object allocation)";
+		else if (lp_objects_pass(LP_NGEN - 1, false, &r.pass) >= 0)
+			r.detected = true;
+		else
+			r.detector_note = "out of memory";
+	}
+
 	struct lp_output o;
 	lp_symbolize_begin();
 	lp_output_open(&o, lp_opt.output, r.seq);
@@ -195,6 +205,9 @@ lp_report_write(enum lp_reason reason, const char *label)
 		lp_lw_flush(&lw);
 	}
 	lp_symbolize_end();
+	if (r.detected)
+		lp_objects_pass_free(&r.pass);
+	lp_objects_stats_free(&r.objects);
 out:
 	if (by_id)
 		munmap(by_id, ids_mapped);

@@ -9,8 +9,9 @@
 #include "heap_table.h"
 #include "linewriter.h"
 #include "lp.h"
+#include "objects.h"
 
-enum lp_reason { LP_REASON_EXIT, LP_REASON_SIGNAL, LP_REASON_API };
+enum lp_reason { LP_REASON_EXIT, LP_REASON_SIGNAL, LP_REASON_API, LP_REASON_AUTO };
 
 /* One allocation site: live blocks with the same stack. */
 struct lp_site {
@@ -35,10 +36,19 @@ struct lp_report {
 	uint64_t untracked_frees;
 	size_t depot_bytes;
 	const char *warning; /* e.g. the executable defines its own malloc */
+
+	/* The object model (empty when no object API call was seen). */
+	struct lp_objects_stats objects;
+	bool detected;            /* the detector ran for this report */
+	const char *detector_note; /* why it did not */
+	struct lp_pass pass;
 };
 
-/* Write a report now.  Serialised: one report at a time. */
-void lp_report_write(enum lp_reason reason, const char *label) LP_HIDDEN;
+/* Write a report now.  Serialised: one report at a time.  safe_point:
+ * the caller guarantees no thread mutates the object graph, so the cycle
+ * detector may run (see safepoint.h). */
+void lp_report_write_at(enum lp_reason reason, const char *label,
+			bool safe_point) LP_HIDDEN;
 const char *lp_reason_name(enum lp_reason r) LP_HIDDEN;
 
 void lp_report_render_text(struct lp_lw *lw, const struct lp_report *r) LP_HIDDEN;

@@ -3,7 +3,10 @@
  * docs/report-format.md.  Extend, never break. */
 #include <inttypes.h>
 
+#include "objects.h"
+#include "pyabi.h"
 #include "report.h"
+#include "report_objects.h"
 #include "stackdepot.h"
 #include "symbolize.h"
 
@@ -30,6 +33,79 @@ print_stack(struct lp_lw *lw, uint32_t id)
 		lp_lw_printf(lw, ", \"offset\": \"0x%lx\"}", (unsigned long)f.offset);
 	}
 	lp_lw_puts(lw, "]");
+}
+
+static void
+by_type_entry(void *ctx, const char *name, uint64_t count, bool first)
+{
+	struct lp_lw *lw = ctx;
+	if (!first)
+		lp_lw_puts(lw, ", ");
+	lp_lw_json_string(lw, name);
+	lp_lw_printf(lw, ": %" PRIu64, count);
+}
+
+static void
+render_objects(struct lp_lw *lw, const struct lp_report *r)
+{
+	const struct lp_objects_stats *os = &r->objects;
+
+	lp_lw_printf(lw, " \"objects\": {\"registered\": %" PRIu64 ", \"tracked\": %" PRIu64
+		     ", \"incref_calls\": %" PRIu64 ", \"decref_calls\": %" PRIu64 "},\n",
+		     os->registered, os->tracked, os->incref_calls, os->decref_calls);
+	lp_lw_puts(lw, " \"generations\": [");
+	for (int g = 0; os->in_use && g < LP_NGEN; g++) {
+		const struct lp_gen_stats *gs = &os->gen[g];
+		lp_lw_printf(lw, "%s\n  {\"gen\": %d, \"count\": %" PRId64 ", \"threshold\": %" PRId64
+			     ", \"objects\": %" PRIu64 ", \"by_type\": {",
+			     g ? "," : "", g, gs->count, gs->threshold, gs->objects);
+		lp_gen_by_name(gs, by_type_entry, lw);
+		lp_lw_puts(lw, "}}");
+	}
+	lp_lw_puts(lw, "],\n \"unreachable\": [");
+	size_t ngroups = r->detected ? r->pass.det.groups.len : 0;
+	for (size_t gi = 0; gi < ngroups; gi++) {
+		const struct lp_detect_group *g =
+			&LP_VEC_AT(&r->pass.det.groups, struct lp_detect_group, gi);
+		lp_lw_printf(lw, "%s\n  {\"objects\": [", gi ? "," : "");
+		for (uint32_t k = 0; k < g->count; k++) {
+			bool cyc;
+			const struct lp_obj *o = lp_group_member(r, gi, k, &cyc);
+			lp_lw_printf(lw, "%s\n    {\"address\": \"%p\", \"type\": ", k ? "," : "",
+				     (void *)o->addr);
+			lp_lw_json_string(lw, lp_obj_type_name(o));
+			lp_lw_puts(lw, ", \"qualified_type\": ");
+			lp_lw_json_string(lw, lp_py_type_name(o->type));
+			lp_lw_printf(lw, ", \"size\": %u, \"refcount\": %" PRId64
+				     ", \"generation\": %d, \"in_cycle\": %s, \"incref_calls\": %u"
+				     ", \"decref_calls\": %u, \"ledger_module\": ",
+				     o->size, lp_py_refcnt(o->addr), o->gen,
+				     cyc ? "true" : "false", o->incs, o->decs);
+			lp_lw_json_string(lw, lp_objects_module_name(o->module));
+			lp_lw_puts(lw, ", \"stack\": ");
+			print_stack(lw, o->stack);
+			lp_lw_puts(lw, "}");
+		}
+		lp_lw_puts(lw, "],\n   \"edges\": [");
+		const uint32_t(*e)[2] = r->pass.det.edges.data;
+		for (uint32_t k = 0; k < g->nedges; k++)
+			lp_lw_printf(lw, "%s[%u, %u]", k ? ", " : "",
+				     e[g->first_edge + k][0], e[g->first_edge + k][1]);
+		lp_lw_printf(lw, "], \"bytes\": %" PRIu64 "}", g->bytes);
+	}
+	lp_lw_puts(lw, "],\n \"detector\": ");
+	if (r->detected)
+		lp_lw_printf(lw, "{\"objects\": %u, \"seconds\": %.6f, \"generation\": %d"
+			     ", \"unreachable\": %zu, \"clamped\": %" PRIu64 "}",
+			     r->pass.det.n, r->pass.det.seconds, r->pass.generation,
+			     r->pass.det.unreachable.len, r->pass.det.clamped);
+	else if (r->detector_note) {
+		lp_lw_puts(lw, "{\"skipped\": ");
+		lp_lw_json_string(lw, r->detector_note);
+		lp_lw_puts(lw, "}");
+	} else
+		lp_lw_puts(lw, "null");
+	lp_lw_puts(lw, "\n");
 }
 
 void
@@ -75,5 +151,7 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 		print_stack(lw, b->stack);
 		lp_lw_puts(lw, "}");
 	}
-	lp_lw_puts(lw, "]}\n");
+	lp_lw_puts(lw, "],\n");
+	render_objects(lw, r);
+	lp_lw_puts(lw, "}\n");
 }

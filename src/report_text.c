@@ -3,9 +3,13 @@
  * valgrind: every line prefixed with ==pid== so it can be told apart from
  * the program's own stderr. */
 #include <inttypes.h>
+#include <string.h>
 
 #include "options.h"
+#include "objects.h"
+#include "pyabi.h"
 #include "report.h"
+#include "report_objects.h"
 #include "stackdepot.h"
 #include "symbolize.h"
 
@@ -37,6 +41,144 @@ print_stack(struct lp_lw *lw, const struct lp_report *r, uint32_t id)
 		else
 			lp_lw_printf(lw, " (<unknown module>)\n");
 	}
+}
+
+struct by_type_ctx {
+	struct lp_lw *lw;
+	unsigned shown;
+};
+
+static void
+by_type_entry(void *ctx, const char *name, uint64_t count, bool first)
+{
+	struct by_type_ctx *c = ctx;
+	if (c->shown++ >= 8)
+		return;
+	lp_lw_printf(c->lw, "%s%s %" PRIu64, first ? ": " : ", ", name, count);
+}
+
+/* The allocation site people care about: the first frame outside the
+ * module that defines the object's type (the runtime's own constructors),
+ * or the top frame when the type lives elsewhere (a heap type). */
+static void
+print_site(struct lp_lw *lw, uint32_t stack, uintptr_t type)
+{
+	const struct lp_stack *s = lp_depot_get(stack);
+	struct lp_frame f, tf;
+	uint32_t k = 0;
+
+	if (!s || !s->depth) {
+		lp_lw_puts(lw, "(no stack)");
+		return;
+	}
+	lp_symbolize(type + 1, &tf); /* +1: lp_symbolize looks at ip - 1 */
+	if (tf.module)
+		for (; k + 1 < s->depth; k++) {
+			lp_symbolize(s->ips[k], &f);
+			if (!f.module || strcmp(f.module, tf.module))
+				break;
+		}
+	lp_symbolize(s->ips[k], &f);
+	lp_lw_printf(lw, "%s", f.function ? f.function : "??");
+	if (f.file)
+		lp_lw_printf(lw, " %s:%d", f.file, f.line);
+	else if (f.module)
+		lp_lw_printf(lw, " (%s+0x%lx)", f.module, (unsigned long)f.offset);
+}
+
+/* "A@0x1 -> B@0x2 -> A@0x1": follow edges from the first member on a
+ * cycle, preferring members not yet shown, until the walk closes. */
+static void
+print_picture(struct lp_lw *lw, const struct lp_report *r, size_t gi)
+{
+	const struct lp_detect_group *g =
+		&LP_VEC_AT(&r->pass.det.groups, struct lp_detect_group, gi);
+	const uint32_t(*e)[2] = (const uint32_t(*)[2])r->pass.det.edges.data + g->first_edge;
+	uint8_t seen[64] = { 0 };
+	uint32_t start = 0, cur;
+	bool cyc = false;
+
+	for (uint32_t k = 0; k < g->count; k++) {
+		lp_group_member(r, gi, k, &cyc);
+		if (cyc) {
+			start = k;
+			break;
+		}
+	}
+	cur = start;
+	for (unsigned steps = 0; steps < 12; steps++) {
+		const struct lp_obj *o = lp_group_member(r, gi, cur, NULL);
+		lp_lw_printf(lw, "%s%s@%p", steps ? " -> " : "", lp_obj_type_name(o),
+			     (void *)o->addr);
+		if (cur < 64 * 8)
+			seen[cur / 8] |= (uint8_t)(1u << (cur % 8));
+		if (steps && cur == start)
+			return;
+		int next = -1;
+		for (uint32_t k = 0; k < g->nedges; k++) {
+			if (e[k][0] != cur)
+				continue;
+			bool c2;
+			lp_group_member(r, gi, e[k][1], &c2);
+			bool was = e[k][1] < 64 * 8 && (seen[e[k][1] / 8] & (1u << (e[k][1] % 8)));
+			if (e[k][1] == start || (!was && (c2 || !cyc))) {
+				next = (int)e[k][1];
+				if (e[k][1] != start || steps + 1 >= g->count)
+					break;
+			}
+		}
+		if (next < 0)
+			return;
+		cur = (uint32_t)next;
+	}
+	lp_lw_puts(lw, " -> ...");
+}
+
+static void
+render_objects(struct lp_lw *lw, const struct lp_report *r)
+{
+	const struct lp_objects_stats *os = &r->objects;
+
+	P(lw, r, "\n");
+	P(lw, r, "Objects: %" PRIu64 " registered, %" PRIu64 " tracked; %" PRIu64
+	  " Py_IncRef and %" PRIu64 " Py_DecRef calls intercepted\n",
+	  os->registered, os->tracked, os->incref_calls, os->decref_calls);
+	for (int g = 0; g < LP_NGEN; g++) {
+		struct by_type_ctx c = { lw, 0 };
+		P(lw, r, "  generation %d: count %" PRId64 " (threshold %" PRId64 "), %" PRIu64 " objects",
+		  g, os->gen[g].count, os->gen[g].threshold, os->gen[g].objects);
+		lp_gen_by_name(&os->gen[g], by_type_entry, &c);
+		lp_lw_puts(lw, c.shown > 8 ? ", ...\n" : "\n");
+	}
+	if (!r->detected) {
+		P(lw, r, "cycle detector not run: %s\n",
+		  r->detector_note ? r->detector_note : "no objects");
+		return;
+	}
+	size_t ngroups = r->pass.det.groups.len;
+	for (size_t gi = 0; gi < ngroups; gi++) {
+		const struct lp_detect_group *g =
+			&LP_VEC_AT(&r->pass.det.groups, struct lp_detect_group, gi);
+		P(lw, r, "\n");
+		P(lw, r, "Unreachable group %zu: %u objects, %" PRIu64 " bytes\n", gi + 1,
+		  g->count, g->bytes);
+		P(lw, r, "    ");
+		print_picture(lw, r, gi);
+		lp_lw_puts(lw, "\n");
+		for (uint32_t k = 0; k < g->count; k++) {
+			bool cyc;
+			const struct lp_obj *o = lp_group_member(r, gi, k, &cyc);
+			P(lw, r, "    [%u] %s@%p %u bytes, refcount %" PRId64 ", gen %d, %s, allocated at ",
+			  k, lp_obj_type_name(o), (void *)o->addr, o->size,
+			  lp_py_refcnt(o->addr), o->gen, cyc ? "on a cycle" : "hangs off a cycle");
+			print_site(lw, o->stack, o->type);
+			lp_lw_puts(lw, "\n");
+		}
+	}
+	P(lw, r, "\n");
+	P(lw, r, "detector: %u objects examined in %.3f s; %zu unreachable in %zu groups%s\n",
+	  r->pass.det.n, r->pass.det.seconds, r->pass.det.unreachable.len, ngroups,
+	  r->pass.det.clamped ? " (some refcounts were too small: see JSON clamped)" : "");
 }
 
 void
@@ -92,6 +234,8 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 			print_stack(lw, r, b->stack);
 		}
 	}
+	if (r->objects.in_use)
+		render_objects(lw, r);
 	P(lw, r, "\n");
 	P(lw, r, "SUMMARY: leakprobe: %" PRIu64 " bytes live in %" PRIu64
 	  " blocks from %zu sites; %zu large.\n",

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* symbolize.c - see symbolize.h.  Called with the guard held: every
  * allocation here goes to the real allocator unrecorded. */
-#define _GNU_SOURCE
 #include "symbolize.h"
 
 #include <dlfcn.h>

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* unwind.c - see unwind.h. */
-#define _GNU_SOURCE
 #include "unwind.h"
 
 #include <dlfcn.h>

@@ -10,17 +10,21 @@ static void *volatile sink;
 __attribute__((noinline)) static void
 leak_small(int n)
 {
-	for (int i = 0; i < n; i++)
-		sink = malloc(24);
-	truth_leak("leak_small", n, 24ul * n);
+	int at = 0;
+	for (int i = 0; i < n; i++) {
+		sink = malloc(24); at = __LINE__;
+	}
+	truth_leak_at("leak_small", n, 24ul * n, at);
 }
 
 __attribute__((noinline)) static void
 leak_calloc(int n)
 {
-	for (int i = 0; i < n; i++)
-		sink = calloc(10, 33);
-	truth_leak("leak_calloc", n, 330ul * n);
+	int at = 0;
+	for (int i = 0; i < n; i++) {
+		sink = calloc(10, 33); at = __LINE__;
+	}
+	truth_leak_at("leak_calloc", n, 330ul * n, at);
 }
 
 __attribute__((noinline)) static void
@@ -28,9 +32,10 @@ leak_realloc(void)
 {
 	char *p = malloc(10);
 	p = realloc(p, 5000); /* the live block is the realloc's */
+	int at = __LINE__ - 1;
 	memset(p, 1, 5000);
 	sink = p;
-	truth_leak("leak_realloc", 1, 5000);
+	truth_leak_at("leak_realloc", 1, 5000, at);
 }
 
 __attribute__((noinline)) static void

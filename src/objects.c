@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/* objects.c - see objects.h.  Called with the guard held. */
+#include "objects.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addrmap.h"
+#include "heap_table.h"
+#include "options.h"
+#include "safepoint.h"
+#include "pyabi.h"
+#include "spinlock.h"
+#include "stackdepot.h"
+#include "unwind.h"
+
+static lp_spinlock lock;
+static struct lp_vec records = LP_VEC_INIT(struct lp_obj); /* [0] unused */
+static struct lp_addrmap index_of;                         /* addr -> record */
+static uint32_t free_head;                                 /* free records */
+static uint32_t gen_head[LP_NGEN], gen_tail[LP_NGEN];
+static uint64_t gen_len[LP_NGEN];
+static int64_t counts[LP_NGEN];
+static uint64_t long_lived_total, long_lived_pending;
+static uint64_t live_records, incref_calls, decref_calls;
+static bool in_use;
+
+void
+lp_objects_lock(void)
+{
+	lp_spin_lock(&lock);
+}
+
+void
+lp_objects_unlock(void)
+{
+	lp_spin_unlock(&lock);
+}
+
+void
+lp_objects_init(void)
+{
+}
+
+bool
+lp_objects_in_use(void)
+{
+	return __atomic_load_n(&in_use, __ATOMIC_RELAXED);
+}
+
+static inline struct lp_obj *
+rec(uint32_t i)
+{
+	return &LP_VEC_AT(&records, struct lp_obj, i);
+}
+
+/* --- generation lists --------------------------------------------------- */
+
+static void
+gen_unlink_locked(uint32_t i)
+{
+	struct lp_obj *o = rec(i);
+	int g = o->gen;
+	if (g < 0)
+		return;
+	if (o->prev)
+		rec(o->prev)->next = o->next;
+	else
+		gen_head[g] = o->next;
+	if (o->next)
+		rec(o->next)->prev = o->prev;
+	else
+		gen_tail[g] = o->prev;
+	o->prev = o->next = 0;
+	o->gen = LP_GEN_UNTRACKED;
+	gen_len[g]--;
+}
+
+static void
+gen_append_locked(uint32_t i, int g)
+{
+	struct lp_obj *o = rec(i);
+	o->gen = (int8_t)g;
+	o->next = 0;
+	o->prev = gen_tail[g];
+	if (gen_tail[g])
+		rec(gen_tail[g])->next = i;
+	else
+		gen_head[g] = i;
+	gen_tail[g] = i;
+	gen_len[g]++;
+}
+
+/* --- records ------------------------------------------------------------ */
+
+static uint32_t
+capture_stack(void)
+{
+	void *ips[LP_MAX_DEPTH + LP_UNWIND_SLACK];
+	unsigned depth = lp_opt.depth ? lp_unwind_capture(ips, (unsigned)lp_opt.depth) : 0;
+	return lp_depot_put(ips, depth);
+}
+
+/* The record for obj, created if needed (stack from the native block that
+ * holds the object when we did not see it created). */
+static uint32_t
+record_for_locked(uintptr_t obj, bool create)
+{
+	struct lp_addrmap_slot *s = lp_addrmap_find(&index_of, obj);
+	if (s)
+		return s->value;
+	if (!create)
+		return 0;
+	uint32_t i;
+	if (free_head) {
+		i = free_head;
+		free_head = rec(i)->next;
+	} else {
+		if (!records.len && !lp_vec_push(&records))
+			return 0;
+		if (!lp_vec_push(&records))
+			return 0;
+		i = (uint32_t)records.len - 1;
+	}
+	if (!lp_addrmap_put(&index_of, obj, i)) {
+		rec(i)->next = free_head;
+		free_head = i;
+		return 0;
+	}
+	struct lp_obj *o = rec(i);
+	memset(o, 0, sizeof(*o));
+	o->addr = obj;
+	o->gen = LP_GEN_UNTRACKED;
+	live_records++;
+	__atomic_store_n(&in_use, true, __ATOMIC_RELAXED);
+	return i;
+}
+
+static void
+fill_type_locked(struct lp_obj *o, uintptr_t type, uint64_t size)
+{
+	o->type = type;
+	o->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+	if (lp_py_is_gc_type(type))
+		o->flags |= LP_OBJ_GC;
+}
+
+void
+lp_objects_created(uintptr_t obj, uintptr_t type, uint64_t size)
+{
+	uint32_t stack = capture_stack();
+	uint64_t now = lp_now_ns();
+
+	lp_spin_lock(&lock);
+	uint32_t i = record_for_locked(obj, true);
+	if (i) {
+		struct lp_obj *o = rec(i);
+		fill_type_locked(o, type, size);
+		o->stack = stack;
+		o->birth_ns = now;
+		if (o->flags & LP_OBJ_GC)
+			counts[0]++;
+	}
+	lp_spin_unlock(&lock);
+}
+
+void
+lp_objects_tracked(uintptr_t obj)
+{
+	struct lp_block b = { 0 };
+	bool fresh;
+
+	lp_spin_lock(&lock);
+	fresh = !lp_addrmap_find(&index_of, obj);
+	lp_spin_unlock(&lock);
+	/* Not seen created (a free list, an inline allocation): the native
+	 * block holding the object tells where it was allocated. */
+	if (fresh)
+		lp_heap_lookup(obj - LP_PY_GC_HEAD_SIZE, &b);
+
+	lp_spin_lock(&lock);
+	uint32_t i = record_for_locked(obj, true);
+	if (i) {
+		struct lp_obj *o = rec(i);
+		if (!o->type) {
+			uintptr_t type = lp_py_type(obj);
+			fill_type_locked(o, type, type ? (uint64_t)lp_py_type_basicsize(type) : 0);
+			o->stack = b.stack;
+			o->birth_ns = b.ptr ? lp_now_ns() : 0;
+		}
+		o->flags |= LP_OBJ_GC;
+		if (o->gen == LP_GEN_UNTRACKED)
+			gen_append_locked(i, 0);
+	}
+	lp_spin_unlock(&lock);
+}
+
+void
+lp_objects_untracked(uintptr_t obj)
+{
+	lp_spin_lock(&lock);
+	uint32_t i = record_for_locked(obj, false);
+	if (i)
+		gen_unlink_locked(i);
+	lp_spin_unlock(&lock);
+}
+
+void
+lp_objects_deleted(uintptr_t obj, bool gc_del)
+{
+	lp_spin_lock(&lock);
+	uint32_t i = record_for_locked(obj, false);
+	if (i) {
+		gen_unlink_locked(i);
+		lp_addrmap_remove(&index_of, obj);
+		rec(i)->addr = 0;
+		rec(i)->next = free_head;
+		free_head = i;
+		live_records--;
+	}
+	/* CPython: PyObject_GC_Del lowers count0 (never below 0). */
+	if (gc_del && counts[0] > 0)
+		counts[0]--;
+	lp_spin_unlock(&lock);
+}
+
+/* --- the ledger --------------------------------------------------------- */
+
+#define MAX_MODULES 256
+static struct {
+	uintptr_t lo, hi;
+	char path[240];
+} modules[MAX_MODULES];
+static unsigned nmodules;
+
+static int
+add_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uintptr_t pc = (uintptr_t)data;
+	(void)size;
+	for (int k = 0; k < info->dlpi_phnum; k++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[k];
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type != PT_LOAD || pc < a || pc >= a + ph->p_memsz)
+			continue;
+		if (nmodules == MAX_MODULES)
+			return 1;
+		modules[nmodules].lo = a;
+		modules[nmodules].hi = a + ph->p_memsz;
+		const char *name = info->dlpi_name && info->dlpi_name[0]
+					   ? info->dlpi_name : "(executable)";
+		strncpy(modules[nmodules].path, name, sizeof(modules[0].path) - 1);
+		nmodules++;
+		return 1;
+	}
+	return 0;
+}
+
+static uint16_t
+module_id_locked(uintptr_t pc)
+{
+	for (unsigned k = 0; k < nmodules; k++)
+		if (pc >= modules[k].lo && pc < modules[k].hi)
+			return (uint16_t)(k + 1);
+	unsigned before = nmodules;
+	dl_iterate_phdr(add_module, (void *)pc);
+	return nmodules > before ? (uint16_t)nmodules : 0;
+}
+
+const char *
+lp_objects_module_name(uint16_t id)
+{
+	return id && id <= nmodules ? modules[id - 1].path : NULL;
+}
+
+void
+lp_objects_ledger(uintptr_t obj, uintptr_t caller, bool incref)
+{
+	lp_spin_lock(&lock);
+	if (incref)
+		incref_calls++;
+	else
+		decref_calls++;
+	uint32_t i = record_for_locked(obj, false);
+	if (i) {
+		struct lp_obj *o = rec(i);
+		uint16_t m = module_id_locked(caller);
+		if (incref)
+			o->incs++;
+		else
+			o->decs++;
+		if (!o->module)
+			o->module = m;
+		else if (o->module != m)
+			o->flags |= LP_OBJ_MANY_MODULES;
+	}
+	lp_spin_unlock(&lock);
+}
+
+/* --- passes ------------------------------------------------------------- */
+
+/* Copy the members of generations 0..gen that the runtime still tracks. */
+static bool
+gather_locked(int gen, struct lp_pass *p)
+{
+	for (int g = 0; g <= gen; g++) {
+		for (uint32_t i = gen_head[g]; i; i = rec(i)->next) {
+			struct lp_obj *o = rec(i);
+			if (!lp_py_gc_tracked(o->addr))
+				continue; /* untracked behind our back (inline) */
+			uintptr_t *a = lp_vec_push(&p->objs);
+			struct lp_obj *c = lp_vec_push(&p->info);
+			uint64_t *sz = lp_vec_push(&p->sizes);
+			if (!a || !c || !sz)
+				return false;
+			*a = o->addr;
+			*c = *o;
+			*sz = o->size;
+		}
+	}
+	return true;
+}
+
+static void
+promote_locked(int gen)
+{
+	int to = gen + 1 < LP_NGEN ? gen + 1 : LP_NGEN - 1;
+	uint64_t moved = 0;
+
+	for (int g = 0; g <= gen; g++) {
+		if (g == to)
+			continue;
+		while (gen_head[g]) {
+			uint32_t i = gen_head[g];
+			gen_unlink_locked(i);
+			gen_append_locked(i, to);
+			moved++;
+		}
+	}
+	/* CPython's counts after collecting generation gen. */
+	if (gen + 1 < LP_NGEN)
+		counts[gen + 1]++;
+	for (int g = 0; g <= gen; g++)
+		counts[g] = 0;
+	if (gen == LP_NGEN - 2)
+		long_lived_pending += moved;
+	if (gen == LP_NGEN - 1) {
+		long_lived_pending = 0;
+		long_lived_total = gen_len[LP_NGEN - 1];
+	}
+}
+
+long
+lp_objects_pass(int gen, bool promote, struct lp_pass *p)
+{
+	if (gen < 0 || gen >= LP_NGEN)
+		gen = LP_NGEN - 1;
+	memset(p, 0, sizeof(*p));
+	p->generation = gen;
+	p->objs = (struct lp_vec)LP_VEC_INIT(uintptr_t);
+	p->info = (struct lp_vec)LP_VEC_INIT(struct lp_obj);
+	p->sizes = (struct lp_vec)LP_VEC_INIT(uint64_t);
+
+	lp_spin_lock(&lock);
+	bool ok = gather_locked(gen, p);
+	lp_spin_unlock(&lock);
+	if (!ok)
+		return -1;
+	/* No lock while tp_traverse runs: it is the runtime's code. */
+	p->det.objs = p->objs.data;
+	p->det.n = (uint32_t)p->objs.len;
+	p->det.sizes = p->sizes.data;
+	if (!lp_detect_run(&p->det))
+		return -1;
+	if (promote) {
+		lp_spin_lock(&lock);
+		promote_locked(gen);
+		lp_spin_unlock(&lock);
+	}
+	return (long)p->det.unreachable.len;
+}
+
+void
+lp_objects_pass_free(struct lp_pass *p)
+{
+	lp_detect_free(&p->det);
+	lp_vec_free(&p->objs);
+	lp_vec_free(&p->info);
+	lp_vec_free(&p->sizes);
+}
+
+/* --- statistics --------------------------------------------------------- */
+
+static int
+by_count_desc(const void *a, const void *b)
+{
+	const struct lp_type_count *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->type < y->type ? -1 : x->type > y->type;
+}
+
+static int
+by_type(const void *a, const void *b)
+{
+	const uintptr_t *x = a, *y = b;
+	return *x < *y ? -1 : *x > *y;
+}
+
+void
+lp_objects_stats(struct lp_objects_stats *s)
+{
+	struct lp_vec types = LP_VEC_INIT(uintptr_t);
+
+	memset(s, 0, sizeof(*s));
+	s->in_use = lp_objects_in_use();
+	lp_spin_lock(&lock);
+	s->registered = live_records;
+	s->incref_calls = incref_calls;
+	s->decref_calls = decref_calls;
+	for (int g = 0; g < LP_NGEN; g++) {
+		struct lp_gen_stats *gs = &s->gen[g];
+		gs->count = counts[g];
+		gs->threshold = (int64_t)lp_opt.gc_threshold.v[g];
+		gs->objects = gen_len[g];
+		gs->by_type = (struct lp_vec)LP_VEC_INIT(struct lp_type_count);
+		s->tracked += gen_len[g];
+		types.len = 0;
+		for (uint32_t i = gen_head[g]; i; i = rec(i)->next) {
+			uintptr_t *t = lp_vec_push(&types);
+			if (t)
+				*t = rec(i)->type;
+		}
+		/* Histogram by sorting: no allocation per type. */
+		uintptr_t *tv = types.data;
+		if (types.len)
+			qsort(tv, types.len, sizeof(*tv), by_type);
+		for (size_t k = 0; k < types.len;) {
+			size_t j = k;
+			while (j < types.len && tv[j] == tv[k])
+				j++;
+			struct lp_type_count *tc = lp_vec_push(&gs->by_type);
+			if (tc) {
+				tc->type = tv[k];
+				tc->count = j - k;
+			}
+			k = j;
+		}
+		if (gs->by_type.len)
+			qsort(gs->by_type.data, gs->by_type.len,
+			      sizeof(struct lp_type_count), by_count_desc);
+	}
+	s->untracked = s->registered - s->tracked;
+	lp_spin_unlock(&lock);
+	lp_vec_free(&types);
+}
+
+void
+lp_objects_stats_free(struct lp_objects_stats *s)
+{
+	for (int g = 0; g < LP_NGEN; g++)
+		lp_vec_free(&s->gen[g].by_type);
+}
+
+/* --- automatic collections ---------------------------------------------- */
+
+void
+lp_objects_maybe_collect(void)
+{
+	int gen = -1;
+
+	lp_spin_lock(&lock);
+	/* CPython's collect_generations: the oldest generation over its
+	 * threshold; a full pass only when the long-lived objects grew by
+	 * a quarter since the last one. */
+	for (int g = LP_NGEN - 1; g >= 0; g--) {
+		if (counts[g] <= (int64_t)lp_opt.gc_threshold.v[g] || !lp_opt.gc_threshold.v[g])
+			continue;
+		if (g == LP_NGEN - 1 && long_lived_pending < long_lived_total / 4)
+			continue;
+		gen = g;
+		break;
+	}
+	lp_spin_unlock(&lock);
+	if (gen >= 0)
+		lp_objects_auto_pass(gen);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* report_objects.c - see report_objects.h. */
+#include "report_objects.h"
+
+#include <string.h>
+
+#include "pyabi.h"
+
+const char *
+lp_obj_type_name(const struct lp_obj *o)
+{
+	return lp_py_short_name(lp_py_type_name(o->type));
+}
+
+void
+lp_gen_by_name(const struct lp_gen_stats *g,
+	       void (*fn)(void *ctx, const char *name, uint64_t count, bool first),
+	       void *ctx)
+{
+	const struct lp_type_count *tc = g->by_type.data;
+	size_t n = g->by_type.len;
+	bool first = true;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = lp_py_short_name(lp_py_type_name(tc[i].type));
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(name, lp_py_short_name(lp_py_type_name(tc[j].type)));
+		if (seen)
+			continue;
+		uint64_t count = tc[i].count;
+		for (size_t j = i + 1; j < n; j++)
+			if (!strcmp(name, lp_py_short_name(lp_py_type_name(tc[j].type))))
+				count += tc[j].count;
+		fn(ctx, name, count, first);
+		first = false;
+	}
+}
+
+const struct lp_obj *
+lp_group_member(const struct lp_report *r, size_t gi, uint32_t k, bool *in_cycle)
+{
+	const struct lp_detect_group *g =
+		&LP_VEC_AT(&r->pass.det.groups, struct lp_detect_group, gi);
+	uint32_t pos = g->first + k;
+	uint32_t idx = LP_VEC_AT(&r->pass.det.unreachable, uint32_t, pos);
+	if (in_cycle)
+		*in_cycle = LP_VEC_AT(&r->pass.det.in_cycle, uint8_t, pos);
+	return &LP_VEC_AT(&r->pass.info, struct lp_obj, idx);
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* safepoint.c - see safepoint.h. */
+#include "safepoint.h"
+
+#include <errno.h>
+#include <semaphore.h>
+#include <time.h>
+
+#include "guard.h"
+#include "objects.h"
+
+enum { IDLE, PENDING, RUNNING };
+
+int lp_safepoint_pending;
+static int state;
+static enum lp_reason pending_reason;
+static sem_t done;
+static bool done_ready;
+
+bool
+lp_safepoint_delegate(enum lp_reason reason, unsigned timeout_ms)
+{
+	struct timespec until;
+	int expect = IDLE;
+
+	if (!done_ready) {
+		sem_init(&done, 0, 0);
+		done_ready = true;
+	}
+	if (!__atomic_compare_exchange_n(&state, &expect, PENDING, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return false;
+	pending_reason = reason;
+	__atomic_store_n(&lp_safepoint_pending, 1, __ATOMIC_RELEASE);
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	for (;;) {
+		if (sem_timedwait(&done, &until) == 0)
+			return true;
+		if (errno == EINTR)
+			continue;
+		/* Timed out: withdraw the request, unless a safe point has
+		 * just taken it, in which case its report is coming. */
+		expect = PENDING;
+		__atomic_store_n(&lp_safepoint_pending, 0, __ATOMIC_RELEASE);
+		if (__atomic_compare_exchange_n(&state, &expect, IDLE, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return false;
+		while (sem_wait(&done) != 0)
+			;
+		return true;
+	}
+}
+
+void
+lp_safepoint_poll_slow(void)
+{
+	int expect = PENDING;
+
+	if (!__atomic_compare_exchange_n(&state, &expect, RUNNING, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&lp_safepoint_pending, 0, __ATOMIC_RELEASE);
+	lp_report_write_at(pending_reason, NULL, true);
+	__atomic_store_n(&state, IDLE, __ATOMIC_RELEASE);
+	sem_post(&done);
+}
+
+void
+lp_objects_auto_pass(int gen)
+{
+	struct lp_pass p;
+	long found;
+	uint64_t young = 0;
+
+	lp_guard_enter();
+	found = lp_objects_pass(gen, true, &p);
+	for (long k = 0; k < found; k++) {
+		uint32_t i = LP_VEC_AT(&p.det.unreachable, uint32_t, k);
+		young += LP_VEC_AT(&p.info, struct lp_obj, i).gen == 0;
+	}
+	lp_objects_pass_free(&p);
+	lp_guard_leave();
+	if (young)
+		lp_report_write_at(LP_REASON_AUTO, NULL, true);
+}

@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trial_deletion.c - see trial_deletion.h.
+ *
+ * CPython keeps gc_refs in each object's GC head; we may not write
+ * objects, so each object of the set gets a slot in an address map, and
+ * the slot carries its state:
+ *
+ *   slot.value  index into objs, bit 31 = REACHABLE
+ *   slot.extra  gc_refs (int32) during update_refs/subtract_refs, then the
+ *               object's position in the unreachable list
+ */
+#include "trial_deletion.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#include "addrmap.h"
+#include "pyabi.h"
+
+#define REACHABLE 0x80000000u
+#define ROOT_REFS (INT32_MAX / 2) /* immortal or absurdly referenced */
+
+struct ctx {
+	struct lp_addrmap map;
+	struct lp_addrmap_slot **slot_of; /* objs[i] -> its slot */
+	struct lp_vec stack;              /* uint32_t object indices */
+	struct lp_vec *edges;
+	uint32_t current;                 /* position of the object traversed */
+	bool oom;
+};
+
+static inline void
+traverse(uintptr_t obj, lp_visitproc visit, void *arg)
+{
+	uintptr_t type = lp_py_type(obj);
+	lp_traverseproc tp = type ? lp_py_type_traverse(type) : NULL;
+	if (tp)
+		tp((void *)obj, visit, arg);
+}
+
+static inline struct lp_addrmap_slot *
+lookup(struct ctx *c, void *obj)
+{
+	return obj ? lp_addrmap_find(&c->map, (uintptr_t)obj) : NULL;
+}
+
+/* --- update_refs ---------------------------------------------------------
+ * After this, every object of the set has a slot whose gc_refs equals its
+ * reference count, less the references the caller holds itself. */
+static bool
+update_refs(struct lp_detect *d, struct ctx *c)
+{
+	if (!lp_addrmap_reserve(&c->map, d->n))
+		return false;
+	for (uint32_t i = 0; i < d->n; i++) {
+		uintptr_t obj = d->objs[i];
+		int64_t refs = lp_py_refcnt(obj);
+		if (lp_py_immortal(refs) || refs > ROOT_REFS)
+			refs = ROOT_REFS;
+		else if (d->extra_refs)
+			refs -= d->extra_refs[i];
+		struct lp_addrmap_slot *s = lp_addrmap_insert_new(&c->map, obj);
+		s->value = i;
+		s->extra = (uint32_t)(int32_t)refs;
+	}
+	/* Slots no longer move: remember where each one is. */
+	for (uint32_t i = 0; i < d->n; i++)
+		c->slot_of[i] = lp_addrmap_find(&c->map, d->objs[i]);
+	return true;
+}
+
+/* --- subtract_refs -------------------------------------------------------
+ * After this, gc_refs > 0 iff something outside the set refers to the
+ * object (a negative count means the runtime's refcount was too small:
+ * it is clamped to 0 and counted as an anomaly). */
+static int
+visit_decref(void *obj, void *arg)
+{
+	struct lp_addrmap_slot *s = lookup(arg, obj);
+	if (s)
+		s->extra = (uint32_t)((int32_t)s->extra - 1);
+	return 0;
+}
+
+static void
+subtract_refs(struct lp_detect *d, struct ctx *c)
+{
+	for (uint32_t i = 0; i < d->n; i++)
+		traverse(d->objs[i], visit_decref, c);
+	for (uint32_t i = 0; i < d->n; i++) {
+		if ((int32_t)c->slot_of[i]->extra < 0) {
+			c->slot_of[i]->extra = 0;
+			d->clamped++;
+		}
+	}
+}
+
+/* --- move_unreachable ----------------------------------------------------
+ * After this, REACHABLE is set exactly on the objects reachable from one
+ * whose gc_refs stayed > 0; every other object of the set is garbage that
+ * only other garbage refers to. */
+static bool
+mark(struct ctx *c, struct lp_addrmap_slot *s)
+{
+	s->value |= REACHABLE;
+	uint32_t *top = lp_vec_push(&c->stack);
+	if (!top) {
+		c->oom = true;
+		return false;
+	}
+	*top = s->value & ~REACHABLE;
+	return true;
+}
+
+static int
+visit_reachable(void *obj, void *arg)
+{
+	struct ctx *c = arg;
+	struct lp_addrmap_slot *s = lookup(c, obj);
+	if (s && !(s->value & REACHABLE))
+		mark(c, s);
+	return 0;
+}
+
+static bool
+move_unreachable(struct lp_detect *d, struct ctx *c)
+{
+	for (uint32_t i = 0; i < d->n; i++)
+		if ((int32_t)c->slot_of[i]->extra > 0 && !mark(c, c->slot_of[i]))
+			return false;
+	while (c->stack.len && !c->oom) {
+		uint32_t i = LP_VEC_AT(&c->stack, uint32_t, --c->stack.len);
+		traverse(d->objs[i], visit_reachable, c);
+	}
+	return !c->oom;
+}
+
+/* --- group_unreachable ---------------------------------------------------
+ * After this, the unreachable objects are listed group by group (a group
+ * is a connected part of the garbage graph, edges taken both ways), each
+ * group's edges are recorded with group-local indices, and in_cycle marks
+ * the members that lie on a cycle (a strongly connected part of two or
+ * more objects, or a self-reference) rather than only hanging off one. */
+static int
+visit_edge(void *obj, void *arg)
+{
+	struct ctx *c = arg;
+	struct lp_addrmap_slot *s = lookup(c, obj);
+	if (!s || (s->value & REACHABLE))
+		return 0;
+	uint32_t *e = lp_vec_push(c->edges);
+	if (!e) {
+		c->oom = true;
+		return 0;
+	}
+	e[0] = c->current;
+	e[1] = s->extra;
+	return 0;
+}
+
+static uint32_t
+find_root(uint32_t *parent, uint32_t x)
+{
+	while (parent[x] != x) {
+		parent[x] = parent[parent[x]];
+		x = parent[x];
+	}
+	return x;
+}
+
+static int
+cmp_edge(const void *a, const void *b)
+{
+	const uint32_t *x = a, *y = b;
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* Tarjan's strongly connected components, iteratively, over the garbage
+ * graph in CSR form (adj_start/adj over positions). */
+struct frame {
+	uint32_t v, next_edge;
+};
+
+static bool
+mark_cycles(uint32_t nu, const uint32_t *adj_start, const uint32_t *adj,
+	    uint8_t *in_cycle)
+{
+	struct lp_vec work = LP_VEC_INIT(struct frame);
+	struct lp_vec scc = LP_VEC_INIT(uint32_t);
+	struct lp_vec aux = LP_VEC_INIT(uint32_t[3]); /* index, lowlink, on-stack */
+	uint32_t counter = 1;
+	bool ok = lp_vec_reserve(&aux, nu) && lp_vec_reserve(&scc, nu);
+
+	if (!ok)
+		goto out;
+	uint32_t(*a)[3] = aux.data;
+	memset(a, 0, (size_t)nu * sizeof(*a));
+	for (uint32_t root = 0; root < nu && ok; root++) {
+		if (a[root][0])
+			continue;
+		struct frame *w = lp_vec_push(&work);
+		if (!w) {
+			ok = false;
+			break;
+		}
+		w->v = root;
+		w->next_edge = adj_start[root];
+		a[root][0] = a[root][1] = counter++;
+		a[root][2] = 1;
+		LP_VEC_AT(&scc, uint32_t, scc.len++) = root;
+		while (work.len) {
+			struct frame *top = &LP_VEC_AT(&work, struct frame, work.len - 1);
+			uint32_t v = top->v;
+			if (top->next_edge < adj_start[v + 1]) {
+				uint32_t u = adj[top->next_edge++];
+				if (u == v) {
+					in_cycle[v] = 1;
+				} else if (!a[u][0]) {
+					struct frame *n = lp_vec_push(&work);
+					if (!n) {
+						ok = false;
+						break;
+					}
+					n->v = u;
+					n->next_edge = adj_start[u];
+					a[u][0] = a[u][1] = counter++;
+					a[u][2] = 1;
+					LP_VEC_AT(&scc, uint32_t, scc.len++) = u;
+				} else if (a[u][2] && a[u][0] < a[v][1]) {
+					a[v][1] = a[u][0];
+				}
+				continue;
+			}
+			work.len--;
+			if (work.len) {
+				uint32_t parent = LP_VEC_AT(&work, struct frame, work.len - 1).v;
+				if (a[v][1] < a[parent][1])
+					a[parent][1] = a[v][1];
+			}
+			if (a[v][1] != a[v][0])
+				continue;
+			/* v is the root of a component: pop it. */
+			size_t start = scc.len;
+			while (LP_VEC_AT(&scc, uint32_t, start - 1) != v)
+				start--;
+			start--;
+			bool cyclic = scc.len - start > 1;
+			for (size_t k = start; k < scc.len; k++) {
+				uint32_t x = LP_VEC_AT(&scc, uint32_t, k);
+				a[x][2] = 0;
+				if (cyclic)
+					in_cycle[x] = 1;
+			}
+			scc.len = start;
+		}
+	}
+out:
+	lp_vec_free(&work);
+	lp_vec_free(&scc);
+	lp_vec_free(&aux);
+	return ok;
+}
+
+static bool
+group_unreachable(struct lp_detect *d, struct ctx *c)
+{
+	struct lp_vec raw_edges = LP_VEC_INIT(uint32_t[2]);
+	struct lp_vec tmp = LP_VEC_INIT(uint32_t);
+	bool ok = false;
+	uint32_t nu = 0;
+
+	/* Positions in the garbage list, in the order of objs. */
+	for (uint32_t i = 0; i < d->n; i++)
+		if (!(c->slot_of[i]->value & REACHABLE))
+			c->slot_of[i]->extra = nu++;
+	if (!nu)
+		return true;
+	/* tmp: garbage index by position (nu), union-find parents (nu),
+	 * then CSR starts (nu + 1) and per-group write cursors. */
+	if (!lp_vec_reserve(&tmp, (size_t)nu * 4 + 2))
+		goto out;
+	uint32_t *by_pos = tmp.data, *parent = by_pos + nu;
+	uint32_t *adj_start = parent + nu, *cursor = adj_start + nu + 1;
+	for (uint32_t i = 0, p = 0; i < d->n; i++)
+		if (!(c->slot_of[i]->value & REACHABLE))
+			by_pos[p++] = i;
+
+	c->edges = &raw_edges;
+	for (uint32_t p = 0; p < nu && !c->oom; p++) {
+		c->current = p;
+		traverse(d->objs[by_pos[p]], visit_edge, c);
+	}
+	if (c->oom)
+		goto out;
+	/* A container may hold the same object twice: one edge is enough. */
+	uint32_t(*e)[2] = raw_edges.data;
+	size_t ne = raw_edges.len;
+	if (ne)
+		qsort(e, ne, sizeof(*e), cmp_edge);
+	size_t w = 0;
+	for (size_t k = 0; k < ne; k++)
+		if (!w || e[k][0] != e[w - 1][0] || e[k][1] != e[w - 1][1]) {
+			e[w][0] = e[k][0];
+			e[w][1] = e[k][1];
+			w++;
+		}
+	ne = raw_edges.len = w;
+
+	/* Connected groups (edges taken both ways). */
+	for (uint32_t p = 0; p < nu; p++)
+		parent[p] = p;
+	for (size_t k = 0; k < ne; k++) {
+		uint32_t x = find_root(parent, e[k][0]), y = find_root(parent, e[k][1]);
+		if (x != y)
+			parent[x > y ? x : y] = x < y ? x : y;
+	}
+
+	/* Cycle membership over the whole garbage graph (edges sorted by
+	 * source: CSR directly). */
+	if (!lp_vec_reserve(&d->in_cycle, nu))
+		goto out;
+	uint8_t *cyc = d->in_cycle.data;
+	memset(cyc, 0, nu);
+	d->in_cycle.len = nu;
+	{
+		struct lp_vec adjv = LP_VEC_INIT(uint32_t);
+		if (!lp_vec_reserve(&adjv, ne + 1))
+			goto out;
+		uint32_t *adj = adjv.data;
+		memset(adj_start, 0, (size_t)(nu + 1) * sizeof(uint32_t));
+		for (size_t k = 0; k < ne; k++) {
+			adj_start[e[k][0] + 1]++;
+			adj[k] = e[k][1];
+		}
+		for (uint32_t p = 0; p < nu; p++)
+			adj_start[p + 1] += adj_start[p];
+		bool cyc_ok = mark_cycles(nu, adj_start, adj, cyc);
+		lp_vec_free(&adjv);
+		if (!cyc_ok)
+			goto out;
+	}
+
+	/* Lay the members out group by group, in order of first appearance;
+	 * a group is identified by its root's position. */
+	if (!lp_vec_reserve(&d->unreachable, nu))
+		goto out;
+	uint32_t *out_members = d->unreachable.data;
+	uint32_t *group_of_root = adj_start; /* reuse: root -> group index + 1 */
+	memset(group_of_root, 0, (size_t)nu * sizeof(uint32_t));
+	for (uint32_t p = 0; p < nu; p++) {
+		uint32_t r = find_root(parent, p);
+		if (!group_of_root[r]) {
+			struct lp_detect_group *g = lp_vec_push(&d->groups);
+			if (!g)
+				goto out;
+			group_of_root[r] = (uint32_t)d->groups.len;
+		}
+		struct lp_detect_group *g =
+			&LP_VEC_AT(&d->groups, struct lp_detect_group, group_of_root[r] - 1);
+		g->count++;
+		if (d->sizes)
+			g->bytes += d->sizes[by_pos[p]];
+	}
+	uint32_t next = 0;
+	for (size_t k = 0; k < d->groups.len; k++) {
+		struct lp_detect_group *g = &LP_VEC_AT(&d->groups, struct lp_detect_group, k);
+		g->first = next;
+		cursor[k] = next;
+		next += g->count;
+	}
+	/* new position of each old position, and the in_cycle flags with it */
+	struct lp_vec newpos = LP_VEC_INIT(uint32_t);
+	struct lp_vec newcyc = LP_VEC_INIT(uint8_t);
+	if (!lp_vec_reserve(&newpos, nu) || !lp_vec_reserve(&newcyc, nu)) {
+		lp_vec_free(&newpos);
+		lp_vec_free(&newcyc);
+		goto out;
+	}
+	uint32_t *np = newpos.data;
+	uint8_t *nc = newcyc.data;
+	for (uint32_t p = 0; p < nu; p++) {
+		uint32_t gi = group_of_root[find_root(parent, p)] - 1;
+		uint32_t at = cursor[gi]++;
+		out_members[at] = by_pos[p];
+		nc[at] = cyc[p];
+		np[p] = at;
+	}
+	memcpy(cyc, nc, nu);
+	d->unreachable.len = nu;
+	/* Edges per group, group-local indices. */
+	for (size_t k = 0; k < d->groups.len; k++)
+		LP_VEC_AT(&d->groups, struct lp_detect_group, k).nedges = 0;
+	for (size_t k = 0; k < ne; k++) {
+		uint32_t gi = group_of_root[find_root(parent, e[k][0])] - 1;
+		LP_VEC_AT(&d->groups, struct lp_detect_group, gi).nedges++;
+	}
+	uint32_t estart = 0;
+	for (size_t k = 0; k < d->groups.len; k++) {
+		struct lp_detect_group *g = &LP_VEC_AT(&d->groups, struct lp_detect_group, k);
+		g->first_edge = estart;
+		cursor[k] = estart;
+		estart += g->nedges;
+	}
+	if (!lp_vec_reserve(&d->edges, ne ? ne : 1)) {
+		lp_vec_free(&newpos);
+		lp_vec_free(&newcyc);
+		goto out;
+	}
+	uint32_t(*oe)[2] = d->edges.data;
+	for (size_t k = 0; k < ne; k++) {
+		uint32_t gi = group_of_root[find_root(parent, e[k][0])] - 1;
+		uint32_t first = LP_VEC_AT(&d->groups, struct lp_detect_group, gi).first;
+		uint32_t at = cursor[gi]++;
+		oe[at][0] = np[e[k][0]] - first;
+		oe[at][1] = np[e[k][1]] - first;
+	}
+	d->edges.len = ne;
+	lp_vec_free(&newpos);
+	lp_vec_free(&newcyc);
+	ok = true;
+out:
+	lp_vec_free(&raw_edges);
+	lp_vec_free(&tmp);
+	return ok;
+}
+
+static double
+seconds_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool
+lp_detect_run(struct lp_detect *d)
+{
+	struct ctx c = { 0 };
+	struct lp_vec slots = LP_VEC_INIT(struct lp_addrmap_slot *);
+	double t0 = seconds_now();
+	bool ok = false;
+
+	d->unreachable = (struct lp_vec)LP_VEC_INIT(uint32_t);
+	d->in_cycle = (struct lp_vec)LP_VEC_INIT(uint8_t);
+	d->edges = (struct lp_vec)LP_VEC_INIT(uint32_t[2]);
+	d->groups = (struct lp_vec)LP_VEC_INIT(struct lp_detect_group);
+	d->clamped = 0;
+	c.stack = (struct lp_vec)LP_VEC_INIT(uint32_t);
+	if (!lp_vec_reserve(&slots, d->n ? d->n : 1))
+		goto out;
+	c.slot_of = slots.data;
+	if (!update_refs(d, &c))
+		goto out;
+	subtract_refs(d, &c);
+	if (!move_unreachable(d, &c))
+		goto out;
+	ok = group_unreachable(d, &c);
+out:
+	if (!ok) {
+		lp_detect_free(d);
+		d->groups.len = d->unreachable.len = 0;
+	}
+	lp_vec_free(&slots);
+	lp_vec_free(&c.stack);
+	lp_addrmap_free(&c.map);
+	d->seconds = seconds_now() - t0;
+	return ok;
+}
+
+void
+lp_detect_free(struct lp_detect *d)
+{
+	lp_vec_free(&d->unreachable);
+	lp_vec_free(&d->in_cycle);
+	lp_vec_free(&d->edges);
+	lp_vec_free(&d->groups);
+}

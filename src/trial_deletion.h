@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trial_deletion.h - CPython's cycle detection, without deleting anything.
+ *
+ * Input: a set of container objects (CPython object ABI: refcount at
+ * offset 0, the type's tp_traverse).  Output: which of them nothing outside
+ * the set keeps alive, grouped into connected groups with the edges that
+ * form them.  It reads objects and calls tp_traverse with its own visitor;
+ * it never frees, clears or writes an object.  The caller guarantees that
+ * no thread mutates the set meanwhile (see docs/design.md, "Safe points").
+ */
+#pragma once
+
+#include "lp.h"
+#include "vec.h"
+
+struct lp_detect_group {
+	uint32_t first, count;         /* members: unreachable[first .. +count) */
+	uint32_t first_edge, nedges;   /* edges[first_edge .. +nedges) */
+	uint64_t bytes;
+};
+
+struct lp_detect {
+	/* in */
+	const uintptr_t *objs;
+	uint32_t n;
+	/* references to objs[i] held by the caller itself (e.g. an
+	 * enumeration that increfs), subtracted up front; may be NULL */
+	const uint32_t *extra_refs;
+	const uint64_t *sizes;         /* bytes per object, may be NULL */
+
+	/* out */
+	struct lp_vec unreachable;     /* uint32_t: indices into objs, by group */
+	struct lp_vec in_cycle;        /* uint8_t, parallel to unreachable */
+	struct lp_vec edges;           /* uint32_t[2]: positions in unreachable */
+	struct lp_vec groups;          /* struct lp_detect_group */
+	uint64_t clamped;              /* counts that went negative (anomalies) */
+	double seconds;
+};
+
+/* Run the phases; false when out of memory (results then empty). */
+bool lp_detect_run(struct lp_detect *d) LP_HIDDEN;
+void lp_detect_free(struct lp_detect *d) LP_HIDDEN;
