@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* addrmap.c - see addrmap.h. */
 #include "addrmap.h"
+#include "vec.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -22,9 +23,8 @@ rehash(struct lp_addrmap *m, uint32_t ncap)
 {
 	struct lp_addrmap n = { 0 };
 	size_t bytes = bytes_for(ncap);
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	void *p = lp_map_large(bytes);
+	if (!p)
 		return false;
 	n.slots = p;
 	n.cap = (uint32_t)(bytes / sizeof(struct lp_addrmap_slot));
@@ -105,6 +105,14 @@ lp_addrmap_remove(struct lp_addrmap *m, uintptr_t key)
 	memset(&m->slots[hole], 0, sizeof(m->slots[hole]));
 	m->count--;
 	return true;
+}
+
+void
+lp_addrmap_clear(struct lp_addrmap *m)
+{
+	if (m->count)
+		memset(m->slots, 0, (size_t)m->cap * sizeof(*m->slots));
+	m->count = 0;
 }
 
 void

@@ -33,6 +33,16 @@ lp_addrmap_hash(uintptr_t key)
 	return (uint64_t)(key >> 3) * 0x9E3779B97F4A7C15ull;
 }
 
+/* Forget every key, keep the memory. */
+void lp_addrmap_clear(struct lp_addrmap *m) LP_HIDDEN;
+
+/* Where key's probe starts (for prefetching). */
+static inline const struct lp_addrmap_slot *
+lp_addrmap_home_slot(const struct lp_addrmap *m, uintptr_t key)
+{
+	return &m->slots[(uint32_t)((lp_addrmap_hash(key) >> 32) * m->cap >> 32)];
+}
+
 static inline struct lp_addrmap_slot *
 lp_addrmap_find(const struct lp_addrmap *m, uintptr_t key)
 {

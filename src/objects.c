@@ -301,24 +301,74 @@ lp_objects_ledger(uintptr_t obj, uintptr_t caller, bool incref)
 
 /* --- passes ------------------------------------------------------------- */
 
-/* Copy the members of generations 0..gen that the runtime still tracks. */
+/* Gather the members of generations 0..gen that the runtime still
+ * tracks, with their refcounts (the GC head and ob_refcnt share a cache
+ * line: one miss for both). */
 static bool
 gather_locked(int gen, struct lp_pass *p)
 {
+	size_t total = 0;
+	for (int g = 0; g <= gen; g++)
+		total += gen_len[g];
+	if (!lp_vec_reserve(&p->objs, total + 1) || !lp_vec_reserve(&p->refcnts, total + 1) ||
+	    !lp_vec_reserve(&p->recs, total + 1))
+		return false;
+	uintptr_t *objs = p->objs.data;
+	int64_t *refs = p->refcnts.data;
+	uint32_t *recs = p->recs.data;
+	size_t n = 0;
+	if (gen == LP_NGEN - 1) {
+		/* Every generation: scan the records in order, prefetching
+		 * the objects ahead, rather than chase list links. */
+		size_t nrec = records.len;
+		for (size_t i = 1; i < nrec; i++) {
+			if (i + 16 < nrec && rec((uint32_t)i + 16)->gen >= 0)
+				__builtin_prefetch((void *)(rec((uint32_t)i + 16)->addr - LP_PY_GC_HEAD_SIZE));
+			const struct lp_obj *o = rec((uint32_t)i);
+			if (o->gen < 0 || !o->addr || !lp_py_gc_tracked(o->addr))
+				continue;
+			objs[n] = o->addr;
+			refs[n] = lp_py_refcnt(o->addr);
+			recs[n] = (uint32_t)i;
+			n++;
+		}
+		p->objs.len = p->refcnts.len = p->recs.len = n;
+		return true;
+	}
 	for (int g = 0; g <= gen; g++) {
 		for (uint32_t i = gen_head[g]; i; i = rec(i)->next) {
-			struct lp_obj *o = rec(i);
-			if (!lp_py_gc_tracked(o->addr))
+			uintptr_t a = rec(i)->addr;
+			if (!lp_py_gc_tracked(a))
 				continue; /* untracked behind our back (inline) */
-			uintptr_t *a = lp_vec_push(&p->objs);
-			struct lp_obj *c = lp_vec_push(&p->info);
-			uint64_t *sz = lp_vec_push(&p->sizes);
-			if (!a || !c || !sz)
-				return false;
-			*a = o->addr;
-			*c = *o;
-			*sz = o->size;
+			objs[n] = a;
+			refs[n] = lp_py_refcnt(a);
+			recs[n] = i;
+			n++;
 		}
+	}
+	p->objs.len = p->refcnts.len = p->recs.len = n;
+	return true;
+}
+
+/* Copy the garbage's records (they may change once we unlock) and add up
+ * each group's bytes. */
+static bool
+describe_garbage_locked(struct lp_pass *p)
+{
+	size_t nu = p->det.unreachable.len;
+	if (!lp_vec_reserve(&p->info, nu + 1))
+		return false;
+	for (size_t k = 0; k < nu; k++) {
+		uint32_t idx = LP_VEC_AT(&p->det.unreachable, uint32_t, k);
+		LP_VEC_AT(&p->info, struct lp_obj, k) =
+			*rec(LP_VEC_AT(&p->recs, uint32_t, idx));
+	}
+	p->info.len = nu;
+	for (size_t gi = 0; gi < p->det.groups.len; gi++) {
+		struct lp_detect_group *g = &LP_VEC_AT(&p->det.groups, struct lp_detect_group, gi);
+		g->bytes = 0;
+		for (uint32_t k = 0; k < g->count; k++)
+			g->bytes += LP_VEC_AT(&p->info, struct lp_obj, g->first + k).size;
 	}
 	return true;
 }
@@ -329,15 +379,25 @@ promote_locked(int gen)
 	int to = gen + 1 < LP_NGEN ? gen + 1 : LP_NGEN - 1;
 	uint64_t moved = 0;
 
+	/* Splice each younger list onto the end of the target, as CPython's
+	 * gc_list_merge does; only the generation byte of each record needs
+	 * touching, in one walk. */
 	for (int g = 0; g <= gen; g++) {
-		if (g == to)
+		if (g == to || !gen_head[g])
 			continue;
-		while (gen_head[g]) {
-			uint32_t i = gen_head[g];
-			gen_unlink_locked(i);
-			gen_append_locked(i, to);
-			moved++;
+		for (uint32_t i = gen_head[g]; i; i = rec(i)->next)
+			rec(i)->gen = (int8_t)to;
+		if (gen_tail[to]) {
+			rec(gen_tail[to])->next = gen_head[g];
+			rec(gen_head[g])->prev = gen_tail[to];
+		} else {
+			gen_head[to] = gen_head[g];
 		}
+		gen_tail[to] = gen_tail[g];
+		moved += gen_len[g];
+		gen_len[to] += gen_len[g];
+		gen_head[g] = gen_tail[g] = 0;
+		gen_len[g] = 0;
 	}
 	/* CPython's counts after collecting generation gen. */
 	if (gen + 1 < LP_NGEN)
@@ -360,26 +420,32 @@ lp_objects_pass(int gen, bool promote, struct lp_pass *p)
 	memset(p, 0, sizeof(*p));
 	p->generation = gen;
 	p->objs = (struct lp_vec)LP_VEC_INIT(uintptr_t);
+	p->refcnts = (struct lp_vec)LP_VEC_INIT(int64_t);
+	p->recs = (struct lp_vec)LP_VEC_INIT(uint32_t);
 	p->info = (struct lp_vec)LP_VEC_INIT(struct lp_obj);
-	p->sizes = (struct lp_vec)LP_VEC_INIT(uint64_t);
 
 	lp_spin_lock(&lock);
 	bool ok = gather_locked(gen, p);
 	lp_spin_unlock(&lock);
 	if (!ok)
-		return -1;
+		goto fail;
 	/* No lock while tp_traverse runs: it is the runtime's code. */
 	p->det.objs = p->objs.data;
+	p->det.refcnts = p->refcnts.data;
 	p->det.n = (uint32_t)p->objs.len;
-	p->det.sizes = p->sizes.data;
 	if (!lp_detect_run(&p->det))
-		return -1;
-	if (promote) {
-		lp_spin_lock(&lock);
+		goto fail;
+	lp_spin_lock(&lock);
+	ok = describe_garbage_locked(p);
+	if (ok && promote)
 		promote_locked(gen);
-		lp_spin_unlock(&lock);
-	}
+	lp_spin_unlock(&lock);
+	if (!ok)
+		goto fail;
 	return (long)p->det.unreachable.len;
+fail:
+	lp_objects_pass_free(p);
+	return -1;
 }
 
 void
@@ -387,8 +453,9 @@ lp_objects_pass_free(struct lp_pass *p)
 {
 	lp_detect_free(&p->det);
 	lp_vec_free(&p->objs);
+	lp_vec_free(&p->refcnts);
+	lp_vec_free(&p->recs);
 	lp_vec_free(&p->info);
-	lp_vec_free(&p->sizes);
 }
 
 /* --- statistics --------------------------------------------------------- */

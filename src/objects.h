@@ -53,9 +53,11 @@ void lp_objects_ledger(uintptr_t obj, uintptr_t caller, bool incref) LP_HIDDEN;
 struct lp_pass {
 	int generation;
 	struct lp_detect det;
-	struct lp_vec objs;   /* uintptr_t, det.objs points here */
-	struct lp_vec info;   /* struct lp_obj copies, parallel to objs */
-	struct lp_vec sizes;  /* uint64_t */
+	struct lp_vec objs;    /* uintptr_t, det.objs points here */
+	struct lp_vec refcnts; /* int64_t, read while gathering */
+	struct lp_vec recs;    /* uint32_t record index, parallel to objs */
+	struct lp_vec info;    /* struct lp_obj: copies of the garbage's
+				  records, parallel to det.unreachable */
 };
 long lp_objects_pass(int gen, bool promote, struct lp_pass *out) LP_HIDDEN;
 void lp_objects_pass_free(struct lp_pass *p) LP_HIDDEN;

@@ -43,8 +43,7 @@ lp_group_member(const struct lp_report *r, size_t gi, uint32_t k, bool *in_cycle
 	const struct lp_detect_group *g =
 		&LP_VEC_AT(&r->pass.det.groups, struct lp_detect_group, gi);
 	uint32_t pos = g->first + k;
-	uint32_t idx = LP_VEC_AT(&r->pass.det.unreachable, uint32_t, pos);
 	if (in_cycle)
 		*in_cycle = LP_VEC_AT(&r->pass.det.in_cycle, uint8_t, pos);
-	return &LP_VEC_AT(&r->pass.info, struct lp_obj, idx);
+	return &LP_VEC_AT(&r->pass.info, struct lp_obj, pos);
 }

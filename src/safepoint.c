@@ -81,11 +81,10 @@ lp_objects_auto_pass(int gen)
 
 	lp_guard_enter();
 	found = lp_objects_pass(gen, true, &p);
-	for (long k = 0; k < found; k++) {
-		uint32_t i = LP_VEC_AT(&p.det.unreachable, uint32_t, k);
-		young += LP_VEC_AT(&p.info, struct lp_obj, i).gen == 0;
-	}
-	lp_objects_pass_free(&p);
+	for (long k = 0; k < found; k++)
+		young += LP_VEC_AT(&p.info, struct lp_obj, k).gen == 0;
+	if (found >= 0)
+		lp_objects_pass_free(&p);
 	lp_guard_leave();
 	if (young)
 		lp_report_write_at(LP_REASON_AUTO, NULL, true);

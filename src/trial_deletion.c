@@ -12,6 +12,7 @@
  */
 #include "trial_deletion.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -21,14 +22,60 @@
 #define REACHABLE 0x80000000u
 #define ROOT_REFS (INT32_MAX / 2) /* immortal or absurdly referenced */
 
+#define BATCH 64          /* objects traversed before their edges are probed */
+#define EDGE_PREFETCH 24  /* probes in flight */
+
 struct ctx {
 	struct lp_addrmap map;
 	struct lp_addrmap_slot **slot_of; /* objs[i] -> its slot */
+	uint64_t *reached;                /* bitmap of REACHABLE, by object index */
 	struct lp_vec stack;              /* uint32_t object indices */
+	struct lp_vec batch;              /* uintptr_t referents of a batch */
 	struct lp_vec *edges;
 	uint32_t current;                 /* position of the object traversed */
 	bool oom;
 };
+
+/* The referents worth a probe: containers.  Like CPython's visit_decref,
+ * look at the referent's type first: an int or a str next to its
+ * container is in cache, its absent map slot would be a miss. */
+static inline bool
+may_be_in_set(void *obj)
+{
+	uintptr_t type = lp_py_type((uintptr_t)obj);
+	return type && lp_py_is_gc_type(type);
+}
+
+static int
+visit_collect(void *obj, void *arg)
+{
+	struct ctx *c = arg;
+	if (!obj || !may_be_in_set(obj))
+		return 0;
+	uintptr_t *e = lp_vec_push(&c->batch);
+	if (e)
+		*e = (uintptr_t)obj;
+	else
+		c->oom = true;
+	return 0;
+}
+
+/* Probe every referent collected in the batch, EDGE_PREFETCH ahead, and
+ * hand each slot found to fn. */
+static inline void
+drain_batch(struct ctx *c, void (*fn)(struct ctx *, struct lp_addrmap_slot *))
+{
+	const uintptr_t *b = c->batch.data;
+	size_t n = c->batch.len;
+	for (size_t k = 0; k < n; k++) {
+		if (k + EDGE_PREFETCH < n)
+			__builtin_prefetch(lp_addrmap_home_slot(&c->map, b[k + EDGE_PREFETCH]), 1);
+		struct lp_addrmap_slot *s = lp_addrmap_find(&c->map, b[k]);
+		if (s)
+			fn(c, s);
+	}
+	c->batch.len = 0;
+}
 
 static inline void
 traverse(uintptr_t obj, lp_visitproc visit, void *arg)
@@ -48,6 +95,8 @@ lookup(struct ctx *c, void *obj)
 /* --- update_refs ---------------------------------------------------------
  * After this, every object of the set has a slot whose gc_refs equals its
  * reference count, less the references the caller holds itself. */
+#define PREFETCH_AHEAD 32
+
 static bool
 update_refs(struct lp_detect *d, struct ctx *c)
 {
@@ -55,85 +104,127 @@ update_refs(struct lp_detect *d, struct ctx *c)
 		return false;
 	for (uint32_t i = 0; i < d->n; i++) {
 		uintptr_t obj = d->objs[i];
-		int64_t refs = lp_py_refcnt(obj);
+		if (i + PREFETCH_AHEAD < d->n) {
+			uintptr_t ahead = d->objs[i + PREFETCH_AHEAD];
+			__builtin_prefetch(lp_addrmap_home_slot(&c->map, ahead), 1);
+			if (!d->refcnts)
+				__builtin_prefetch((void *)ahead);
+		}
+		int64_t refs = d->refcnts ? d->refcnts[i] : lp_py_refcnt(obj);
 		if (lp_py_immortal(refs) || refs > ROOT_REFS)
 			refs = ROOT_REFS;
 		else if (d->extra_refs)
 			refs -= d->extra_refs[i];
+		/* Slots do not move once reserved: remember where it is. */
 		struct lp_addrmap_slot *s = lp_addrmap_insert_new(&c->map, obj);
 		s->value = i;
 		s->extra = (uint32_t)(int32_t)refs;
+		c->slot_of[i] = s;
 	}
-	/* Slots no longer move: remember where each one is. */
-	for (uint32_t i = 0; i < d->n; i++)
-		c->slot_of[i] = lp_addrmap_find(&c->map, d->objs[i]);
 	return true;
 }
 
 /* --- subtract_refs -------------------------------------------------------
  * After this, gc_refs > 0 iff something outside the set refers to the
  * object (a negative count means the runtime's refcount was too small:
- * it is clamped to 0 and counted as an anomaly). */
-static int
-visit_decref(void *obj, void *arg)
+ * it is clamped to 0 and counted as an anomaly).  Referents are collected
+ * a batch at a time and probed with prefetching: the probes are the
+ * cache misses, and independent. */
+
+static void
+decref_slot(struct ctx *c, struct lp_addrmap_slot *s)
 {
-	struct lp_addrmap_slot *s = lookup(arg, obj);
-	if (s)
-		s->extra = (uint32_t)((int32_t)s->extra - 1);
-	return 0;
+	(void)c;
+	s->extra = (uint32_t)((int32_t)s->extra - 1);
 }
 
 static void
 subtract_refs(struct lp_detect *d, struct ctx *c)
 {
-	for (uint32_t i = 0; i < d->n; i++)
-		traverse(d->objs[i], visit_decref, c);
 	for (uint32_t i = 0; i < d->n; i++) {
-		if ((int32_t)c->slot_of[i]->extra < 0) {
-			c->slot_of[i]->extra = 0;
-			d->clamped++;
-		}
+		if (i + PREFETCH_AHEAD < d->n)
+			__builtin_prefetch((void *)d->objs[i + PREFETCH_AHEAD]);
+		traverse(d->objs[i], visit_collect, c);
+		if (c->batch.len >= BATCH * 4 || i + 1 == d->n)
+			drain_batch(c, decref_slot);
 	}
+	/* Negative counts are clamped by move_unreachable, which reads every
+	 * slot anyway. */
 }
 
 /* --- move_unreachable ----------------------------------------------------
  * After this, REACHABLE is set exactly on the objects reachable from one
- * whose gc_refs stayed > 0; every other object of the set is garbage that
- * only other garbage refers to. */
-static bool
-mark(struct ctx *c, struct lp_addrmap_slot *s)
+ * whose gc_refs stayed > 0 (and the reached bitmap agrees); every other
+ * object of the set is garbage that only other garbage refers to.
+ *
+ * As CPython does, the set is walked in order: an object found reachable
+ * further on is only marked, and traversed when the walk gets there; one
+ * found behind the walk goes on a worklist.  Memory is read mostly in
+ * order instead of scattered by a depth-first search, and referents are
+ * probed a batch at a time. */
+static inline void
+set_reached(struct ctx *c, struct lp_addrmap_slot *s)
 {
+	uint32_t j = s->value;
 	s->value |= REACHABLE;
-	uint32_t *top = lp_vec_push(&c->stack);
-	if (!top) {
-		c->oom = true;
-		return false;
-	}
-	*top = s->value & ~REACHABLE;
-	return true;
+	c->reached[j >> 6] |= 1ull << (j & 63);
 }
 
-static int
-visit_reachable(void *obj, void *arg)
+static void
+mark_slot(struct ctx *c, struct lp_addrmap_slot *s)
 {
-	struct ctx *c = arg;
-	struct lp_addrmap_slot *s = lookup(c, obj);
-	if (s && !(s->value & REACHABLE))
-		mark(c, s);
-	return 0;
+	if (s->value & REACHABLE)
+		return;
+	uint32_t j = s->value;
+	set_reached(c, s);
+	if (j < c->current) {
+		/* Behind the walk: traverse it from the worklist. */
+		uint32_t *top = lp_vec_push(&c->stack);
+		if (top)
+			*top = j;
+		else
+			c->oom = true;
+	}
 }
 
 static bool
 move_unreachable(struct lp_detect *d, struct ctx *c)
 {
-	for (uint32_t i = 0; i < d->n; i++)
-		if ((int32_t)c->slot_of[i]->extra > 0 && !mark(c, c->slot_of[i]))
+	for (uint32_t start = 0; start < d->n; start += BATCH) {
+		uint32_t end = start + BATCH < d->n ? start + BATCH : d->n;
+		/* Objects of this batch reached so far are traversed now;
+		 * one reached later from inside the batch goes on the
+		 * worklist (current = end). */
+		c->current = end;
+		for (uint32_t i = start; i < end; i++) {
+			struct lp_addrmap_slot *s = c->slot_of[i];
+			if (i + PREFETCH_AHEAD < d->n) {
+				__builtin_prefetch(c->slot_of[i + PREFETCH_AHEAD]);
+				__builtin_prefetch((void *)d->objs[i + PREFETCH_AHEAD]);
+			}
+			int32_t refs = (int32_t)s->extra;
+			if (lp_unlikely(refs < 0)) {
+				s->extra = 0;
+				d->clamped++;
+			} else if (refs > 0 && !(s->value & REACHABLE)) {
+				set_reached(c, s);
+			}
+			if (s->value & REACHABLE)
+				traverse(d->objs[i], visit_collect, c);
+		}
+		drain_batch(c, mark_slot);
+		while (c->stack.len && !c->oom) {
+			size_t take = c->stack.len < BATCH ? c->stack.len : BATCH;
+			for (size_t k = 0; k < take; k++) {
+				uint32_t j = LP_VEC_AT(&c->stack, uint32_t, --c->stack.len);
+				traverse(d->objs[j], visit_collect, c);
+			}
+			drain_batch(c, mark_slot);
+		}
+		if (c->oom)
 			return false;
-	while (c->stack.len && !c->oom) {
-		uint32_t i = LP_VEC_AT(&c->stack, uint32_t, --c->stack.len);
-		traverse(d->objs[i], visit_reachable, c);
 	}
-	return !c->oom;
+	return true;
 }
 
 /* --- group_unreachable ---------------------------------------------------
@@ -272,9 +363,10 @@ group_unreachable(struct lp_detect *d, struct ctx *c)
 	bool ok = false;
 	uint32_t nu = 0;
 
-	/* Positions in the garbage list, in the order of objs. */
+	/* Positions in the garbage list, in the order of objs (the dense
+	 * bitmap, not the scattered slots, says who is garbage). */
 	for (uint32_t i = 0; i < d->n; i++)
-		if (!(c->slot_of[i]->value & REACHABLE))
+		if (!(c->reached[i >> 6] & (1ull << (i & 63))))
 			c->slot_of[i]->extra = nu++;
 	if (!nu)
 		return true;
@@ -285,7 +377,7 @@ group_unreachable(struct lp_detect *d, struct ctx *c)
 	uint32_t *by_pos = tmp.data, *parent = by_pos + nu;
 	uint32_t *adj_start = parent + nu, *cursor = adj_start + nu + 1;
 	for (uint32_t i = 0, p = 0; i < d->n; i++)
-		if (!(c->slot_of[i]->value & REACHABLE))
+		if (!(c->reached[i >> 6] & (1ull << (i & 63))))
 			by_pos[p++] = i;
 
 	c->edges = &raw_edges;
@@ -435,20 +527,40 @@ seconds_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Working memory kept between runs (see trial_deletion.h). */
+static pthread_mutex_t workspace_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lp_addrmap ws_map;
+static struct lp_vec ws_slots = LP_VEC_INIT(struct lp_addrmap_slot *);
+static struct lp_vec ws_stack = LP_VEC_INIT(uint32_t);
+static struct lp_vec ws_batch = LP_VEC_INIT(uintptr_t);
+static struct lp_vec ws_reached = LP_VEC_INIT(uint64_t);
+
 bool
 lp_detect_run(struct lp_detect *d)
 {
 	struct ctx c = { 0 };
-	struct lp_vec slots = LP_VEC_INIT(struct lp_addrmap_slot *);
 	double t0 = seconds_now();
 	bool ok = false;
+
+	pthread_mutex_lock(&workspace_lock);
+	c.map = ws_map;
+	lp_addrmap_clear(&c.map);
+	c.stack = ws_stack;
+	c.stack.len = 0;
+	c.batch = ws_batch;
+	c.batch.len = 0;
+	struct lp_vec slots = ws_slots;
+	size_t words = (size_t)d->n / 64 + 1;
+	if (!lp_vec_reserve(&ws_reached, words))
+		goto out;
+	c.reached = ws_reached.data;
+	memset(c.reached, 0, words * sizeof(uint64_t));
 
 	d->unreachable = (struct lp_vec)LP_VEC_INIT(uint32_t);
 	d->in_cycle = (struct lp_vec)LP_VEC_INIT(uint8_t);
 	d->edges = (struct lp_vec)LP_VEC_INIT(uint32_t[2]);
 	d->groups = (struct lp_vec)LP_VEC_INIT(struct lp_detect_group);
 	d->clamped = 0;
-	c.stack = (struct lp_vec)LP_VEC_INIT(uint32_t);
 	if (!lp_vec_reserve(&slots, d->n ? d->n : 1))
 		goto out;
 	c.slot_of = slots.data;
@@ -463,9 +575,11 @@ out:
 		lp_detect_free(d);
 		d->groups.len = d->unreachable.len = 0;
 	}
-	lp_vec_free(&slots);
-	lp_vec_free(&c.stack);
-	lp_addrmap_free(&c.map);
+	ws_slots = slots;
+	ws_stack = c.stack;
+	ws_batch = c.batch;
+	ws_map = c.map;
+	pthread_mutex_unlock(&workspace_lock);
 	d->seconds = seconds_now() - t0;
 	return ok;
 }

@@ -10,6 +10,44 @@
 
 #include "lp.h"
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* Big arrays that are probed at random: huge pages spare a TLB miss per
+ * probe. */
+static inline void
+lp_advise_large(void *p, size_t bytes)
+{
+	if (bytes >= (4u << 20))
+		madvise(p, bytes, MADV_HUGEPAGE);
+}
+
+/* mmap, 2 MiB aligned when big so huge pages can back all of it, and
+ * faulted in at once: a page fault per 4 KiB costs more than the work the
+ * memory is for. */
+static inline void *
+lp_map_large(size_t bytes)
+{
+	const size_t huge = 2u << 20;
+	if (bytes < (4u << 20)) {
+		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
+	char *p = mmap(NULL, bytes + huge, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	char *a = (char *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	munmap(a + bytes, (size_t)(p + huge - a));
+	lp_advise_large(a, bytes);
+	madvise(a, bytes, MADV_POPULATE_WRITE);
+	return a;
+}
+
 struct lp_vec {
 	void *data;
 	size_t len, cap; /* in elements */
@@ -29,10 +67,11 @@ lp_vec_reserve(struct lp_vec *v, size_t n)
 	size_t old_bytes = ((v->cap * v->elem) + 4095) & ~(size_t)4095;
 	size_t bytes = ((ncap * v->elem) + 4095) & ~(size_t)4095;
 	void *p = v->data ? mremap(v->data, old_bytes, bytes, MREMAP_MAYMOVE)
-			  : mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+			  : lp_map_large(bytes);
+	if (!p || p == MAP_FAILED)
 		return false;
+	if (v->data)
+		lp_advise_large(p, bytes);
 	v->data = p;
 	v->cap = bytes / v->elem;
 	return true;

@@ -209,19 +209,26 @@ class Session:
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")
 
+    def _where(self):
+        return (f"stdout so far {self.transcript}; stderr:\n{self.stderr()[-2000:]}")
+
     def read_line(self, timeout=10):
         deadline = time.monotonic() + timeout
         fd = self.p.stdout.fileno()
+        name = os.path.basename(self.argv[0])
         while b"\n" not in self._buf:
             left = deadline - time.monotonic()
-            check(left > 0, f"{os.path.basename(self.argv[0])}: no output line within {timeout} s; "
-                            f"stdout so far {self.transcript}; stderr:\n{self.stderr()[-2000:]}")
+            if left <= 0:
+                raise Failure(f"{name}: no output line within {timeout} s; {self._where()}")
             r, _, _ = select.select([fd], [], [], left)
             if r:
                 chunk = os.read(fd, 4096)
-                check(chunk, f"{os.path.basename(self.argv[0])} closed stdout (exit code "
-                             f"{self.p.wait(timeout=10)}); stdout so far {self.transcript}; "
-                             f"stderr:\n{self.stderr()[-2000:]}")
+                if not chunk:
+                    try:
+                        rc = self.p.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        rc = "none yet"
+                    raise Failure(f"{name} closed stdout (exit code {rc}); {self._where()}")
                 self._buf += chunk
         line, self._buf = self._buf.split(b"\n", 1)
         line = line.decode(errors="replace")
@@ -230,9 +237,38 @@ class Session:
 
     def expect(self, prefix, timeout=10):
         line = self.read_line(timeout)
-        check(line.startswith(prefix), f"expected a line starting {prefix!r} from the program, "
-                                       f"seen {line!r}")
+        if not line.startswith(prefix):
+            raise Failure(f"expected a line starting {prefix!r} from the program, seen {line!r}; "
+                          f"{self._where()}")
         return line
+
+    def skip_to(self, prefix, timeout=10):
+        """Read lines until one starts with prefix; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.read_line(max(deadline - time.monotonic(), 0.001))
+            if line.startswith(prefix):
+                return line
+
+    def wait_blocked_in_read(self, timeout=10):
+        """Poll (bounded) until the main thread sleeps in read(2) (x86-64
+        syscall 0), so a signal sent now interrupts that read."""
+        path = f"/proc/{self.pid}/task/{self.pid}/syscall"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with open(path) as fh:
+                    fields = fh.read().split()
+                with open(f"/proc/{self.pid}/task/{self.pid}/stat") as fh:
+                    state = fh.read().rsplit(")", 1)[1].split()[0]
+            except OSError as ex:
+                raise Failure(f"cannot read {path}: {ex}")
+            if fields and fields[0] == "0" and state == "S":
+                return
+            if time.monotonic() > deadline:
+                raise Failure(f"the program did not block in read() within {timeout} s "
+                              f"({path}: {fields[:1]}, state {state}); {self._where()}")
+            time.sleep(0.005)
 
     def send(self, text):
         self.p.stdin.write(text.encode())
@@ -246,12 +282,12 @@ class Session:
         path = self.report_path(seq, pid)
         deadline = time.monotonic() + timeout
         while not os.path.exists(path):
-            check(time.monotonic() < deadline,
-                  f"report {os.path.basename(path)} did not appear within {timeout} s; "
-                  f"files: {sorted(os.listdir(self.tmp))}; stderr:\n{self.stderr()[-2000:]}")
-            check(self.p.poll() is None or os.path.exists(path),
-                  f"the program exited (code {self.p.returncode}) before report "
-                  f"{os.path.basename(path)}; stderr:\n{self.stderr()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise Failure(f"report {os.path.basename(path)} did not appear within {timeout} s; "
+                              f"files: {sorted(os.listdir(self.tmp))}; {self._where()}")
+            if self.p.poll() is not None and not os.path.exists(path):
+                raise Failure(f"the program exited (code {self.p.returncode}) before report "
+                              f"{os.path.basename(path)}; {self._where()}")
             time.sleep(0.01)
         with open(path) as fh:
             try:
@@ -270,7 +306,8 @@ class Session:
         rest = b""
         while True:  # read to EOF, bounded
             left = deadline - time.monotonic()
-            check(left > 0, f"{self.argv} did not exit within {timeout} s of its last input")
+            if left <= 0:
+                raise Failure(f"{self.argv} did not exit within {timeout} s of its last input")
             r, _, _ = select.select([fd], [], [], left)
             if r:
                 chunk = os.read(fd, 65536)
@@ -357,3 +394,44 @@ def main(test):
         sys.exit(1)
     print(f"ok {name}")
     sys.exit(0)
+
+
+class Soft:
+    """Collect several independent failures, then fail once with all of
+    them:  soft = Soft(); soft(check_eq, a, b, "what"); soft.done()."""
+
+    def __init__(self):
+        self.errors = []
+
+    def __call__(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Failure as ex:
+            self.errors.append(str(ex))
+            return None
+
+    def done(self):
+        if len(self.errors) == 1:
+            raise Failure(self.errors[0])
+        if self.errors:
+            raise Failure(f"{len(self.errors)} failures:\n  - " + "\n  - ".join(self.errors))
+
+
+def valgrind_in_use(argv, timeout=120):
+    """valgrind's count of (bytes, blocks) in use at exit, the independent
+    oracle; None when valgrind is not installed.  libc's freeres is off so
+    both tools see the same stdio buffers still allocated."""
+    if not shutil.which("valgrind"):
+        return None
+    env = clean_env(shim=False)
+    env["LP_TRUTH"] = "/dev/null"
+    try:
+        v = subprocess.run(["valgrind", "--run-libc-freeres=no", "--leak-check=full",
+                            "--show-leak-kinds=all"] + list(argv),
+                           env=env, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Failure(f"valgrind {argv} did not finish within {timeout} s")
+    out = v.stderr.decode(errors="replace")
+    m = re.search(r"in use at exit: ([\d,]+) bytes in ([\d,]+) blocks", out)
+    check(m, f"no valgrind summary:\n{out[-2000:]}")
+    return tuple(int(x.replace(",", "")) for x in m.groups())

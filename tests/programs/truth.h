@@ -23,6 +23,7 @@
 #include <string.h>
 
 #define TRUTH_MAX 64
+#define TRUTH_FN static __attribute__((unused))
 #define TRUTH_MAX_CHECKPOINTS 8
 #define TRUTH_MAX_FACTS 32
 
@@ -52,7 +53,7 @@ static int truth_ncheckpoints;
 static struct truth_fact truth_facts[TRUTH_MAX_FACTS];
 static int truth_nfacts;
 
-static void
+TRUTH_FN void
 truth_leak_at(const char *function, unsigned long blocks, unsigned long bytes, int line)
 {
 	for (int i = 0; i < truth_count; i++) {
@@ -73,14 +74,14 @@ truth_leak_at(const char *function, unsigned long blocks, unsigned long bytes, i
 	truth_count++;
 }
 
-static void
+TRUTH_FN void
 truth_leak(const char *function, unsigned long blocks, unsigned long bytes)
 {
 	truth_leak_at(function, blocks, bytes, 0);
 }
 
 /* The leaks stated so far, kept under `name`. */
-static void
+TRUTH_FN void
 truth_checkpoint(const char *name)
 {
 	struct truth_checkpoint *c = &truth_checkpoints[truth_ncheckpoints++];
@@ -89,7 +90,7 @@ truth_checkpoint(const char *name)
 	memcpy(c->entries, truth_entries, sizeof(truth_entries));
 }
 
-static struct truth_fact *
+TRUTH_FN struct truth_fact *
 truth_fact_slot(const char *name)
 {
 	for (int i = 0; i < truth_nfacts; i++)
@@ -101,7 +102,7 @@ truth_fact_slot(const char *name)
 	return &truth_facts[truth_nfacts++];
 }
 
-static void
+TRUTH_FN void
 truth_fact(const char *name, double value)
 {
 	struct truth_fact *f = truth_fact_slot(name);
@@ -109,7 +110,7 @@ truth_fact(const char *name, double value)
 	f->number = value;
 }
 
-static void
+TRUTH_FN void
 truth_fact_str(const char *name, const char *value)
 {
 	struct truth_fact *f = truth_fact_slot(name);
@@ -117,7 +118,7 @@ truth_fact_str(const char *name, const char *value)
 	snprintf(f->string, sizeof(f->string), "%s", value ? value : "");
 }
 
-static void
+TRUTH_FN void
 truth_json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -133,7 +134,7 @@ truth_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void
+TRUTH_FN void
 truth_json_entries(FILE *f, const struct truth_entry *e, int n)
 {
 	fprintf(f, "[");
@@ -149,7 +150,7 @@ truth_json_entries(FILE *f, const struct truth_entry *e, int n)
 }
 
 /* Write the statement to $LP_TRUTH, or to $LP_TRUTH.<tag> when tag is set. */
-static void
+TRUTH_FN void
 truth_write_tag(const char *tag)
 {
 	const char *path = getenv("LP_TRUTH");
@@ -186,7 +187,7 @@ truth_write_tag(const char *tag)
 	fclose(f);
 }
 
-static void
+TRUTH_FN void
 truth_write(void)
 {
 	truth_write_tag(NULL);

@@ -1,0 +1,885 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fast_unwind.c - see fast_unwind.h.
+ *
+ * The walk reproduces libunwind's x86-64 fast trace (unw_backtrace):
+ * a frame is followed only when its CFI row has the "standard" shape
+ * libunwind itself traces (CFA = rsp or rbp + constant, return address at
+ * CFA-8, rbp unchanged or saved at CFA+constant, rsp unchanged); a row
+ * whose return address or rbp is undefined ends the walk as it ends
+ * libunwind's.  Every other row (expressions, register rules, signal
+ * frames, no FDE at all) answers -1 and the caller asks libunwind.
+ *
+ * Cache: one 64-bit word per slot, written and read with single atomic
+ * accesses, so no reader can see a torn entry.  The pc is multiplied by an
+ * odd constant modulo 2^47 (a bijection): the top bits select the slot and
+ * the low bits are stored as the tag, so slot + tag identify the pc
+ * exactly.  Pcs at or above 2^47 are never cached.
+ *
+ * dlclose: rules of modules loaded before lp_fast_unwind_init are
+ * permanent (such modules are never unloaded).  Rules of later modules are
+ * marked volatile and stamped with the loader generation (dlpi_adds +
+ * dlpi_subs) seen when the walk began; a walk that used one re-reads the
+ * generation (dl_iterate_phdr) before it returns and answers -1 if it
+ * moved.  Thus plugin frames cost one loader-lock round trip per walk and
+ * a stale rule is never trusted.
+ */
+#define _GNU_SOURCE
+#include "fast_unwind.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) && defined(DLFO_STRUCT_HAS_EH_DBASE)
+
+/* Any odd multiplier keeps the hash a bijection; the unit test builds
+ * with 1 to pile every pc of a module into a few slots. */
+#ifndef LP_FAST_UNWIND_HASH_MUL
+#define LP_FAST_UNWIND_HASH_MUL UINT64_C(0x9e3779b97f4a7c15)
+#endif
+
+/* Cache word: tag (high bits) | rule (RULE_BITS low bits). */
+#define PC_BITS 47
+#define PC_LIMIT (UINT64_C(1) << PC_BITS)
+#define SLOT_BITS 18
+#define SLOT_COUNT (UINT64_C(1) << SLOT_BITS)
+#define TAG_BITS (PC_BITS - SLOT_BITS)
+#define RULE_BITS (64 - TAG_BITS)
+#define HASH_MUL ((LP_FAST_UNWIND_HASH_MUL | 1) & (PC_LIMIT - 1))
+
+#define RULE_EMPTY 0u
+#define RULE_STANDARD 1u   /* step to the caller */
+#define RULE_LAST 2u	   /* outermost frame: the walk ends here */
+#define RULE_UNSUPPORTED 3u /* libunwind must do it */
+#define RULE_KIND 3u
+#define RULE_VOLATILE (UINT64_C(1) << 2)
+#define RULE_STAMP_SHIFT 3 /* 4 bits of loader generation */
+#define RULE_CFA_RBP (UINT64_C(1) << 7)
+#define RULE_RBP_SAVED (UINT64_C(1) << 8)
+#define RULE_RBP_SHIFT 9 /* 7-bit signed rbp slot offset, in words */
+#define RULE_CFA_SHIFT 16
+#define CFA_OFF_MAX ((UINT64_C(1) << (RULE_BITS - RULE_CFA_SHIFT)) - 1)
+
+/* libunwind's end of the walk: a return address below this stops it. */
+#define LOWEST_PC 0x4000
+
+/* DWARF register numbers of x86-64. */
+#define REG_RBP 6
+#define REG_RSP 7
+#define REG_RA 16
+#define REG_COUNT 17
+
+#define PERMANENT_MAX 512
+#define REMEMBER_DEPTH 6
+
+static uint64_t *cache;
+static uint64_t generation; /* loader generation last seen; only grows */
+static uintptr_t permanent[PERMANENT_MAX]; /* .eh_frame_hdr of each */
+static int permanent_count;
+static bool init_ok;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+extern void *__libc_stack_end;
+
+/* The stack of this thread: [lo, hi) is mapped.  The main thread's stack
+ * grows: below lo, down to floor, it may have grown since we looked. */
+struct lp_thread_stack {
+	uintptr_t lo, hi, floor;
+	int state; /* 0 unknown, 1 learning, 2 known */
+};
+static __thread struct lp_thread_stack thread_stack
+	__attribute__((tls_model("initial-exec")));
+
+/* --- loader generation ------------------------------------------------ */
+
+static int
+read_generation_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	if (size < offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs))
+		return -1;
+	*(uint64_t *)data = info->dlpi_adds + info->dlpi_subs;
+	return 1;
+}
+
+static uint64_t
+read_generation(void)
+{
+	uint64_t g = UINT64_MAX;
+
+	dl_iterate_phdr(read_generation_cb, &g);
+	return g;
+}
+
+/* Forget every volatile rule.  CAS, not store: a rule written meanwhile
+ * by another thread is newer than what we saw. */
+static void
+flush_volatile(void)
+{
+	for (uint64_t i = 0; i < SLOT_COUNT; i++) {
+		uint64_t w = __atomic_load_n(&cache[i], __ATOMIC_RELAXED);
+		if (w & RULE_VOLATILE)
+			__atomic_compare_exchange_n(&cache[i], &w, 0, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
+}
+
+/* Confirm the loader generation is still walk_gen.  If not, publish the
+ * new one (it only grows) and flush: the walk's volatile rules may be
+ * stale. */
+static LP_COLD bool
+confirm_generation(uint64_t walk_gen)
+{
+	uint64_t now = read_generation();
+	if (now == walk_gen)
+		return true;
+
+	uint64_t seen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+	while (seen < now) {
+		if (__atomic_compare_exchange_n(&generation, &seen, now, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			flush_volatile();
+			break;
+		}
+	}
+	return false;
+}
+
+/* --- reading .eh_frame ------------------------------------------------ */
+
+/* A bounded reader: running past end sets bad and yields zeros. */
+struct lp_cfi_reader {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t
+read_fixed(struct lp_cfi_reader *r, size_t n)
+{
+	uint64_t v = 0;
+
+	if ((size_t)(r->end - r->p) < n || r->bad) {
+		r->bad = true;
+		return 0;
+	}
+	memcpy(&v, r->p, n); /* little endian */
+	r->p += n;
+	return v;
+}
+
+static uint64_t
+read_uleb(struct lp_cfi_reader *r)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		uint8_t b = (uint8_t)read_fixed(r, 1);
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	r->bad = true;
+	return 0;
+}
+
+static int64_t
+read_sleb(struct lp_cfi_reader *r)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		uint8_t b = (uint8_t)read_fixed(r, 1);
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			if ((b & 0x40) && shift + 7 < 64)
+				v |= ~UINT64_C(0) << (shift + 7);
+			return (int64_t)v;
+		}
+	}
+	r->bad = true;
+	return 0;
+}
+
+/* A DW_EH_PE-encoded pointer: absolute or pc-relative, or relative to
+ * datarel when it is nonzero (the .eh_frame_hdr).  Indirect, textrel,
+ * funcrel and aligned never occur where we read pointers: bad. */
+static uintptr_t
+read_encoded(struct lp_cfi_reader *r, uint8_t enc, uintptr_t datarel)
+{
+	uintptr_t field = (uintptr_t)r->p;
+	uint64_t v;
+
+	switch (enc & 0x0f) {
+	case 0x00: v = read_fixed(r, 8); break;
+	case 0x01: v = read_uleb(r); break;
+	case 0x02: v = read_fixed(r, 2); break;
+	case 0x03: v = read_fixed(r, 4); break;
+	case 0x04: v = read_fixed(r, 8); break;
+	case 0x09: v = (uint64_t)read_sleb(r); break;
+	case 0x0a: v = (uint64_t)(int16_t)read_fixed(r, 2); break;
+	case 0x0b: v = (uint64_t)(int32_t)read_fixed(r, 4); break;
+	case 0x0c: v = read_fixed(r, 8); break;
+	default: r->bad = true; return 0;
+	}
+	switch (enc & 0xf0) {
+	case 0x00: return v;
+	case 0x10: return field + v;
+	case 0x30:
+		if (datarel)
+			return datarel + v;
+		break;
+	}
+	r->bad = true;
+	return 0;
+}
+
+/* Open the length-prefixed CIE/FDE record at p: r covers its body.
+ * 64-bit records never occur in .eh_frame: bad. */
+static void
+open_record(struct lp_cfi_reader *r, uintptr_t p, const struct dl_find_object *mod)
+{
+	uintptr_t lo = (uintptr_t)mod->dlfo_map_start, hi = (uintptr_t)mod->dlfo_map_end;
+
+	r->bad = p < lo || p > hi;
+	r->p = (const uint8_t *)p;
+	r->end = (const uint8_t *)hi;
+	uint64_t len = read_fixed(r, 4);
+	if (r->bad || len == 0 || len == 0xffffffff || len > (uint64_t)(r->end - r->p))
+		r->bad = true;
+	else
+		r->end = r->p + len;
+}
+
+/* --- executing CFI ---------------------------------------------------- */
+
+/* Rules as libunwind names them; registers start out SAME. */
+enum { WHERE_UNDEF, WHERE_SAME, WHERE_CFAREL, WHERE_REG, WHERE_EXPR };
+
+struct lp_cfi_row {
+	int64_t cfa_off;
+	uint8_t cfa_reg;
+	uint8_t where[REG_COUNT];
+	int64_t val[REG_COUNT];
+};
+
+struct lp_cie {
+	uint64_t code_align;
+	int64_t data_align;
+	uint8_t fde_enc;
+	bool sized; /* 'z' augmentation */
+	struct lp_cfi_reader instr;
+};
+
+/* Run the CFI program in r on row until the row for target is complete
+ * (the rows of DWARF: all instructions up to the first advance past
+ * target).  initial is the row after the CIE, NULL while running the CIE
+ * itself.  Returns false on anything libunwind would not parse the same
+ * way or could not trace. */
+static bool
+run_cfi(struct lp_cfi_reader *r, const struct lp_cie *cie, struct lp_cfi_row *row,
+	const struct lp_cfi_row *initial, uintptr_t loc, uintptr_t target)
+{
+	struct lp_cfi_row saved[REMEMBER_DEPTH];
+	int depth = 0;
+
+	while (loc <= target && r->p < r->end && !r->bad) {
+		uint8_t op = (uint8_t)read_fixed(r, 1);
+		uint64_t reg = op & 0x3f, reg2;
+		int64_t off;
+
+		switch (op & 0xc0) {
+		case 0x40: /* DW_CFA_advance_loc */
+			loc += reg * cie->code_align;
+			continue;
+		case 0x80: /* DW_CFA_offset */
+			off = (int64_t)read_uleb(r) * cie->data_align;
+			goto set_offset;
+		case 0xc0: /* DW_CFA_restore */
+			goto restore;
+		}
+		switch (op) {
+		case 0x00: /* nop */
+			break;
+		case 0x02: /* advance_loc1, 2, 4 */
+			loc += read_fixed(r, 1) * cie->code_align;
+			break;
+		case 0x03:
+			loc += read_fixed(r, 2) * cie->code_align;
+			break;
+		case 0x04:
+			loc += read_fixed(r, 4) * cie->code_align;
+			break;
+		case 0x05: /* offset_extended */
+			reg = read_uleb(r);
+			off = (int64_t)read_uleb(r) * cie->data_align;
+			goto set_offset;
+		case 0x11: /* offset_extended_sf */
+			reg = read_uleb(r);
+			off = read_sleb(r) * cie->data_align;
+set_offset:
+			if (reg >= REG_COUNT)
+				return false;
+			row->where[reg] = WHERE_CFAREL;
+			row->val[reg] = off;
+			break;
+		case 0x06: /* restore_extended */
+			reg = read_uleb(r);
+restore:
+			if (reg >= REG_COUNT || !initial)
+				return false;
+			row->where[reg] = initial->where[reg];
+			row->val[reg] = initial->val[reg];
+			break;
+		case 0x07: /* undefined */
+		case 0x08: /* same_value */
+			reg = read_uleb(r);
+			if (reg >= REG_COUNT)
+				return false;
+			row->where[reg] = op == 0x07 ? WHERE_UNDEF : WHERE_SAME;
+			break;
+		case 0x09: /* register */
+			reg = read_uleb(r);
+			reg2 = read_uleb(r);
+			if (reg >= REG_COUNT || reg2 >= REG_COUNT)
+				return false;
+			row->where[reg] = WHERE_REG;
+			row->val[reg] = (int64_t)reg2;
+			break;
+		case 0x0a: /* remember_state */
+			if (depth == REMEMBER_DEPTH)
+				return false;
+			saved[depth++] = *row;
+			break;
+		case 0x0b: /* restore_state */
+			if (depth == 0)
+				return false;
+			*row = saved[--depth];
+			break;
+		case 0x0c: /* def_cfa */
+			reg = read_uleb(r);
+			row->cfa_off = (int64_t)read_uleb(r);
+			goto set_cfa_reg;
+		case 0x12: /* def_cfa_sf */
+			reg = read_uleb(r);
+			row->cfa_off = read_sleb(r) * cie->data_align;
+			goto set_cfa_reg;
+		case 0x0d: /* def_cfa_register */
+			reg = read_uleb(r);
+set_cfa_reg:
+			if (reg >= REG_COUNT)
+				return false;
+			row->cfa_reg = (uint8_t)reg;
+			break;
+		case 0x0e: /* def_cfa_offset */
+			row->cfa_off = (int64_t)read_uleb(r);
+			break;
+		case 0x13: /* def_cfa_offset_sf */
+			row->cfa_off = read_sleb(r) * cie->data_align;
+			break;
+		case 0x0f: /* def_cfa_expression, expression, */
+		case 0x10: /* val_expression: libunwind evaluates */
+		case 0x16: /* them, it never traces them fast */
+			return false;
+		case 0x2e: /* GNU_args_size: no effect on the walk */
+			read_uleb(r);
+			break;
+		default:
+			/* set_loc, val_offset (which libunwind misparses),
+			 * GNU_negative_offset_extended, vendor codes. */
+			return false;
+		}
+	}
+	return !r->bad;
+}
+
+/* --- deriving rules --------------------------------------------------- */
+
+static bool
+read_cie(uintptr_t at, const struct dl_find_object *mod, struct lp_cie *cie)
+{
+	struct lp_cfi_reader *r = &cie->instr;
+	char aug[8];
+	size_t n = 0;
+
+	open_record(r, at, mod);
+	if (read_fixed(r, 4) != 0) /* CIE id */
+		return false;
+	uint8_t version = (uint8_t)read_fixed(r, 1);
+	if (version != 1 && version != 3)
+		return false;
+	for (;;) {
+		char c = (char)read_fixed(r, 1);
+		if (r->bad || n == sizeof(aug))
+			return false;
+		aug[n++] = c;
+		if (!c)
+			break;
+	}
+	cie->code_align = read_uleb(r);
+	cie->data_align = read_sleb(r);
+	uint64_t ra = version == 1 ? read_fixed(r, 1) : read_uleb(r);
+	if (ra != REG_RA)
+		return false;
+	cie->fde_enc = 0x00;
+	cie->sized = aug[0] == 'z';
+	if (!cie->sized)
+		return aug[0] == '\0' && !r->bad;
+	uint64_t aug_len = read_uleb(r);
+	const uint8_t *aug_end = r->p + aug_len;
+	for (const char *a = aug + 1; *a; a++) {
+		switch (*a) {
+		case 'R':
+			cie->fde_enc = (uint8_t)read_fixed(r, 1);
+			break;
+		case 'L':
+			read_fixed(r, 1);
+			break;
+		case 'P': {
+			uint8_t penc = (uint8_t)read_fixed(r, 1);
+			read_encoded(r, penc & 0x0f, 0); /* value unused */
+			break;
+		}
+		default: /* 'S' signal frames and the unknown */
+			return false;
+		}
+	}
+	/* libunwind starts the instructions right after the fields it
+	 * knows; insist the augmentation size agrees. */
+	return !r->bad && r->p == aug_end;
+}
+
+/* Find the FDE covering pc in the module's .eh_frame_hdr search table.
+ * Returns a reader over its instructions and the start of its range. */
+static bool
+find_fde(uintptr_t pc, const struct dl_find_object *mod, struct lp_cie *cie,
+	 struct lp_cfi_reader *fde, uintptr_t *start)
+{
+	uintptr_t hdr = (uintptr_t)mod->dlfo_eh_frame;
+	struct lp_cfi_reader r = {
+		.p = (const uint8_t *)hdr, .end = (const uint8_t *)mod->dlfo_map_end,
+		.bad = hdr < (uintptr_t)mod->dlfo_map_start || hdr >= (uintptr_t)mod->dlfo_map_end,
+	};
+
+	if (read_fixed(&r, 1) != 1)
+		return false;
+	uint8_t ptr_enc = (uint8_t)read_fixed(&r, 1);
+	uint8_t count_enc = (uint8_t)read_fixed(&r, 1);
+	uint8_t table_enc = (uint8_t)read_fixed(&r, 1);
+	/* The only table libunwind binary-searches: datarel sdata4. */
+	if (table_enc != 0x3b || count_enc == 0xff || ptr_enc == 0xff)
+		return false;
+	read_encoded(&r, ptr_enc, hdr);
+	uint64_t count = read_encoded(&r, count_enc, hdr);
+	if (r.bad || count == 0 || count > (uint64_t)(r.end - r.p) / 8)
+		return false;
+
+	/* Postcondition: i is the last entry starting at or below pc. */
+	const uint8_t *table = r.p;
+	uint64_t lo = 0, hi = count;
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		int32_t loc;
+		memcpy(&loc, table + mid * 8, 4);
+		if (hdr + (intptr_t)loc <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	int32_t loc, off;
+	memcpy(&loc, table + lo * 8, 4);
+	memcpy(&off, table + lo * 8 + 4, 4);
+	if (hdr + (intptr_t)loc > pc)
+		return false;
+
+	uintptr_t at = hdr + (intptr_t)off;
+	open_record(fde, at, mod);
+	uintptr_t id_field = (uintptr_t)fde->p;
+	int32_t cie_off = (int32_t)read_fixed(fde, 4);
+	if (fde->bad || cie_off == 0 ||
+	    !read_cie(id_field - (intptr_t)cie_off, mod, cie))
+		return false;
+	*start = read_encoded(fde, cie->fde_enc, 0);
+	uintptr_t range = read_encoded(fde, cie->fde_enc & 0x0f, 0);
+	if (fde->bad || pc < *start || pc - *start >= range)
+		return false;
+	if (cie->sized) {
+		uint64_t len = read_uleb(fde);
+		if (len > (uint64_t)(fde->end - fde->p))
+			return false;
+		fde->p += len;
+	}
+	return !fde->bad;
+}
+
+/* Turn the row at pc into a rule word (kind and offsets, no tag/stamp),
+ * with libunwind's classification: undefined return address or rbp ends
+ * the walk; only rows it traces as "standard" step. */
+static uint64_t
+classify_row(const struct lp_cfi_row *row)
+{
+	uint8_t ra = row->where[REG_RA], bp = row->where[REG_RBP];
+
+	if (ra == WHERE_REG || bp == WHERE_REG || row->where[REG_RSP] == WHERE_REG)
+		return RULE_UNSUPPORTED;
+	if (row->cfa_reg != REG_RSP && row->cfa_reg != REG_RBP)
+		return RULE_UNSUPPORTED;
+	if (ra == WHERE_UNDEF || bp == WHERE_UNDEF)
+		return RULE_LAST;
+	if (ra != WHERE_CFAREL || row->val[REG_RA] != -8)
+		return RULE_UNSUPPORTED;
+	if (row->where[REG_RSP] != WHERE_SAME)
+		return RULE_UNSUPPORTED;
+	if (row->cfa_off < 8 || (uint64_t)row->cfa_off > CFA_OFF_MAX)
+		return RULE_UNSUPPORTED;
+
+	uint64_t rule = RULE_STANDARD | (uint64_t)row->cfa_off << RULE_CFA_SHIFT;
+	if (row->cfa_reg == REG_RBP)
+		rule |= RULE_CFA_RBP;
+	if (bp == WHERE_CFAREL) {
+		int64_t off = row->val[REG_RBP];
+		if (off % 8 || off < -64 * 8 || off > 63 * 8)
+			return RULE_UNSUPPORTED;
+		rule |= RULE_RBP_SAVED | ((uint64_t)(off / 8) & 0x7f) << RULE_RBP_SHIFT;
+	}
+	return rule;
+}
+
+static bool
+is_permanent(uintptr_t eh_frame_hdr)
+{
+	for (int i = 0; i < permanent_count; i++)
+		if (permanent[i] == eh_frame_hdr)
+			return true;
+	return false;
+}
+
+/* Derive the rule of pc from its module's CFI.  *keep: worth caching
+ * (false when pc lies in no module: something may be mapped there
+ * later). */
+static uint64_t
+derive_rule(uintptr_t pc, bool *keep)
+{
+	struct dl_find_object mod;
+	struct lp_cie cie;
+	struct lp_cfi_reader fde;
+	struct lp_cfi_row row;
+	uintptr_t start;
+
+	*keep = false;
+	if (_dl_find_object((void *)pc, &mod) != 0 || !mod.dlfo_eh_frame)
+		return RULE_UNSUPPORTED;
+	*keep = true;
+	uint64_t vol = is_permanent((uintptr_t)mod.dlfo_eh_frame) ? 0 : RULE_VOLATILE;
+	if (!find_fde(pc, &mod, &cie, &fde, &start))
+		return RULE_UNSUPPORTED | vol;
+
+	memset(&row, 0, sizeof(row));
+	for (int i = 0; i < REG_COUNT; i++)
+		row.where[i] = WHERE_SAME;
+	if (!run_cfi(&cie.instr, &cie, &row, NULL, 0, UINTPTR_MAX))
+		return RULE_UNSUPPORTED | vol;
+	struct lp_cfi_row initial = row;
+	if (!run_cfi(&fde, &cie, &row, &initial, start, pc))
+		return RULE_UNSUPPORTED | vol;
+	return classify_row(&row) | vol;
+}
+
+/* Miss: derive the rule and publish it.  A volatile rule is stamped with
+ * the generation the walk started under and withdrawn if the generation
+ * moved meanwhile (the walk itself will answer -1 then). */
+static LP_NOINLINE uint64_t
+fill_rule(uintptr_t pc, uint64_t slot, uint64_t tag, uint64_t walk_gen)
+{
+	bool keep;
+	uint64_t rule = derive_rule(pc, &keep);
+
+	if (rule & RULE_VOLATILE)
+		rule |= (walk_gen & 15) << RULE_STAMP_SHIFT;
+	if (!keep || slot >= SLOT_COUNT)
+		return rule;
+	uint64_t w = tag << RULE_BITS | rule;
+	__atomic_store_n(&cache[slot], w, __ATOMIC_RELAXED);
+	if ((rule & RULE_VOLATILE) &&
+	    __atomic_load_n(&generation, __ATOMIC_ACQUIRE) != walk_gen)
+		__atomic_compare_exchange_n(&cache[slot], &w, 0, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	return rule;
+}
+
+static inline uint64_t
+lookup_rule(uintptr_t pc, uint64_t walk_gen)
+{
+	if (lp_unlikely(pc >= PC_LIMIT))
+		return fill_rule(pc, SLOT_COUNT, 0, walk_gen);
+	uint64_t h = (pc * HASH_MUL) & (PC_LIMIT - 1);
+	uint64_t slot = h >> TAG_BITS, tag = h & ((UINT64_C(1) << TAG_BITS) - 1);
+	uint64_t w = __atomic_load_n(&cache[slot], __ATOMIC_RELAXED);
+	if (lp_likely(w >> RULE_BITS == tag && (w & RULE_KIND) != RULE_EMPTY) &&
+	    (!(w & RULE_VOLATILE) ||
+	     ((w >> RULE_STAMP_SHIFT) & 15) == (walk_gen & 15)))
+		return w;
+	return fill_rule(pc, slot, tag, walk_gen);
+}
+
+/* --- stack bounds ----------------------------------------------------- */
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Find the mapping holding addr in /proc/self/maps, with plain read(2):
+ * stdio would allocate. */
+static bool
+find_mapping(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+
+	char buf[2048];
+	uintptr_t a = 0, b = 0;
+	int field = 0; /* 0 start, 1 end, 2 rest of the line */
+	bool found = false;
+	while (!found) {
+		ssize_t len = read(fd, buf, sizeof(buf));
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0)
+			break;
+		for (ssize_t i = 0; i < len && !found; i++) {
+			int d = hex_digit(buf[i]);
+			if (field == 0 && d >= 0) {
+				a = a << 4 | (uintptr_t)d;
+			} else if (field == 0) {
+				field = 1;
+			} else if (field == 1 && d >= 0) {
+				b = b << 4 | (uintptr_t)d;
+			} else if (field == 1) {
+				field = 2;
+				found = a <= addr && addr < b;
+			} else if (buf[i] == '\n') {
+				field = 0;
+				a = b = 0;
+			}
+		}
+	}
+	close(fd);
+	if (found) {
+		*lo = a;
+		*hi = b;
+	}
+	return found;
+}
+
+/* Learn the bounds of this thread's stack.  Postcondition: state is
+ * known; lo == hi when nothing could be learnt. */
+static void
+learn_stack(struct lp_thread_stack *ts)
+{
+	ts->lo = ts->hi = ts->floor = 0;
+	if (gettid() == getpid()) {
+		/* The main thread: the mapping holding the initial stack
+		 * pointer; it may grow down to the rlimit (capped). */
+		uintptr_t lo, hi;
+		struct rlimit rl;
+		if (!find_mapping((uintptr_t)__libc_stack_end, &lo, &hi))
+			return;
+		uint64_t room = UINT64_C(1) << 30;
+		if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur < room)
+			room = rl.rlim_cur;
+		ts->lo = lo;
+		ts->hi = hi;
+		ts->floor = hi - lo > room ? lo : hi - room;
+		return;
+	}
+	/* Any other thread: its whole stack block is mapped.  This
+	 * allocates (the caller's guard keeps it out of the trace), once
+	 * per thread. */
+	pthread_attr_t attr;
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return;
+	void *addr;
+	size_t size;
+	if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+		ts->lo = ts->floor = (uintptr_t)addr;
+		ts->hi = (uintptr_t)addr + size;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* sp lies outside the known stack: learn it, or follow the main stack's
+ * growth.  Returns whether [sp, hi) is known to be mapped. */
+static LP_COLD bool
+locate_stack(uintptr_t sp)
+{
+	struct lp_thread_stack *ts = &thread_stack;
+	int saved_errno = errno;
+
+	if (ts->state == 1) /* a signal arrived while learning */
+		return false;
+	if (ts->state == 0) {
+		ts->state = 1;
+		learn_stack(ts);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		ts->state = 2;
+	}
+	if (sp < ts->lo && sp >= ts->floor) {
+		uintptr_t lo, hi;
+		if (find_mapping((uintptr_t)__libc_stack_end, &lo, &hi) &&
+		    hi == ts->hi && lo < ts->lo)
+			ts->lo = lo;
+	}
+	errno = saved_errno;
+	return sp >= ts->lo && sp < ts->hi;
+}
+
+/* --- the walk --------------------------------------------------------- */
+
+static int
+note_module_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME &&
+		    permanent_count < PERMANENT_MAX)
+			permanent[permanent_count++] =
+				info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+	}
+	return 0;
+}
+
+static void
+init_once_fn(void)
+{
+	struct dl_find_object self;
+
+	void *m = mmap(NULL, SLOT_COUNT * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return;
+	/* The modules loaded now can never be unloaded (they are the
+	 * program and its startup dependencies, as long as we are
+	 * initialised before the program's first dlopen). */
+	dl_iterate_phdr(note_module_cb, NULL);
+	__atomic_store_n(&generation, read_generation(), __ATOMIC_RELEASE);
+	if (_dl_find_object((void *)(uintptr_t)&init_once_fn, &self) != 0 ||
+	    !self.dlfo_eh_frame) {
+		munmap(m, SLOT_COUNT * sizeof(uint64_t));
+		return;
+	}
+	cache = m;
+	init_ok = true;
+}
+
+bool
+lp_fast_unwind_init(void)
+{
+	pthread_once(&init_once, init_once_fn);
+	return init_ok;
+}
+
+static inline uintptr_t
+load_word(uintptr_t addr)
+{
+	uintptr_t v;
+
+	memcpy(&v, (const void *)addr, sizeof(v));
+	return v;
+}
+
+LP_NOINLINE int
+lp_fast_unwind(void **ips, int max)
+{
+	uintptr_t pc, sp, bp;
+
+	/* pc is the instruction that reads rsp: the CFI row there
+	 * describes this very frame. */
+	__asm__ volatile("leaq 0(%%rip), %0\n\t"
+			 "movq %%rsp, %1\n\t"
+			 "movq %%rbp, %2"
+			 : "=r"(pc), "=r"(sp), "=r"(bp));
+	if (lp_unlikely(!cache))
+		return -1;
+	if (max <= 0)
+		return 0;
+	if (lp_unlikely(sp < thread_stack.lo || sp >= thread_stack.hi) &&
+	    !locate_stack(sp))
+		return -1;
+
+	/* Every load lies in [floor, top - 8]: mapped stack above ours. */
+	const uintptr_t floor = sp, top = thread_stack.hi;
+	const uint64_t walk_gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+	bool used_volatile = false;
+	uintptr_t lookup = pc;
+	int n = 0;
+
+	/* Step frame by frame; postcondition of each step: sp, bp are the
+	 * caller's CFA and rbp, ips[0..n) its return addresses. */
+	while (n < max) {
+		uint64_t rule = lookup_rule(lookup, walk_gen);
+		used_volatile |= (rule & RULE_VOLATILE) != 0;
+		if (lp_unlikely((rule & RULE_KIND) != RULE_STANDARD)) {
+			if ((rule & RULE_KIND) == RULE_LAST)
+				break;
+			goto fail;
+		}
+		uintptr_t cfa = ((rule & RULE_CFA_RBP) ? bp : sp) +
+				((rule >> RULE_CFA_SHIFT) & CFA_OFF_MAX);
+		/* The CFA strictly rises and stays on the stack. */
+		if (lp_unlikely(cfa < sp + 8 || cfa > top))
+			goto fail;
+		uintptr_t ra = load_word(cfa - 8);
+		if (rule & RULE_RBP_SAVED) {
+			/* Sign-extend the 7-bit word offset (bits 9..15). */
+			int64_t words = (int64_t)(rule << 48) >> 57;
+			uintptr_t slot = cfa + (uintptr_t)(words * 8);
+			if (lp_unlikely(slot < floor || slot > top - 8))
+				goto fail;
+			bp = load_word(slot);
+		}
+		sp = cfa;
+		if (lp_unlikely(ra < LOWEST_PC))
+			break;
+		ips[n++] = (void *)ra;
+		lookup = ra - 1; /* the call, not what follows it */
+	}
+	if (lp_unlikely(used_volatile) && !confirm_generation(walk_gen))
+		return -1;
+	return n;
+
+fail:
+	if (used_volatile)
+		confirm_generation(walk_gen);
+	return -1;
+}
+
+#else /* no _dl_find_object: libunwind does everything */
+
+bool
+lp_fast_unwind_init(void)
+{
+	return false;
+}
+
+int
+lp_fast_unwind(void **ips, int max)
+{
+	(void)ips;
+	(void)max;
+	return -1;
+}
+
+#endif

@@ -1,0 +1,49 @@
+"""SIGUSR1 while running: the program keeps running (same stdout and exit
+code as without the shim); a report with reason "signal" and seq 1 holds
+the leaks of that moment (not those made later); the exit report is seq 2
+and holds all of them."""
+import os
+import signal
+
+from lptest import Session, check, check_consistent, check_eq, check_leaks, main, prog, sites_by_function
+
+
+def drive(shim):
+    with Session([prog("snapshot")], shim=shim) as s:
+        s.expect("step 1")
+        s.expect("ready")
+        snap = None
+        if shim:
+            os.kill(s.pid, signal.SIGUSR1)
+            snap = s.wait_report(1)
+        s.send("go\n")
+        r = s.finish()
+        return r, snap
+
+
+def test():
+    plain, _ = drive(shim=False)
+    r, snap = drive(shim=True)
+    check_eq(r.stdout, plain.stdout, "stdout under the shim (vs without)")
+    check_eq(r.rc, plain.rc, "exit code under the shim (vs without)")
+    check_eq(r.rc, 3, "exit code")
+
+    check_eq(snap["reason"], "signal", "first report reason")
+    check_eq(snap["seq"], 1, "first report seq")
+    check_eq(snap["pid"], r.pid, "first report pid")
+    check_consistent(snap)
+    check_leaks(snap, r.truth["checkpoints"]["signal"], "signal report")
+    check_eq(sites_by_function(snap, "leak_step2"), (0, 0),
+             "signal report: leak_step2 (leaked only after the signal)")
+
+    files = sorted(rep["_file"] for rep in r.reports)
+    check_eq(files, [f"r.{r.pid}.1.json", f"r.{r.pid}.2.json"], "report files")
+    final = r.reports[-1]
+    check_eq(final["reason"], "exit", "second report reason")
+    check_eq(final["seq"], 2, "second report seq")
+    check_consistent(final)
+    check_leaks(final, r.truth["leaks"], "exit report")
+    check(final["uptime_s"] >= snap["uptime_s"], "the exit report comes after the signal report")
+
+
+main(test)

@@ -1,0 +1,31 @@
+"""Threads: eight threads leak at the same time, each in its own function at
+its own recursion depth, while churning malloc/realloc/free; each thread's
+leak is reported exactly, with its own stack (the depth the program
+states), and the totals add up."""
+from lptest import check, check_consistent, check_eq, check_truth, main, prog, run, sites_with
+
+
+def test():
+    r = run([prog("threads")], timeout=60)
+    check_eq(r.rc, 0, "exit code")
+    rep = r.report("exit")
+    check_truth(rep, r.truth)
+    check_consistent(rep)
+    h = rep["heap"]
+    check(h["total_allocs"] - h["total_frees"] == h["live_blocks"],
+          f"allocs - frees != live: {h}")
+    for leak in r.truth["leaks"]:
+        name = leak["function"]
+        want = int(r.truth["facts"][f"{name}_frames"])
+        sites = sites_with(rep, name)
+        check_eq(len(sites), 1, f"{name}: number of sites (one thread, one stack)")
+        stack = sites[0]["stack"]
+        frames = sum(1 for f in stack if f["function"] == name)
+        check_eq(frames, want, f"{name}: frames of {name} in its stack")
+        check(any(f["function"] == "thread_main" for f in stack),
+              f"{name}: the stack does not reach thread_main: {[f['function'] for f in stack]}")
+        others = {f["function"] for f in stack if (f["function"] or "").startswith("leak_t")} - {name}
+        check(not others, f"{name}: frames of other threads' functions in its stack: {others}")
+
+
+main(test)

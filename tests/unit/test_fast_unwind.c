@@ -1,0 +1,602 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_fast_unwind.c - lp_fast_unwind against libunwind's unw_backtrace.
+ *
+ * Both unwinders are called through one call instruction (a loop over two
+ * function pointers), so their arrays must be identical, ips[0] included.
+ * lp_fast_unwind may answer -1 only where the test allows it (signal
+ * frames, a loader generation change); it must never answer a different
+ * stack.  Stacks are built from a random mix of frame shapes: -O2 without
+ * frame pointer, -O0 (chain_o0.c), alloca and VLA (CFA on rbp), a frame
+ * saving rbp as a callee-saved register, and two dlopen'd plugins built
+ * -O0 and -O2 (plugin.c).
+ *
+ * Usage: test_fast_unwind [directory of libfu_*.so]  (default: the
+ * executable's directory).
+ */
+#define _GNU_SOURCE
+#include <alloca.h>
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fast_unwind.h"
+
+int unw_backtrace(void **ips, int max); /* libunwind, the oracle */
+int fu_frame_o0(void *plan, int (*next)(void *));
+
+#define MAX_FRAMES 512
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (cond) {                                                    \
+			passed++;                                              \
+		} else {                                                       \
+			failed++;                                              \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__);            \
+			printf(__VA_ARGS__);                                   \
+			printf("\n");                                          \
+		}                                                              \
+	} while (0)
+
+/* --- walking with both unwinders ------------------------------------- */
+
+struct outcome {
+	int n[2]; /* [0] lp_fast_unwind, [1] unw_backtrace */
+	void *ips[2][MAX_FRAMES];
+};
+
+static int (*volatile walkers[2])(void **, int) = { lp_fast_unwind, unw_backtrace };
+
+/* One call instruction for both: ips[0] must agree too. */
+static LP_NOINLINE void
+walk_both(struct outcome *o, int max)
+{
+	for (volatile int k = 0; k < 2; k++)
+		o->n[k] = walkers[k](o->ips[k], max);
+}
+
+static void
+print_stack(const char *who, void *const *ips, int n)
+{
+	printf("  %s: %d frames\n", who, n);
+	for (int i = 0; i < n; i++) {
+		Dl_info info;
+		const char *sym = "?";
+		if (dladdr(ips[i], &info) && info.dli_sname)
+			sym = info.dli_sname;
+		printf("    #%-3d %p %s\n", i, ips[i], sym);
+	}
+}
+
+/* Compare: 0 identical, 1 fast unwinder gave up, -1 different stacks. */
+static int
+compare(const struct outcome *o)
+{
+	if (o->n[0] == -1)
+		return 1;
+	if (o->n[0] == o->n[1] &&
+	    memcmp(o->ips[0], o->ips[1], (size_t)o->n[0] * sizeof(void *)) == 0)
+		return 0;
+	return -1;
+}
+
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+report_mismatch(const char *what, const struct outcome *o)
+{
+	pthread_mutex_lock(&report_lock);
+	printf("mismatch in %s\n", what);
+	print_stack("lp_fast_unwind", o->ips[0], o->n[0] < 0 ? 0 : o->n[0]);
+	print_stack("unw_backtrace", o->ips[1], o->n[1]);
+	pthread_mutex_unlock(&report_lock);
+}
+
+/* --- stacks of mixed frames ----------------------------------------- */
+
+enum {
+	K_O2, K_O0, K_ALLOCA, K_VLA, K_PRESSURE, K_PLUGIN_O0, K_PLUGIN_O2, K_COUNT
+};
+#define K_LOCAL ((1u << K_O2) | (1u << K_O0) | (1u << K_ALLOCA) | (1u << K_VLA) | \
+		 (1u << K_PRESSURE))
+#define K_ALL ((1u << K_COUNT) - 1)
+
+struct plan {
+	int depth;	/* frames still to build */
+	uint32_t seed;	/* picks the shape of each frame */
+	unsigned kinds; /* shapes allowed */
+	int max;	/* walk's max */
+	int repeat;	/* walks at the leaf */
+	bool raise;	/* walk from a signal handler instead */
+	struct outcome *out;
+	int same, gave_up, differ;
+};
+
+static int (*plugin_frame[2])(void *, int (*)(void *)); /* -O0, -O2 */
+
+static int descend(void *p);
+
+static LP_NOINLINE int
+frame_o2(struct plan *p)
+{
+	int r = descend(p);
+	__asm__ volatile("" ::: "memory");
+	return r + 1;
+}
+
+static LP_NOINLINE int
+frame_alloca(struct plan *p)
+{
+	size_t len = 16 + (p->seed & 255);
+	char *buf = alloca(len);
+	memset(buf, 1, len);
+	int r = descend(p);
+	__asm__ volatile("" : : "r"(buf) : "memory");
+	return r + buf[3];
+}
+
+static LP_NOINLINE int
+frame_vla(struct plan *p)
+{
+	char vla[8 + (p->depth & 63)];
+	vla[0] = 1;
+	int r = descend(p);
+	__asm__ volatile("" : : "r"(vla) : "memory");
+	return r + vla[0];
+}
+
+/* Enough values live across the call that rbp holds one of them. */
+static LP_NOINLINE int
+frame_pressure(struct plan *p)
+{
+	uint64_t a = p->seed, b = a * 3, c = a ^ 0x55, d = a + 7, e = a * a,
+		 f = a >> 3, g = ~a, h = a * 11;
+	int r = descend(p);
+	return r + (int)(a + b * c + d * e + f * g + h * (a ^ b));
+}
+
+static uint32_t
+next_random(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+static struct outcome signal_outcome;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	walk_both(&signal_outcome, MAX_FRAMES);
+}
+
+static LP_NOINLINE void
+leaf(struct plan *p)
+{
+	for (int i = 0; i < p->repeat; i++) {
+		if (p->raise) {
+			raise(SIGUSR1);
+			*p->out = signal_outcome;
+		} else {
+			walk_both(p->out, p->max);
+		}
+		int c = compare(p->out);
+		if (c == 0)
+			p->same++;
+		else if (c == 1)
+			p->gave_up++;
+		else if (p->differ++ == 0)
+			report_mismatch("a mixed stack", p->out);
+	}
+}
+
+static LP_NOINLINE int
+descend(void *arg)
+{
+	struct plan *p = arg;
+
+	if (p->depth-- <= 0) {
+		leaf(p);
+		return 0;
+	}
+	int k;
+	do
+		k = (int)(next_random(&p->seed) % K_COUNT);
+	while (!(p->kinds & (1u << k)) ||
+	       ((k == K_PLUGIN_O0 || k == K_PLUGIN_O2) && !plugin_frame[k - K_PLUGIN_O0]));
+	switch (k) {
+	case K_O2:
+		return frame_o2(p);
+	case K_O0:
+		return fu_frame_o0(p, descend);
+	case K_ALLOCA:
+		return frame_alloca(p);
+	case K_VLA:
+		return frame_vla(p);
+	case K_PRESSURE:
+		return frame_pressure(p);
+	default:
+		return plugin_frame[k - K_PLUGIN_O0](p, descend);
+	}
+}
+
+static void
+run_plan(struct plan *p)
+{
+	struct outcome out;
+
+	p->out = &out;
+	p->same = p->gave_up = p->differ = 0;
+	descend(p);
+}
+
+/* --- the tests ------------------------------------------------------- */
+
+static void
+test_chains(void)
+{
+	static const struct {
+		const char *name;
+		unsigned kinds;
+	} shapes[] = {
+		{ "-O2 chain", 1u << K_O2 },
+		{ "-O0 chain", 1u << K_O0 },
+		{ "alloca chain", 1u << K_ALLOCA },
+		{ "VLA chain", 1u << K_VLA },
+		{ "rbp-saving chain", 1u << K_PRESSURE },
+		{ "plugin -O0 chain", 1u << K_PLUGIN_O0 },
+		{ "plugin -O2 chain", 1u << K_PLUGIN_O2 },
+		{ "mixed local chain", K_LOCAL },
+		{ "mixed chain with plugins", K_ALL },
+	};
+
+	for (size_t s = 0; s < LP_ARRAY_LENGTH(shapes); s++) {
+		int same = 0, gave_up = 0, differ = 0;
+		for (int depth = 1; depth <= 200; depth++) {
+			for (int m = 0; m < 3; m++) {
+				int max = m == 0 ? MAX_FRAMES : m == 1 ? depth / 2 + 1 : 3;
+				struct plan p = {
+					.depth = depth, .seed = (uint32_t)(depth * 7919 + 1),
+					.kinds = shapes[s].kinds, .max = max, .repeat = 2,
+				};
+				run_plan(&p);
+				same += p.same;
+				gave_up += p.gave_up;
+				differ += p.differ;
+			}
+		}
+		CHECK(differ == 0 && gave_up == 0, "%s: %d same, %d gave up, %d differ",
+		      shapes[s].name, same, gave_up, differ);
+	}
+}
+
+static void
+test_max(void)
+{
+	void *ips[4];
+
+	CHECK(lp_fast_unwind(ips, 0) == 0, "max 0 gives 0 frames");
+	CHECK(lp_fast_unwind(ips, -3) == 0, "negative max gives 0 frames");
+	struct plan p = { .depth = 10, .seed = 5, .kinds = K_LOCAL, .max = 1, .repeat = 1 };
+	run_plan(&p);
+	CHECK(p.same == 1, "max 1: %d same, %d gave up, %d differ", p.same, p.gave_up, p.differ);
+}
+
+/* The main thread's stack grows beyond the mapping seen at the first
+ * walk: the bounds must follow it. */
+static LP_NOINLINE int
+deep_frame(struct plan *p)
+{
+	char *big = alloca(64 * 1024);
+	memset(big, 0, 64 * 1024);
+	int r = p->depth-- > 0 ? deep_frame(p) : (leaf(p), 0);
+	__asm__ volatile("" : : "r"(big) : "memory");
+	return r + big[5];
+}
+
+static void
+test_stack_growth(void)
+{
+	struct outcome out;
+	struct plan p = { .depth = 60, .seed = 1, .max = MAX_FRAMES, .repeat = 1, .out = &out };
+
+	deep_frame(&p);
+	CHECK(p.same == 1, "main stack grown by 3.8 MiB: %d same, %d gave up, %d differ",
+	      p.same, p.gave_up, p.differ);
+}
+
+static void
+test_signal(bool altstack)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = altstack ? SA_ONSTACK : 0 };
+	stack_t ss = { .ss_size = 256 * 1024 }, old;
+
+	if (altstack) {
+		ss.ss_sp = mmap(NULL, ss.ss_size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		sigaltstack(&ss, &old);
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	struct plan p = { .depth = 12, .seed = 3, .kinds = K_LOCAL, .max = MAX_FRAMES,
+			  .repeat = 5, .raise = true };
+	run_plan(&p);
+	CHECK(p.differ == 0 && p.same + p.gave_up == 5,
+	      "signal handler%s: %d same, %d gave up (-1 expected), %d differ",
+	      altstack ? " on sigaltstack" : "", p.same, p.gave_up, p.differ);
+	signal(SIGUSR1, SIG_DFL);
+	if (altstack) {
+		old.ss_flags = SS_DISABLE;
+		sigaltstack(&old, NULL);
+		munmap(ss.ss_sp, ss.ss_size);
+	}
+}
+
+/* --- threads --------------------------------------------------------- */
+
+struct worker {
+	pthread_t thread;
+	uint32_t seed;
+	unsigned kinds;
+	int walks;
+	int same, gave_up, differ;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int done = 0; done < w->walks; done += 4) {
+		struct plan p = {
+			.depth = 1 + (int)(next_random(&w->seed) % 60),
+			.seed = next_random(&w->seed), .kinds = w->kinds,
+			.max = MAX_FRAMES, .repeat = 4,
+		};
+		run_plan(&p);
+		w->same += p.same;
+		w->gave_up += p.gave_up;
+		w->differ += p.differ;
+	}
+	return NULL;
+}
+
+static volatile bool churn_stop;
+static const char *lib_dir;
+
+static void *
+churn_main(void *arg)
+{
+	char path[4096];
+	int *cycles = arg;
+
+	snprintf(path, sizeof(path), "%s/libfu_stale_a.so", lib_dir);
+	while (!churn_stop) {
+		void *h = dlopen(path, RTLD_NOW);
+		if (h)
+			dlclose(h);
+		++*cycles;
+	}
+	return NULL;
+}
+
+/* 8 threads x 20k walks; with churn, another thread keeps loading and
+ * unloading a module, so walks through plugin frames may give up. */
+static void
+test_threads(unsigned kinds, bool churn, bool user_stack, const char *what)
+{
+	enum { THREADS = 8, WALKS = 20000 };
+	struct worker w[THREADS];
+	pthread_t churner;
+	int cycles = 0;
+	void *stack = NULL;
+	size_t stack_size = 1 << 20;
+
+	churn_stop = false;
+	if (churn)
+		pthread_create(&churner, NULL, churn_main, &cycles);
+	for (int i = 0; i < THREADS; i++) {
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		if (user_stack && i == 0) {
+			/* Bounds from pthread_getattr_np of a stack we own. */
+			stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			pthread_attr_setstack(&attr, stack, stack_size);
+		}
+		w[i] = (struct worker){ .seed = 0x9e3779b9u * (uint32_t)(i + 1),
+					.kinds = kinds, .walks = WALKS };
+		pthread_create(&w[i].thread, &attr, worker_main, &w[i]);
+		pthread_attr_destroy(&attr);
+	}
+	int same = 0, gave_up = 0, differ = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(w[i].thread, NULL);
+		same += w[i].same;
+		gave_up += w[i].gave_up;
+		differ += w[i].differ;
+	}
+	churn_stop = true;
+	if (churn)
+		pthread_join(churner, NULL);
+	if (stack)
+		munmap(stack, stack_size);
+	if (churn)
+		CHECK(differ == 0 && same > 0,
+		      "%s: %d same, %d gave up, %d differ (%d dlopen/dlclose cycles)",
+		      what, same, gave_up, differ, cycles);
+	else
+		CHECK(differ == 0 && gave_up == 0, "%s: %d same, %d gave up, %d differ",
+		      what, same, gave_up, differ);
+}
+
+/* --- dlclose, then dlopen of another module at the same address ------ */
+
+static struct outcome stale_outcome;
+
+static LP_NOINLINE void
+stale_callback(void)
+{
+	walk_both(&stale_outcome, MAX_FRAMES);
+}
+
+static void
+test_dlclose(void)
+{
+	char path[2][4096];
+	void *base[2] = { NULL, NULL };
+	int same = 0, gave_up = 0, differ = 0, reused = 0, first_after_swap_ok = 0;
+	const int cycles = 40; /* more than the 16 values of a rule's stamp */
+
+	for (int v = 0; v < 2; v++)
+		snprintf(path[v], sizeof(path[v]), "%s/libfu_stale_%c.so", lib_dir, 'a' + v);
+	for (int c = 0; c < cycles; c++) {
+		int v = c & 1;
+		void *h = dlopen(path[v], RTLD_NOW | RTLD_LOCAL);
+		if (!h) {
+			CHECK(false, "dlopen %s: %s", path[v], dlerror());
+			return;
+		}
+		void (*fn)(void (*)(void)) = (void (*)(void (*)(void)))dlsym(h, "fu_stale");
+		struct link_map *lm;
+		dlinfo(h, RTLD_DI_LINKMAP, &lm);
+		base[v] = (void *)lm->l_addr;
+		if (c > 0 && base[v] == base[!v])
+			reused++;
+		for (int i = 0; i < 4; i++) {
+			fn(stale_callback);
+			int r = compare(&stale_outcome);
+			same += r == 0;
+			gave_up += r == 1;
+			if (r < 0 && differ++ == 0)
+				report_mismatch("a module replaced at the same address",
+						&stale_outcome);
+			if (i == 0 && c > 0 && r == 1)
+				first_after_swap_ok++;
+		}
+		dlclose(h);
+	}
+	CHECK(differ == 0 && same >= 3 * cycles,
+	      "dlclose/dlopen: %d same, %d gave up, %d differ; %d of %d loads at the "
+	      "previous module's address",
+	      same, gave_up, differ, reused, cycles - 1);
+	(void)first_after_swap_ok;
+}
+
+/* --- benchmark ------------------------------------------------------- */
+
+static double
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+struct bench {
+	int depth, frames[2];
+	double ns[2];
+};
+
+static LP_NOINLINE void
+bench_leaf(struct bench *b)
+{
+	void *ips[MAX_FRAMES];
+	const int rounds[2] = { 2000000, 200000 };
+
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < 1000; i++) /* warm */
+			b->frames[k] = walkers[k](ips, MAX_FRAMES);
+		double t0 = now_ns();
+		for (int i = 0; i < rounds[k]; i++)
+			b->frames[k] = walkers[k](ips, MAX_FRAMES);
+		b->ns[k] = (now_ns() - t0) / rounds[k];
+	}
+}
+
+static LP_NOINLINE int
+bench_frame(struct bench *b, int depth)
+{
+	int r = depth > 0 ? bench_frame(b, depth - 1) : (bench_leaf(b), 0);
+	__asm__ volatile("" ::: "memory");
+	return r + 1;
+}
+
+static void
+run_benchmark(void)
+{
+	struct bench b;
+
+	bench_frame(&b, 26);
+	printf("benchmark: %d frames, lp_fast_unwind %.1f ns/walk, unw_backtrace %.1f ns/walk "
+	       "(%.1fx)\n",
+	       b.frames[0], b.ns[0], b.ns[1], b.ns[1] / b.ns[0]);
+	CHECK(b.frames[0] == b.frames[1], "benchmark walks agree on depth");
+}
+
+/* --- main ------------------------------------------------------------ */
+
+static const char *
+exe_dir(void)
+{
+	static char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return ".";
+	buf[n] = '\0';
+	char *slash = strrchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	return buf;
+}
+
+int
+main(int argc, char **argv)
+{
+	lib_dir = argc > 1 ? argv[1] : exe_dir();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	CHECK(lp_fast_unwind_init(), "lp_fast_unwind_init");
+	CHECK(lp_fast_unwind_init(), "lp_fast_unwind_init twice");
+
+	/* After init: these modules are volatile, as plugins are. */
+	const char *names[2] = { "libfu_plugin_o0.so", "libfu_plugin_o2.so" };
+	for (int i = 0; i < 2; i++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", lib_dir, names[i]);
+		void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		CHECK(h != NULL, "dlopen %s: %s", path, h ? "" : dlerror());
+		if (h)
+			plugin_frame[i] = (int (*)(void *, int (*)(void *)))dlsym(
+				h, "fu_plugin_frame");
+	}
+
+	test_max();
+	test_chains();
+	test_stack_growth();
+	test_signal(false);
+	test_signal(true);
+	test_threads(K_LOCAL, false, true, "8 threads x 20k walks, local frames");
+	test_threads(K_ALL, false, false, "8 threads x 20k walks, with plugin frames");
+	test_threads(K_ALL, true, false, "8 threads x 20k walks during dlopen/dlclose churn");
+	test_dlclose();
+	run_benchmark();
+
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
