@@ -3,6 +3,7 @@
 #include "../include/leakprobe.h"
 
 #include "lp.h"
+#include "cpython.h"
 #include "guard.h"
 #include "objects.h"
 #include "report.h"
@@ -12,7 +13,10 @@ leakprobe_report(const char *label)
 {
 	if (lp_state != LP_TRACKING)
 		return -1;
+	bool py = lp_cpython_enter_api();
 	lp_report_write_at(LP_REASON_API, label, true);
+	if (py)
+		lp_cpython_leave_api();
 	return 0;
 }
 

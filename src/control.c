@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpython.h"
 #include "guard.h"
 #include "heap_table.h"
 #include "linewriter.h"
@@ -95,6 +96,8 @@ worker_main(void *arg)
 			continue;
 		/* With objects to examine, a safe point in the program writes
 		 * the report; without one in time, we write it without them. */
+		if (lp_cpython_signal_report())
+			continue;
 		if (lp_objects_in_use() && lp_safepoint_delegate(LP_REASON_SIGNAL, 1000))
 			continue;
 		lp_report_write_at(LP_REASON_SIGNAL, NULL, false);
@@ -186,7 +189,7 @@ signal(int sig, sighandler_t handler)
 static void
 on_exit_hook(void)
 {
-	if (lp_state != LP_TRACKING)
+	if (lp_state != LP_TRACKING || lp_cpython_exit_reported())
 		return;
 	exiting = 1;
 	lp_report_write_at(LP_REASON_EXIT, NULL, true);
@@ -286,13 +289,25 @@ read_command(void)
 	lp_report_set_command(cmd);
 }
 
+extern __thread int lp_malloc_probe __attribute__((tls_model("initial-exec")));
+
 /* If the executable (or a library ahead of us) defines malloc, our hooks
- * are never called: say so rather than report an empty heap. */
+ * are never called: say so rather than report an empty heap.  The address
+ * dlsym gives is not proof (a non-PIE executable that takes &malloc has a
+ * canonical PLT address): call through it and see whether we ran. */
 static void
 check_interposition(void)
 {
-	void *m = dlsym(RTLD_DEFAULT, "malloc");
-	if (m && !lp_unwind_is_self((uintptr_t)m)) {
+	void *(*m)(size_t) = (void *(*)(size_t))dlsym(RTLD_DEFAULT, "malloc");
+	void (*f)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "free");
+	if (!m || !f || lp_unwind_is_self((uintptr_t)m))
+		return;
+	lp_malloc_probe = 1;
+	void *p = m(1);
+	bool ours = !lp_malloc_probe;
+	lp_malloc_probe = 0;
+	f(p);
+	if (!ours) {
 		Dl_info info;
 		const char *who = dladdr(m, &info) && info.dli_fname && info.dli_fname[0]
 					  ? info.dli_fname : "the executable";
@@ -329,6 +344,7 @@ lp_init(void)
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	lp_control_start();
 	__atomic_store_n(&lp_state, LP_TRACKING, __ATOMIC_RELEASE);
+	lp_cpython_init();
 out:
 	lp_guard_leave();
 }

@@ -54,18 +54,21 @@
 #define RULE_BITS (64 - TAG_BITS)
 #define HASH_MUL ((LP_FAST_UNWIND_HASH_MUL | 1) & (PC_LIMIT - 1))
 
-#define RULE_EMPTY 0u
-#define RULE_STANDARD 1u   /* step to the caller */
-#define RULE_LAST 2u	   /* outermost frame: the walk ends here */
-#define RULE_UNSUPPORTED 3u /* libunwind must do it */
-#define RULE_KIND 3u
-#define RULE_VOLATILE (UINT64_C(1) << 2)
-#define RULE_STAMP_SHIFT 3 /* 4 bits of loader generation */
-#define RULE_CFA_RBP (UINT64_C(1) << 7)
-#define RULE_RBP_SAVED (UINT64_C(1) << 8)
-#define RULE_RBP_SHIFT 9 /* 7-bit signed rbp slot offset, in words */
-#define RULE_CFA_SHIFT 16
-#define CFA_OFF_MAX ((UINT64_C(1) << (RULE_BITS - RULE_CFA_SHIFT)) - 1)
+/* Rule fields, low bits first.  The CFA offset comes first: on the walk's
+ * critical path it takes a single AND. */
+#define CFA_OFF_MAX ((UINT64_C(1) << 19) - 1) /* bits 0..18: CFA offset */
+#define RULE_KIND_SHIFT 19
+#define RULE_KIND (UINT64_C(3) << RULE_KIND_SHIFT)
+#define RULE_EMPTY (UINT64_C(0) << RULE_KIND_SHIFT)
+#define RULE_STANDARD (UINT64_C(1) << RULE_KIND_SHIFT)   /* step to the caller */
+#define RULE_LAST (UINT64_C(2) << RULE_KIND_SHIFT)	     /* outermost frame */
+#define RULE_UNSUPPORTED (UINT64_C(3) << RULE_KIND_SHIFT) /* libunwind's job */
+#define RULE_VOLATILE (UINT64_C(1) << 21)
+#define RULE_STAMP_SHIFT 22 /* 4 bits of loader generation */
+#define RULE_CFA_RBP (UINT64_C(1) << 26)
+#define RULE_RBP_SAVED (UINT64_C(1) << 27)
+#define RULE_RBP_SHIFT 28 /* bits 28..34: signed rbp slot offset, in words */
+_Static_assert(RULE_BITS >= 35, "rule fields overlap the tag");
 
 /* libunwind's end of the walk: a return address below this stops it. */
 #define LOWEST_PC 0x4000
@@ -79,6 +82,13 @@
 #define PERMANENT_MAX 512
 #define REMEMBER_DEPTH 6
 
+/* The unit test builds the walk without memo too, to test the plain
+ * walk on every frame. */
+#ifndef LP_FAST_UNWIND_MEMO
+#define LP_FAST_UNWIND_MEMO 1
+#endif
+#define MEMO_STEPS 128
+
 static uint64_t *cache;
 static uint64_t generation; /* loader generation last seen; only grows */
 static uintptr_t permanent[PERMANENT_MAX]; /* .eh_frame_hdr of each */
@@ -88,13 +98,37 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 extern void *__libc_stack_end;
 
-/* The stack of this thread: [lo, hi) is mapped.  The main thread's stack
- * grows: below lo, down to floor, it may have grown since we looked. */
-struct lp_thread_stack {
-	uintptr_t lo, hi, floor;
-	int state; /* 0 unknown, 1 learning, 2 known */
+/* One step of a recorded walk: the caller's CFA and rbp, the return
+ * address read at cfa - 8, and where rbp was read (0: carried over). */
+struct lp_memo_step {
+	uintptr_t cfa, ra, bp, bp_slot;
 };
-static __thread struct lp_thread_stack thread_stack
+
+/* The previous walk of this thread.  Its steps after a state (pc, sp,
+ * rbp) depend only on that state, the rules (fixed for one loader
+ * generation) and the stack words they read; so when a new walk reaches
+ * one of its states, the rest is replayed by checking those words, loads
+ * that do not depend on each other, instead of walking. */
+struct lp_memo {
+	uintptr_t pc, sp, bp; /* the state the walk started from */
+	uint64_t gen;
+	int count;	     /* steps recorded */
+	bool ends;	     /* the rule after the last step is RULE_LAST */
+	bool volatile_rules; /* the steps used volatile rules */
+	struct lp_memo_step step[MEMO_STEPS];
+};
+
+/* This thread: its stack, [lo, hi) mapped (the main thread's stack grows:
+ * below lo, down to floor, it may have grown since we looked), and two
+ * memos, the last walk's and the one being recorded. */
+struct lp_thread {
+	uintptr_t lo, hi, floor;
+	int stack_state; /* 0 unknown, 1 learning, 2 known */
+	bool walking;	 /* a signal handler's walk leaves the memos alone */
+	unsigned memo_cur;
+	struct lp_memo memo[2];
+};
+static __thread struct lp_thread this_thread
 	__attribute__((tls_model("initial-exec")));
 
 /* --- loader generation ------------------------------------------------ */
@@ -164,7 +198,7 @@ read_fixed(struct lp_cfi_reader *r, size_t n)
 {
 	uint64_t v = 0;
 
-	if ((size_t)(r->end - r->p) < n || r->bad) {
+	if (r->bad || (size_t)(r->end - r->p) < n) {
 		r->bad = true;
 		return 0;
 	}
@@ -259,7 +293,7 @@ open_record(struct lp_cfi_reader *r, uintptr_t p, const struct dl_find_object *m
 /* --- executing CFI ---------------------------------------------------- */
 
 /* Rules as libunwind names them; registers start out SAME. */
-enum { WHERE_UNDEF, WHERE_SAME, WHERE_CFAREL, WHERE_REG, WHERE_EXPR };
+enum { WHERE_UNDEF, WHERE_SAME, WHERE_CFAREL, WHERE_REG };
 
 struct lp_cfi_row {
 	int64_t cfa_off;
@@ -276,126 +310,132 @@ struct lp_cie {
 	struct lp_cfi_reader instr;
 };
 
-/* Run the CFI program in r on row until the row for target is complete
- * (the rows of DWARF: all instructions up to the first advance past
- * target).  initial is the row after the CIE, NULL while running the CIE
- * itself.  Returns false on anything libunwind would not parse the same
- * way or could not trace. */
+/* Registers beyond the return address column are errors to libunwind. */
+static bool
+set_rule(struct lp_cfi_row *row, uint64_t reg, uint8_t where, int64_t val)
+{
+	if (reg >= REG_COUNT)
+		return false;
+	row->where[reg] = where;
+	row->val[reg] = val;
+	return true;
+}
+
+static bool
+set_cfa(struct lp_cfi_row *row, uint64_t reg)
+{
+	row->cfa_reg = (uint8_t)reg;
+	return reg < REG_COUNT;
+}
+
+static int64_t
+factored(uint64_t v, int64_t factor)
+{
+	return (int64_t)(v * (uint64_t)factor);
+}
+
+/* Run the CFI program in r on row.  Postcondition: row is the row for
+ * target (every instruction up to the first advance past target ran).
+ * initial is the row after the CIE, NULL while running the CIE itself.
+ * Returns false on anything libunwind would not parse the same way or
+ * could not trace fast. */
 static bool
 run_cfi(struct lp_cfi_reader *r, const struct lp_cie *cie, struct lp_cfi_row *row,
 	const struct lp_cfi_row *initial, uintptr_t loc, uintptr_t target)
 {
 	struct lp_cfi_row saved[REMEMBER_DEPTH];
 	int depth = 0;
+	bool ok = true;
 
-	while (loc <= target && r->p < r->end && !r->bad) {
-		uint8_t op = (uint8_t)read_fixed(r, 1);
-		uint64_t reg = op & 0x3f, reg2;
-		int64_t off;
+	while (ok && loc <= target && r->p < r->end && !r->bad) {
+		uint8_t op = (uint8_t)read_fixed(r, 1), low = op & 0x3f;
+		uint64_t reg, reg2;
 
-		switch (op & 0xc0) {
-		case 0x40: /* DW_CFA_advance_loc */
-			loc += reg * cie->code_align;
-			continue;
-		case 0x80: /* DW_CFA_offset */
-			off = (int64_t)read_uleb(r) * cie->data_align;
-			goto set_offset;
-		case 0xc0: /* DW_CFA_restore */
-			goto restore;
-		}
+		if (op & 0xc0) /* the three with an operand in the opcode */
+			op &= 0xc0;
 		switch (op) {
+		case 0x40: /* advance_loc */
+			loc += low * cie->code_align;
+			break;
+		case 0x80: /* offset */
+			ok = set_rule(row, low, WHERE_CFAREL, factored(read_uleb(r), cie->data_align));
+			break;
 		case 0x00: /* nop */
 			break;
-		case 0x02: /* advance_loc1, 2, 4 */
+		case 0x02: /* advance_loc1 */
 			loc += read_fixed(r, 1) * cie->code_align;
 			break;
-		case 0x03:
+		case 0x03: /* advance_loc2 */
 			loc += read_fixed(r, 2) * cie->code_align;
 			break;
-		case 0x04:
+		case 0x04: /* advance_loc4 */
 			loc += read_fixed(r, 4) * cie->code_align;
 			break;
 		case 0x05: /* offset_extended */
 			reg = read_uleb(r);
-			off = (int64_t)read_uleb(r) * cie->data_align;
-			goto set_offset;
+			ok = set_rule(row, reg, WHERE_CFAREL, factored(read_uleb(r), cie->data_align));
+			break;
 		case 0x11: /* offset_extended_sf */
 			reg = read_uleb(r);
-			off = read_sleb(r) * cie->data_align;
-set_offset:
-			if (reg >= REG_COUNT)
-				return false;
-			row->where[reg] = WHERE_CFAREL;
-			row->val[reg] = off;
+			ok = set_rule(row, reg, WHERE_CFAREL,
+				      factored((uint64_t)read_sleb(r), cie->data_align));
 			break;
-		case 0x06: /* restore_extended */
-			reg = read_uleb(r);
-restore:
-			if (reg >= REG_COUNT || !initial)
-				return false;
-			row->where[reg] = initial->where[reg];
-			row->val[reg] = initial->val[reg];
+		case 0xc0: /* restore, restore_extended */
+		case 0x06:
+			reg = op == 0xc0 ? low : read_uleb(r);
+			ok = initial && reg < REG_COUNT &&
+			     set_rule(row, reg, initial->where[reg], initial->val[reg]);
 			break;
 		case 0x07: /* undefined */
+			ok = set_rule(row, read_uleb(r), WHERE_UNDEF, 0);
+			break;
 		case 0x08: /* same_value */
-			reg = read_uleb(r);
-			if (reg >= REG_COUNT)
-				return false;
-			row->where[reg] = op == 0x07 ? WHERE_UNDEF : WHERE_SAME;
+			ok = set_rule(row, read_uleb(r), WHERE_SAME, 0);
 			break;
 		case 0x09: /* register */
 			reg = read_uleb(r);
 			reg2 = read_uleb(r);
-			if (reg >= REG_COUNT || reg2 >= REG_COUNT)
-				return false;
-			row->where[reg] = WHERE_REG;
-			row->val[reg] = (int64_t)reg2;
+			ok = reg2 < REG_COUNT && set_rule(row, reg, WHERE_REG, (int64_t)reg2);
 			break;
 		case 0x0a: /* remember_state */
-			if (depth == REMEMBER_DEPTH)
-				return false;
-			saved[depth++] = *row;
+			ok = depth < REMEMBER_DEPTH;
+			if (ok)
+				saved[depth++] = *row;
 			break;
 		case 0x0b: /* restore_state */
-			if (depth == 0)
-				return false;
-			*row = saved[--depth];
+			ok = depth > 0;
+			if (ok)
+				*row = saved[--depth];
 			break;
 		case 0x0c: /* def_cfa */
-			reg = read_uleb(r);
+			ok = set_cfa(row, read_uleb(r));
 			row->cfa_off = (int64_t)read_uleb(r);
-			goto set_cfa_reg;
+			break;
 		case 0x12: /* def_cfa_sf */
-			reg = read_uleb(r);
-			row->cfa_off = read_sleb(r) * cie->data_align;
-			goto set_cfa_reg;
+			ok = set_cfa(row, read_uleb(r));
+			row->cfa_off = factored((uint64_t)read_sleb(r), cie->data_align);
+			break;
 		case 0x0d: /* def_cfa_register */
-			reg = read_uleb(r);
-set_cfa_reg:
-			if (reg >= REG_COUNT)
-				return false;
-			row->cfa_reg = (uint8_t)reg;
+			ok = set_cfa(row, read_uleb(r));
 			break;
 		case 0x0e: /* def_cfa_offset */
 			row->cfa_off = (int64_t)read_uleb(r);
 			break;
 		case 0x13: /* def_cfa_offset_sf */
-			row->cfa_off = read_sleb(r) * cie->data_align;
+			row->cfa_off = factored((uint64_t)read_sleb(r), cie->data_align);
 			break;
-		case 0x0f: /* def_cfa_expression, expression, */
-		case 0x10: /* val_expression: libunwind evaluates */
-		case 0x16: /* them, it never traces them fast */
-			return false;
 		case 0x2e: /* GNU_args_size: no effect on the walk */
 			read_uleb(r);
 			break;
 		default:
-			/* set_loc, val_offset (which libunwind misparses),
-			 * GNU_negative_offset_extended, vendor codes. */
-			return false;
+			/* DWARF expressions (libunwind evaluates them, its
+			 * fast trace never follows them), set_loc, val_offset
+			 * (which libunwind misparses), vendor codes. */
+			ok = false;
+			break;
 		}
 	}
-	return !r->bad;
+	return ok && !r->bad;
 }
 
 /* --- deriving rules --------------------------------------------------- */
@@ -538,7 +578,7 @@ classify_row(const struct lp_cfi_row *row)
 	if (row->cfa_off < 8 || (uint64_t)row->cfa_off > CFA_OFF_MAX)
 		return RULE_UNSUPPORTED;
 
-	uint64_t rule = RULE_STANDARD | (uint64_t)row->cfa_off << RULE_CFA_SHIFT;
+	uint64_t rule = RULE_STANDARD | (uint64_t)row->cfa_off;
 	if (row->cfa_reg == REG_RBP)
 		rule |= RULE_CFA_RBP;
 	if (bp == WHERE_CFAREL) {
@@ -686,7 +726,7 @@ find_mapping(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
 /* Learn the bounds of this thread's stack.  Postcondition: state is
  * known; lo == hi when nothing could be learnt. */
 static void
-learn_stack(struct lp_thread_stack *ts)
+learn_stack(struct lp_thread *ts)
 {
 	ts->lo = ts->hi = ts->floor = 0;
 	if (gettid() == getpid()) {
@@ -724,16 +764,17 @@ learn_stack(struct lp_thread_stack *ts)
 static LP_COLD bool
 locate_stack(uintptr_t sp)
 {
-	struct lp_thread_stack *ts = &thread_stack;
+	struct lp_thread *ts = &this_thread;
 	int saved_errno = errno;
 
-	if (ts->state == 1) /* a signal arrived while learning */
+	if (ts->stack_state == 1) /* a signal arrived while learning */
 		return false;
-	if (ts->state == 0) {
-		ts->state = 1;
+	if (ts->stack_state == 0) {
+		ts->stack_state = 1;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		learn_stack(ts);
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		ts->state = 2;
+		ts->stack_state = 2;
 	}
 	if (sp < ts->lo && sp >= ts->floor) {
 		uintptr_t lo, hi;
@@ -764,7 +805,7 @@ note_module_cb(struct dl_phdr_info *info, size_t size, void *data)
 static void
 init_once_fn(void)
 {
-	struct dl_find_object self;
+	struct dl_find_object mine;
 
 	void *m = mmap(NULL, SLOT_COUNT * sizeof(uint64_t), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -775,8 +816,8 @@ init_once_fn(void)
 	 * initialised before the program's first dlopen). */
 	dl_iterate_phdr(note_module_cb, NULL);
 	__atomic_store_n(&generation, read_generation(), __ATOMIC_RELEASE);
-	if (_dl_find_object((void *)(uintptr_t)&init_once_fn, &self) != 0 ||
-	    !self.dlfo_eh_frame) {
+	if (_dl_find_object((void *)(uintptr_t)&init_once_fn, &mine) != 0 ||
+	    !mine.dlfo_eh_frame) {
 		munmap(m, SLOT_COUNT * sizeof(uint64_t));
 		return;
 	}
@@ -800,6 +841,53 @@ load_word(uintptr_t addr)
 	return v;
 }
 
+/* Replay steps of a memo while the stack words they read still hold
+ * what they held; ips receives their return addresses.  The CFAs of the
+ * steps rise and none exceeds the thread's top: checking the first one
+ * against the floor bounds them all.  Returns the steps replayed. */
+static inline int
+replay_steps(const struct lp_memo_step *step, int count, void **ips, uintptr_t floor)
+{
+	int i = 0;
+
+	if (count <= 0 || step[0].cfa - 8 < floor)
+		return 0;
+	for (; i < count; i++) {
+		if (load_word(step[i].cfa - 8) != step[i].ra)
+			break;
+		if (step[i].bp_slot && (step[i].bp_slot < floor ||
+					load_word(step[i].bp_slot) != step[i].bp))
+			break;
+		ips[i] = (void *)step[i].ra;
+	}
+	return i;
+}
+
+/* The state before step i of a memo: (pc to look up, sp, rbp). */
+static inline uintptr_t
+memo_sp(const struct lp_memo *m, int i)
+{
+	return i ? m->step[i - 1].cfa : m->sp;
+}
+
+static inline uintptr_t
+memo_pc(const struct lp_memo *m, int i)
+{
+	return i ? m->step[i - 1].ra - 1 : m->pc;
+}
+
+static inline uintptr_t
+memo_bp(const struct lp_memo *m, int i)
+{
+	return i ? m->step[i - 1].bp : m->bp;
+}
+
+static inline int
+min_int(int a, int b)
+{
+	return a < b ? a : b;
+}
+
 LP_NOINLINE int
 lp_fast_unwind(void **ips, int max)
 {
@@ -815,37 +903,82 @@ lp_fast_unwind(void **ips, int max)
 		return -1;
 	if (max <= 0)
 		return 0;
-	if (lp_unlikely(sp < thread_stack.lo || sp >= thread_stack.hi) &&
-	    !locate_stack(sp))
+	struct lp_thread *t = &this_thread;
+	if (lp_unlikely(sp < t->lo || sp >= t->hi) && !locate_stack(sp))
 		return -1;
 
 	/* Every load lies in [floor, top - 8]: mapped stack above ours. */
-	const uintptr_t floor = sp, top = thread_stack.hi;
+	const uintptr_t floor = sp, top = t->hi, bp0 = bp;
 	const uint64_t walk_gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
-	bool used_volatile = false;
+	const bool own_memo = LP_FAST_UNWIND_MEMO && !t->walking;
+	if (own_memo) {
+		t->walking = true;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	}
+	struct lp_memo *old = &t->memo[t->memo_cur];
+	struct lp_memo *rec = &t->memo[t->memo_cur ^ 1]; /* where steps go */
+	/* next: the first state of old not below sp; -1: no more matching. */
+	int next = own_memo && old->gen == walk_gen ? 0 : -1;
+	bool used_volatile = false, ends = false;
 	uintptr_t lookup = pc;
 	int n = 0;
 
-	/* Step frame by frame; postcondition of each step: sp, bp are the
-	 * caller's CFA and rbp, ips[0..n) its return addresses. */
-	while (n < max) {
+	/* Step frame by frame.  Postcondition of each step: sp, bp are the
+	 * caller's CFA and rbp, lookup its pc, ips[0..n) the return
+	 * addresses so far (and rec's first n steps, when n fits). */
+	for (;;) {
+		while (next >= 0 && next <= old->count && memo_sp(old, next) < sp)
+			next++;
+		if (next > old->count)
+			next = -1;
+		if (next >= 0 && memo_sp(old, next) == sp && memo_pc(old, next) == lookup &&
+		    memo_bp(old, next) == bp) {
+			/* From here this walk is old's, as long as the words
+			 * old read still hold what it read. */
+			int done = replay_steps(old->step + next,
+						min_int(old->count - next, max - n), ips + n, floor);
+			used_volatile |= old->volatile_rules;
+			if (n == next) {
+				/* As many steps before the match as old had:
+				 * record in old, where the replayed ones are. */
+				if (n)
+					memcpy(old->step, rec->step, (size_t)n * sizeof(rec->step[0]));
+				rec = old;
+			} else if (n < MEMO_STEPS) {
+				memcpy(rec->step + n, old->step + next,
+				       (size_t)min_int(done, MEMO_STEPS - n) * sizeof(rec->step[0]));
+			}
+			n += done;
+			next += done;
+			if (next == old->count && old->ends && n < max) {
+				ends = true;
+				break;
+			}
+			/* Walk on from the first state not replayed. */
+			sp = memo_sp(old, next);
+			lookup = memo_pc(old, next);
+			bp = memo_bp(old, next);
+			next = -1;
+		}
+		if (n >= max)
+			break;
 		uint64_t rule = lookup_rule(lookup, walk_gen);
 		used_volatile |= (rule & RULE_VOLATILE) != 0;
 		if (lp_unlikely((rule & RULE_KIND) != RULE_STANDARD)) {
-			if ((rule & RULE_KIND) == RULE_LAST)
-				break;
-			goto fail;
+			if ((rule & RULE_KIND) != RULE_LAST)
+				goto fail;
+			ends = true;
+			break;
 		}
-		uintptr_t cfa = ((rule & RULE_CFA_RBP) ? bp : sp) +
-				((rule >> RULE_CFA_SHIFT) & CFA_OFF_MAX);
+		uintptr_t cfa = ((rule & RULE_CFA_RBP) ? bp : sp) + (rule & CFA_OFF_MAX);
 		/* The CFA strictly rises and stays on the stack. */
 		if (lp_unlikely(cfa < sp + 8 || cfa > top))
 			goto fail;
-		uintptr_t ra = load_word(cfa - 8);
+		uintptr_t ra = load_word(cfa - 8), slot = 0;
 		if (rule & RULE_RBP_SAVED) {
-			/* Sign-extend the 7-bit word offset (bits 9..15). */
-			int64_t words = (int64_t)(rule << 48) >> 57;
-			uintptr_t slot = cfa + (uintptr_t)(words * 8);
+			/* Sign-extend the 7-bit word offset. */
+			int64_t words = (int64_t)(rule << (57 - RULE_RBP_SHIFT)) >> 57;
+			slot = cfa + (uintptr_t)(words * 8);
 			if (lp_unlikely(slot < floor || slot > top - 8))
 				goto fail;
 			bp = load_word(slot);
@@ -853,16 +986,39 @@ lp_fast_unwind(void **ips, int max)
 		sp = cfa;
 		if (lp_unlikely(ra < LOWEST_PC))
 			break;
+		if (own_memo && n < MEMO_STEPS)
+			rec->step[n] = (struct lp_memo_step){ cfa, ra, bp, slot };
 		ips[n++] = (void *)ra;
 		lookup = ra - 1; /* the call, not what follows it */
 	}
 	if (lp_unlikely(used_volatile) && !confirm_generation(walk_gen))
-		return -1;
+		goto fail;
+	if (own_memo) {
+		rec->pc = pc;
+		rec->sp = floor;
+		rec->bp = bp0;
+		rec->gen = walk_gen;
+		rec->count = min_int(n, MEMO_STEPS);
+		rec->ends = ends && n <= MEMO_STEPS;
+		rec->volatile_rules = used_volatile;
+		if (rec != old)
+			t->memo_cur ^= 1;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		t->walking = false;
+	}
 	return n;
 
 fail:
 	if (used_volatile)
 		confirm_generation(walk_gen);
+	if (own_memo) {
+		/* Steps of this walk may have replaced some of old's:
+		 * it no longer is one walk. */
+		if (rec == old)
+			old->count = 0;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		t->walking = false;
+	}
 	return -1;
 }
 

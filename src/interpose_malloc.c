@@ -17,6 +17,10 @@
 #include "lp.h"
 #include "record.h"
 
+/* Set by control.c around a call through the process's own binding of
+ * malloc: cleared here if that binding is ours. */
+__thread int lp_malloc_probe __attribute__((tls_model("initial-exec")));
+
 static inline bool
 tracking(void)
 {
@@ -36,6 +40,7 @@ untracked_aligned(size_t align, size_t size)
 static LP_COLD void *
 untracked_malloc(size_t size)
 {
+	lp_malloc_probe = 0;
 	if (!lp_resolve())
 		return lp_bootstrap_alloc(size, 16);
 	return lp_real.malloc(size);

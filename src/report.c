@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cpython.h"
 #include "guard.h"
 #include "options.h"
 #include "output.h"
@@ -183,6 +184,8 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	r.nlarge = gather_large(&snap, lp_opt.large);
 	r.large = snap.blocks;
 
+	if (lp_cpython_gil_held())
+		r.py = lp_cpython_gather(&r);
 	lp_objects_stats(&r.objects);
 	if (r.objects.in_use) {
 		if (!safe_point)
@@ -207,6 +210,7 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	lp_symbolize_end();
 	if (r.detected)
 		lp_objects_pass_free(&r.pass);
+	lp_cpython_release(&r, r.py);
 	lp_objects_stats_free(&r.objects);
 out:
 	if (by_id)

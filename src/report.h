@@ -11,6 +11,8 @@
 #include "lp.h"
 #include "objects.h"
 
+struct lp_py_section;
+
 enum lp_reason { LP_REASON_EXIT, LP_REASON_SIGNAL, LP_REASON_API, LP_REASON_AUTO };
 
 /* One allocation site: live blocks with the same stack. */
@@ -42,6 +44,8 @@ struct lp_report {
 	bool detected;            /* the detector ran for this report */
 	const char *detector_note; /* why it did not */
 	struct lp_pass pass;
+	/* Live CPython, when the report is written with the GIL held. */
+	struct lp_py_section *py;
 };
 
 /* Write a report now.  Serialised: one report at a time.  safe_point:

@@ -3,6 +3,8 @@
  * docs/report-format.md.  Extend, never break. */
 #include <inttypes.h>
 
+#include "cpython.h"
+#include "cpython_section.h"
 #include "objects.h"
 #include "pyabi.h"
 #include "report.h"
@@ -149,9 +151,14 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 			     ", \"age_s\": %.3f, \"stack\": ",
 			     i ? "," : "", (void *)b->ptr, b->size, age);
 		print_stack(lw, b->stack);
+		if (r->py)
+			lp_cpython_owner_json(lw, r, r->py, i);
 		lp_lw_puts(lw, "}");
 	}
 	lp_lw_puts(lw, "],\n");
-	render_objects(lw, r);
+	if (r->py)
+		lp_cpython_render_json(lw, r, r->py);
+	else
+		render_objects(lw, r);
 	lp_lw_puts(lw, "}\n");
 }

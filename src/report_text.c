@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "options.h"
+#include "cpython.h"
+#include "cpython_section.h"
 #include "objects.h"
 #include "pyabi.h"
 #include "report.h"
@@ -231,10 +233,14 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 			P(lw, r, "\n");
 			P(lw, r, "%" PRIu64 " bytes at %p, age %.2f s, allocated from:\n",
 			  b->size, (void *)b->ptr, age);
+			if (r->py)
+				lp_cpython_owner_text(lw, r, r->py, i);
 			print_stack(lw, r, b->stack);
 		}
 	}
-	if (r->objects.in_use)
+	if (r->py)
+		lp_cpython_render_text(lw, r, r->py);
+	else if (r->objects.in_use)
 		render_objects(lw, r);
 	P(lw, r, "\n");
 	P(lw, r, "SUMMARY: leakprobe: %" PRIu64 " bytes live in %" PRIu64

@@ -113,8 +113,8 @@ update_refs(struct lp_detect *d, struct ctx *c)
 		int64_t refs = d->refcnts ? d->refcnts[i] : lp_py_refcnt(obj);
 		if (lp_py_immortal(refs) || refs > ROOT_REFS)
 			refs = ROOT_REFS;
-		else if (d->extra_refs)
-			refs -= d->extra_refs[i];
+		else
+			refs -= d->extra_refs ? d->extra_refs[i] : d->extra_all;
 		/* Slots do not move once reserved: remember where it is. */
 		struct lp_addrmap_slot *s = lp_addrmap_insert_new(&c->map, obj);
 		s->value = i;

@@ -30,6 +30,7 @@ struct lp_detect {
 	/* references to objs[i] held by the caller itself (e.g. an
 	 * enumeration that increfs), subtracted up front; may be NULL */
 	const uint32_t *extra_refs;
+	uint32_t extra_all; /* ... or the same number for every object */
 	const uint64_t *sizes;         /* bytes per object, may be NULL */
 
 	/* out */

@@ -158,9 +158,13 @@ class Run:
 
 
 def run(argv, env=None, shim=True, json_reports=True, timeout=60, stdin=None,
-        keep_tmp=False, output=None, input=None, cwd=None):
-    """Run argv (under the shim), collect JSON reports and the truth files."""
-    tmp = tempfile.mkdtemp(prefix="lptest.")
+        keep_tmp=False, output=None, input=None, cwd=None, tmp=None):
+    """Run argv (under the shim), collect JSON reports (r.*.json) and the
+    truth files from tmp (a new directory unless given; kept if given)."""
+    if tmp:
+        keep_tmp = True
+    else:
+        tmp = tempfile.mkdtemp(prefix="lptest.")
     e = clean_env(env, shim, json_reports, output, tmp)
     try:
         p = subprocess.run(argv, env=e, capture_output=True, timeout=timeout, cwd=cwd,
@@ -182,13 +186,13 @@ class Session:
     its stdin, wait for report files.  Always use as a context manager (the
     process is killed if the test fails half way)."""
 
-    def __init__(self, argv, env=None, shim=True, json_reports=True, output=None):
+    def __init__(self, argv, env=None, shim=True, json_reports=True, output=None, umask=-1):
         self.tmp = tempfile.mkdtemp(prefix="lptest.")
         self.argv = argv
         self._stderr = open(os.path.join(self.tmp, "stderr"), "w+b")
         self.p = subprocess.Popen(argv, env=clean_env(env, shim, json_reports, output, self.tmp),
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=self._stderr)
+                                  stderr=self._stderr, umask=umask)
         self.pid = self.p.pid
         self._buf = b""
         self.transcript = []  # every stdout line, in order
@@ -271,8 +275,13 @@ class Session:
             time.sleep(0.005)
 
     def send(self, text):
-        self.p.stdin.write(text.encode())
-        self.p.stdin.flush()
+        """Write to the program's stdin (ignored if it has exited: finish()
+        then shows its exit code)."""
+        try:
+            self.p.stdin.write(text.encode())
+            self.p.stdin.flush()
+        except BrokenPipeError:
+            pass
 
     def report_path(self, seq, pid=None):
         return os.path.join(self.tmp, f"r.{pid or self.pid}.{seq}.json")

@@ -1,20 +1,37 @@
 """SIGUSR1 while running: the program keeps running (same stdout and exit
 code as without the shim); a report with reason "signal" and seq 1 holds
 the leaks of that moment (not those made later); the exit report is seq 2
-and holds all of them."""
+and holds all of them.  `tools/leakprobe snapshot PID` does the same and
+prints the new report's path."""
 import os
 import signal
+import subprocess
 
-from lptest import Session, check, check_consistent, check_eq, check_leaks, main, prog, sites_by_function
+from lptest import SRC, Failure, Session, check, check_consistent, check_eq, check_leaks, main, prog, sites_by_function
 
 
-def drive(shim):
+def launcher_snapshot(pid):
+    """tools/leakprobe snapshot PID: its output names the new report."""
+    try:
+        p = subprocess.run([os.path.join(SRC, "tools", "leakprobe"), "snapshot", str(pid)],
+                           capture_output=True, timeout=40)
+    except subprocess.TimeoutExpired:
+        raise Failure("tools/leakprobe snapshot did not finish within 40 s")
+    check_eq(p.returncode, 0, f"tools/leakprobe snapshot exit code (stderr {p.stderr.decode()[-300:]})")
+    return p.stdout.decode().strip().splitlines()[-1:]
+
+
+def drive(shim, via_launcher=False):
     with Session([prog("snapshot")], shim=shim) as s:
         s.expect("step 1")
         s.expect("ready")
         snap = None
         if shim:
-            os.kill(s.pid, signal.SIGUSR1)
+            if via_launcher:
+                check_eq(launcher_snapshot(s.pid), [s.report_path(1)],
+                         "the path tools/leakprobe snapshot prints")
+            else:
+                os.kill(s.pid, signal.SIGUSR1)
             snap = s.wait_report(1)
         s.send("go\n")
         r = s.finish()
@@ -23,7 +40,11 @@ def drive(shim):
 
 def test():
     plain, _ = drive(shim=False)
-    r, snap = drive(shim=True)
+    for via_launcher in (False, True):
+        check_run(plain, *drive(shim=True, via_launcher=via_launcher))
+
+
+def check_run(plain, r, snap):
     check_eq(r.stdout, plain.stdout, "stdout under the shim (vs without)")
     check_eq(r.rc, plain.rc, "exit code under the shim (vs without)")
     check_eq(r.rc, 3, "exit code")

@@ -1,19 +1,26 @@
-/* forking.c - leaks before fork, in the child after fork, in the parent
- * after fork; a thread churns malloc/free while fork() runs.
+/* forking.c - leaks before fork, in each child after fork, in the parent
+ * after fork; threads churn malloc/free while fork() runs.
  *
- * Parent statement ($LP_TRUTH):       leak_before_fork 3 x 100 bytes,
- *                                     leak_parent_after 2 x 300 bytes.
- * Child statement ($LP_TRUTH.child):  leak_before_fork 3 x 100 bytes
- *                                     (inherited, still live),
- *                                     leak_child 5 x 200 bytes.
- * Facts: pid (each), child_pid and child_status (parent).  The child ends
- * with exit(0): its atexit hooks run. */
+ * argv[1]: number of children, forked one after the other (default 1);
+ * argv[2]: number of churning threads (default 1).
+ * Parent statement ($LP_TRUTH):        leak_before_fork 3 x 100 bytes,
+ *                                      leak_parent_after 2 x 300 bytes.
+ * Child k's statement ($LP_TRUTH.child<k>, k = 1..N):
+ *                                      leak_before_fork 3 x 100 bytes
+ *                                      (inherited, still live),
+ *                                      leak_child 5 x 200 bytes.
+ * Facts: pid (each), children, child<k>_pid and child<k>_status (parent).
+ * Children end with exit(0): their atexit hooks run. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "truth.h"
+
+#define MAX_CHILDREN 64
+#define MAX_THREADS 8
 
 static void *volatile sink;
 static volatile int stop;
@@ -49,6 +56,7 @@ churner(void *arg)
 	(void)arg;
 	while (!stop) {
 		void *p = malloc(64);
+		p = realloc(p, 200);
 		free(p);
 		__atomic_fetch_add(&churned, 1, __ATOMIC_RELAXED);
 	}
@@ -56,38 +64,52 @@ churner(void *arg)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	pthread_t t;
+	static char tags[MAX_CHILDREN][16], pid_names[MAX_CHILDREN][32], status_names[MAX_CHILDREN][32];
+	pthread_t t[MAX_THREADS];
+	int n = argc > 1 ? atoi(argv[1]) : 1;
+	int nthreads = argc > 2 ? atoi(argv[2]) : 1;
 
-	leak_before_fork();
-	if (pthread_create(&t, NULL, churner, NULL) != 0)
+	if (n < 1 || n > MAX_CHILDREN || nthreads < 1 || nthreads > MAX_THREADS)
 		return 2;
-	/* fork while the thread is busy in malloc/free */
-	while (__atomic_load_n(&churned, __ATOMIC_RELAXED) < 10000)
-		;
-	pid_t pid = fork();
-	if (pid < 0)
-		return 3;
-	if (pid == 0) {
-		/* Only this thread exists here; the heap is the parent's at
-		 * the moment of fork. */
-		leak_child();
-		for (int i = 0; i < 1000; i++)
-			free(malloc((size_t)i + 1));
-		truth_fact("pid", getpid());
-		truth_write_tag("child");
-		exit(0);
+	leak_before_fork();
+	for (int i = 0; i < nthreads; i++)
+		if (pthread_create(&t[i], NULL, churner, NULL) != 0)
+			return 2;
+	for (int k = 1; k <= n; k++) {
+		/* fork while the threads are busy in malloc/free */
+		unsigned long seen = __atomic_load_n(&churned, __ATOMIC_RELAXED);
+		while (__atomic_load_n(&churned, __ATOMIC_RELAXED) < seen + 2000)
+			;
+		pid_t pid = fork();
+		if (pid < 0)
+			return 3;
+		if (pid == 0) {
+			/* Only this thread exists here; the heap is the
+			 * parent's at the moment of fork. */
+			leak_child();
+			for (int i = 0; i < 1000; i++)
+				free(malloc((size_t)i + 1));
+			truth_fact("pid", getpid());
+			snprintf(tags[k - 1], sizeof(tags[0]), "child%d", k);
+			truth_write_tag(tags[k - 1]);
+			exit(0);
+		}
+		int status = 0;
+		if (waitpid(pid, &status, 0) != pid)
+			return 4;
+		snprintf(pid_names[k - 1], sizeof(pid_names[0]), "child%d_pid", k);
+		snprintf(status_names[k - 1], sizeof(status_names[0]), "child%d_status", k);
+		truth_fact(pid_names[k - 1], pid);
+		truth_fact(status_names[k - 1], status);
 	}
 	stop = 1;
-	pthread_join(t, NULL);
-	int status = 0;
-	if (waitpid(pid, &status, 0) != pid)
-		return 4;
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(t[i], NULL);
 	leak_parent_after();
 	truth_fact("pid", getpid());
-	truth_fact("child_pid", pid);
-	truth_fact("child_status", status);
+	truth_fact("children", n);
 	truth_write();
 	return 0;
 }

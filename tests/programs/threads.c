@@ -3,15 +3,23 @@
  * Thread i (0..7) recurses i times in leak_t<i>() and then leaks i+1
  * blocks of 16*(i+1) bytes there, while churning malloc/free.  Ground
  * truth by function: leak_t<i>: i+1 blocks, (i+1)*16*(i+1) bytes; the
- * facts leak_t<i>_frames = i+1 (frames of leak_t<i> in the stack). */
+ * facts leak_t<i>_frames = i+1 (frames of leak_t<i> in the stack).
+ *
+ * argv[1] == "wait": once every thread churns, print "churning" and keep
+ * them churning until a line arrives on stdin (the test sends report
+ * signals meanwhile); only then do they leak.  Checkpoint "churning": no
+ * leak of leak_t<i> exists yet. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "truth.h"
 
 #define NTHREADS 8
 
-static pthread_barrier_t barrier;
+static pthread_barrier_t barrier, started;
+static volatile int keep_churning;
 static void *volatile sink;
 static int lines[NTHREADS];
 
@@ -57,20 +65,36 @@ thread_main(void *arg)
 	int i = (int)(long)arg;
 	pthread_barrier_wait(&barrier); /* all eight allocate at the same time */
 	churn(i);
+	pthread_barrier_wait(&started);
+	while (__atomic_load_n(&keep_churning, __ATOMIC_ACQUIRE))
+		churn(i + 1000);
 	leakers[i](i);
 	churn(i + 100);
 	return NULL;
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	pthread_t t[NTHREADS];
+	int wait = argc > 1 && strcmp(argv[1], "wait") == 0;
 
+	keep_churning = wait;
 	pthread_barrier_init(&barrier, NULL, NTHREADS);
+	pthread_barrier_init(&started, NULL, NTHREADS + 1);
 	for (long i = 0; i < NTHREADS; i++)
 		if (pthread_create(&t[i], NULL, thread_main, (void *)i) != 0)
 			return 2;
+	pthread_barrier_wait(&started);
+	if (wait) {
+		char c = 0;
+		truth_checkpoint("churning");
+		(void)!write(1, "churning\n", 9);
+		while (c != '\n')
+			if (read(0, &c, 1) <= 0)
+				break;
+		__atomic_store_n(&keep_churning, 0, __ATOMIC_RELEASE);
+	}
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
 	pthread_barrier_destroy(&barrier);

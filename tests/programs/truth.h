@@ -25,7 +25,7 @@
 #define TRUTH_MAX 64
 #define TRUTH_FN static __attribute__((unused))
 #define TRUTH_MAX_CHECKPOINTS 8
-#define TRUTH_MAX_FACTS 32
+#define TRUTH_MAX_FACTS 160
 
 struct truth_entry {
 	const char *function;

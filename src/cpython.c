@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* cpython.c - see cpython.h.  Everything here runs with the guard up: the
+ * Python objects we create are never recorded as the program's. */
+#include "cpython.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard.h"
+#include "log.h"
+#include "options.h"
+#include "pyabi.h"
+#include "pyapi.h"
+
+struct lp_pyapi lp_py;
+static int py_minor;           /* 3.x */
+static bool armed, arming;
+static volatile int alive;     /* cleared in our atexit callback */
+static volatile int collecting;
+static volatile int deferred;  /* a signal report waits for gc "stop" */
+static volatile int exit_reported;
+static void *gc_module, *tracemalloc_module;
+static __thread int gil_held __attribute__((tls_model("initial-exec")));
+
+bool
+lp_cpython_gil_held(void)
+{
+	return gil_held > 0;
+}
+
+/* leakprobe_report() from a thread that holds the GIL: Python objects can
+ * be examined there too (as armed and not finalizing). */
+bool
+lp_cpython_enter_api(void)
+{
+	if (!armed || !alive || !lp_py.GILState_Check())
+		return false;
+	gil_held++;
+	return true;
+}
+
+void
+lp_cpython_leave_api(void)
+{
+	gil_held--;
+}
+
+bool
+lp_cpython_exit_reported(void)
+{
+	return exit_reported;
+}
+
+/* --- callbacks registered with the interpreter ---------------------------- */
+
+static void *
+py_none(void)
+{
+	lp_py.IncRef(lp_py.None);
+	return lp_py.None;
+}
+
+static void
+report_with_gil(enum lp_reason reason)
+{
+	gil_held++;
+	lp_report_write_at(reason, NULL, true);
+	gil_held--;
+}
+
+/* atexit: runs after the program's own callbacks (registered first, LIFO)
+ * and before finalization's collection: every object is still alive. */
+static void *
+on_atexit(void *self, void *unused)
+{
+	(void)self;
+	(void)unused;
+	lp_guard_enter();
+	alive = 0;
+	if (lp_state == LP_TRACKING) {
+		report_with_gil(LP_REASON_EXIT);
+		exit_reported = 1;
+	}
+	lp_guard_leave();
+	return py_none();
+}
+
+/* gc.callbacks: ("start" | "stop", info).  A report requested during a
+ * collection is written when it stops. */
+static void *
+on_gc_phase(void *self, void *args)
+{
+	(void)self;
+	void *phase = lp_py.Tuple_GetItem(args, 0);
+	const char *p = phase ? lp_py.Unicode_AsUTF8(phase) : NULL;
+	if (!p) {
+		lp_py.Err_Clear();
+		return py_none();
+	}
+	if (p[0] == 's' && p[1] == 't' && p[2] == 'a') {
+		collecting = 1;
+	} else {
+		collecting = 0;
+		if (deferred && alive) {
+			deferred = 0;
+			lp_guard_enter();
+			report_with_gil(LP_REASON_SIGNAL);
+			lp_guard_leave();
+		}
+	}
+	return py_none();
+}
+
+static struct lp_py_methoddef atexit_def = { "leakprobe_exit_report", on_atexit,
+					     LP_METH_NOARGS, NULL };
+static struct lp_py_methoddef gc_def = { "leakprobe_gc_phase", on_gc_phase,
+					 LP_METH_VARARGS, NULL };
+
+/* --- arming: first audit event after Py_Initialize ------------------------ */
+
+static bool
+arm(void)
+{
+	void *et, *ev, *tb;
+	bool ok = false;
+
+	lp_py.Err_Fetch(&et, &ev, &tb);
+	gc_module = lp_py.Import("gc");
+	void *atexit_mod = lp_py.Import("atexit");
+	tracemalloc_module = lp_py.Import("_tracemalloc");
+	if (!tracemalloc_module)
+		lp_py.Err_Clear();
+	if (!gc_module || !atexit_mod)
+		goto out;
+	void *cb = lp_py.CFunction_NewEx(&atexit_def, NULL, NULL);
+	void *r = cb ? lp_py.CallMethod(atexit_mod, "register", "O", cb) : NULL;
+	if (!r)
+		goto out;
+	lp_py.DecRef(r);
+	void *gcb = lp_py.CFunction_NewEx(&gc_def, NULL, NULL);
+	void *callbacks = lp_py.GetAttrString(gc_module, "callbacks");
+	if (gcb && callbacks) {
+		r = lp_py.CallMethod(callbacks, "append", "O", gcb);
+		if (r)
+			lp_py.DecRef(r);
+	}
+	if (callbacks)
+		lp_py.DecRef(callbacks);
+	ok = true;
+out:
+	lp_py.Err_Clear();
+	lp_py.Err_Restore(et, ev, tb);
+	return ok;
+}
+
+static int
+audit_hook(const char *event, void *args, void *data)
+{
+	(void)event;
+	(void)args;
+	(void)data;
+	if (lp_likely(armed) || arming || !lp_py.IsInitialized())
+		return 0;
+	arming = true;
+	lp_guard_enter();
+	if (arm()) {
+		alive = 1;
+		armed = true;
+	}
+	lp_guard_leave();
+	arming = false;
+	return 0;
+}
+
+/* --- finding the interpreter ---------------------------------------------- */
+
+static bool
+is_free_threaded(const char *version)
+{
+	return strstr(version, "free-threading") != NULL;
+}
+
+void
+lp_cpython_init(void)
+{
+	if (!lp_pyapi_resolve(&lp_py))
+		return; /* no interpreter in this process */
+	const char *v = lp_py.GetVersion();
+	if (v[0] != '3' || v[1] != '.') {
+		lp_warn("Python %.20s is not supported: Python objects are not examined", v);
+		return;
+	}
+	py_minor = atoi(v + 2);
+	if (is_free_threaded(v)) {
+		lp_warn("free-threaded Python (%.40s) is not supported: Python objects are not examined", v);
+		return;
+	}
+	if (py_minor < 8 || py_minor > 13)
+		lp_note("Python 3.%d is outside the tested range 3.8-3.13", py_minor);
+	if (lp_opt.python_traceback) {
+		char n[16];
+		lp_fmt(n, sizeof(n), "%u", (unsigned)lp_opt.python_traceback);
+		setenv("PYTHONTRACEMALLOC", n, 0); /* the user's own setting wins */
+	}
+	if (lp_py.AddAuditHook(audit_hook, NULL) != 0)
+		lp_warn("cannot install a Python audit hook: Python objects are not examined");
+}
+
+int
+lp_cpython_minor(void)
+{
+	return py_minor;
+}
+
+void *
+lp_cpython_gc_module(void)
+{
+	return gc_module;
+}
+
+void *
+lp_cpython_tracemalloc_module(void)
+{
+	return tracemalloc_module;
+}
+
+bool
+lp_cpython_signal_report(void)
+{
+	if (!armed || !alive)
+		return false;
+	if (lp_py.IsFinalizing && lp_py.IsFinalizing())
+		return false;
+	/* No shim lock is held here: if finalization began meanwhile,
+	 * PyGILState_Ensure may end this thread, which then holds nothing. */
+	int st = lp_py.GILState_Ensure();
+	if (alive) {
+		if (collecting) {
+			deferred = 1; /* written by on_gc_phase("stop") */
+		} else {
+			lp_guard_enter();
+			report_with_gil(LP_REASON_SIGNAL);
+			lp_guard_leave();
+		}
+	}
+	lp_py.GILState_Release(st);
+	return true;
+}

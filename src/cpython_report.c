@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cpython_report.c - the Python part of a report: interpreter and
+ * collector state, generations as the interpreter has them, unreachable
+ * groups found by the trial-deletion detector over every GC-tracked
+ * object, with safe descriptions and tracemalloc tracebacks.
+ *
+ * Runs with the GIL held and the collector disabled (restored after): an
+ * allocation of ours must not start a collection that runs __del__.  No
+ * Python code runs: only C functions of exact builtin types are called.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpython.h"
+#include "cpython_section.h"
+#include "pyabi.h"
+#include "pyapi.h"
+#include "report_objects.h"
+#include "stackdepot.h"
+#include "trial_deletion.h"
+
+
+static void *
+call0(void *mod, const char *name)
+{
+	void *r = lp_py.CallMethod(mod, name, NULL);
+	if (!r)
+		lp_py.Err_Clear();
+	return r;
+}
+
+static void
+read_triple(void *tuple, long long out[3])
+{
+	for (int i = 0; i < 3; i++) {
+		void *it = tuple && lp_py.Tuple_Size(tuple) > i ? lp_py.Tuple_GetItem(tuple, i) : NULL;
+		out[i] = it ? lp_py.Long_AsLongLong(it) : -1;
+	}
+	if (tuple)
+		lp_py.DecRef(tuple);
+}
+
+static int
+by_count_desc(const void *a, const void *b)
+{
+	const struct lp_type_count *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->type < y->type ? -1 : x->type > y->type;
+}
+
+static int
+by_ptr(const void *a, const void *b)
+{
+	const uintptr_t *x = a, *y = b;
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Histogram of types for one generation, most common first. */
+static void
+count_types(struct lp_py_section *s, int g, size_t from, size_t to)
+{
+	struct lp_vec types = LP_VEC_INIT(uintptr_t);
+	s->by_type[g] = (struct lp_vec)LP_VEC_INIT(struct lp_type_count);
+	if (!lp_vec_reserve(&types, to - from + 1))
+		return;
+	uintptr_t *t = types.data;
+	for (size_t i = from; i < to; i++)
+		t[i - from] = lp_py_type(LP_VEC_AT(&s->objs, uintptr_t, i));
+	size_t n = to - from;
+	qsort(t, n, sizeof(*t), by_ptr);
+	for (size_t k = 0; k < n;) {
+		size_t j = k;
+		while (j < n && t[j] == t[k])
+			j++;
+		struct lp_type_count *tc = lp_vec_push(&s->by_type[g]);
+		if (tc) {
+			tc->type = t[k];
+			tc->count = j - k;
+		}
+		k = j;
+	}
+	if (s->by_type[g].len)
+		qsort(s->by_type[g].data, s->by_type[g].len, sizeof(struct lp_type_count),
+		      by_count_desc);
+	lp_vec_free(&types);
+}
+
+struct lp_py_section *
+lp_cpython_gather(const struct lp_report *r)
+{
+	void *gc = lp_cpython_gc_module();
+	struct lp_py_section *s;
+
+	if (!gc || !(s = calloc(1, sizeof(*s))))
+		return NULL;
+	void *et, *ev, *tb;
+	lp_py.Err_Fetch(&et, &ev, &tb);
+	strncpy(s->version, lp_py.GetVersion(), sizeof(s->version) - 1);
+	char *sp = strchr(s->version, ' ');
+	if (sp)
+		*sp = 0;
+	void *en = call0(gc, "isenabled");
+	s->gc_enabled = en && lp_py.Object_IsTrue(en);
+	if (en)
+		lp_py.DecRef(en);
+	read_triple(call0(gc, "get_count"), s->count);
+	read_triple(call0(gc, "get_threshold"), s->threshold);
+	void *tm = lp_cpython_tracemalloc_module();
+	void *tr = tm ? call0(tm, "is_tracing") : NULL;
+	s->tracemalloc = tr && lp_py.Object_IsTrue(tr);
+	if (tr)
+		lp_py.DecRef(tr);
+	if (s->gc_enabled) {
+		void *d = call0(gc, "disable");
+		if (d)
+			lp_py.DecRef(d);
+		s->restore_gc = true;
+	}
+
+	/* Every tracked object, generation by generation.  The lists we get
+	 * are themselves new tracked objects (in gen0): left out. */
+	s->objs = (struct lp_vec)LP_VEC_INIT(uintptr_t);
+	s->gens = (struct lp_vec)LP_VEC_INIT(uint8_t);
+	for (int g = 2; g >= 0; g--) {
+		s->lists[g] = lp_py.CallMethod(gc, "get_objects", "i", g);
+		if (!s->lists[g])
+			lp_py.Err_Clear();
+	}
+	size_t total = 0;
+	for (int g = 0; g < 3; g++)
+		total += s->lists[g] ? (size_t)lp_py.List_Size(s->lists[g]) : 0;
+	if (!lp_vec_reserve(&s->objs, total + 1) || !lp_vec_reserve(&s->gens, total + 1))
+		goto out;
+	for (int g = 0; g < 3; g++) {
+		size_t from = s->objs.len;
+		ssize_t n = s->lists[g] ? lp_py.List_Size(s->lists[g]) : 0;
+		for (ssize_t i = 0; i < n; i++) {
+			void *o = lp_py.List_GetItem(s->lists[g], i);
+			if (o == s->lists[0] || o == s->lists[1] || o == s->lists[2])
+				continue;
+			LP_VEC_AT(&s->objs, uintptr_t, s->objs.len++) = (uintptr_t)o;
+			LP_VEC_AT(&s->gens, uint8_t, s->gens.len++) = (uint8_t)g;
+		}
+		s->nobjs[g] = s->objs.len - from;
+		count_types(s, g, from, s->objs.len);
+	}
+
+	/* Each object is referenced once by the list that enumerated it. */
+	s->det.objs = s->objs.data;
+	s->det.n = (uint32_t)s->objs.len;
+	s->det.extra_all = 1;
+	s->detected = lp_detect_run(&s->det);
+	if (s->detected && r->nlarge)
+		lp_cpython_find_owners(r, s);
+out:
+	lp_py.Err_Clear();
+	lp_py.Err_Restore(et, ev, tb);
+	return s;
+}
+
+void
+lp_cpython_release(const struct lp_report *r, struct lp_py_section *s)
+{
+	if (!s)
+		return;
+	void *et, *ev, *tb;
+	lp_py.Err_Fetch(&et, &ev, &tb);
+	lp_cpython_free_owners(r, s);
+	if (s->detected)
+		lp_detect_free(&s->det);
+	for (int g = 0; g < 3; g++) {
+		if (s->lists[g])
+			lp_py.DecRef(s->lists[g]);
+		lp_vec_free(&s->by_type[g]);
+	}
+	lp_vec_free(&s->objs);
+	lp_vec_free(&s->gens);
+	if (s->restore_gc) {
+		void *e = call0(lp_cpython_gc_module(), "enable");
+		if (e)
+			lp_py.DecRef(e);
+	}
+	lp_py.Err_Clear();
+	lp_py.Err_Restore(et, ev, tb);
+	free(s);
+}
+
+/* --- describing objects without running Python code ----------------------- */
+
+static const char *
+str_of(void *o)
+{
+	const char *u = o && lp_py_type((uintptr_t)o) == (uintptr_t)lp_py.Unicode_Type
+				? lp_py.Unicode_AsUTF8(o) : NULL;
+	if (!u)
+		lp_py.Err_Clear();
+	return u;
+}
+
+/* An attribute served by a C getset/member of an exact builtin type. */
+static void
+builtin_attr(void *o, const char *name, char *buf, size_t cap)
+{
+	void *a = lp_py.GetAttrString(o, name);
+	const char *u = str_of(a);
+	lp_fmt(buf, cap, "%s", u ? u : "?");
+	if (a)
+		lp_py.DecRef(a);
+	lp_py.Err_Clear();
+}
+
+void
+lp_cpython_describe(uintptr_t obj, char *buf, size_t cap)
+{
+	void *o = (void *)obj;
+	uintptr_t t = lp_py_type(obj);
+	char tmp[200];
+
+	if (t == (uintptr_t)lp_py.Function_Type) {
+		builtin_attr(o, "__qualname__", tmp, sizeof(tmp));
+		lp_fmt(buf, cap, "function %s", tmp);
+	} else if (t == (uintptr_t)lp_py.Gen_Type) {
+		builtin_attr(o, "__qualname__", tmp, sizeof(tmp));
+		lp_fmt(buf, cap, "generator %s", tmp);
+	} else if (t == (uintptr_t)lp_py.Type_Type) {
+		lp_fmt(buf, cap, "class %s", lp_py_type_name(obj));
+	} else if (t == (uintptr_t)lp_py.Module_Type) {
+		const char *n = lp_py.Module_GetName(o);
+		lp_fmt(buf, cap, "module %s", n ? n : "?");
+		lp_py.Err_Clear();
+	} else if (t == (uintptr_t)lp_py.Method_Type) {
+		void *f = lp_py.GetAttrString(o, "__func__");
+		if (f && lp_py_type((uintptr_t)f) == (uintptr_t)lp_py.Function_Type)
+			builtin_attr(f, "__qualname__", tmp, sizeof(tmp));
+		else
+			lp_fmt(tmp, sizeof(tmp), "?");
+		if (f)
+			lp_py.DecRef(f);
+		lp_py.Err_Clear();
+		lp_fmt(buf, cap, "bound method %s", tmp);
+	} else if (t == (uintptr_t)lp_py.List_Type || t == (uintptr_t)lp_py.Dict_Type ||
+		   t == (uintptr_t)lp_py.Tuple_Type || t == (uintptr_t)lp_py.Set_Type) {
+		ssize_t n = lp_py.Object_Size(o);
+		lp_py.Err_Clear();
+		lp_fmt(buf, cap, "%s of %ld", lp_py_type_name(t), (long)n);
+	} else if (t == (uintptr_t)lp_py.Cell_Type) {
+		lp_fmt(buf, cap, "cell");
+	} else {
+		lp_fmt(buf, cap, "%s object", lp_py_short_name(lp_py_type_name(t)));
+	}
+}
+
+/* tracemalloc knows the block, which starts before the object by the
+ * GC head and, for managed-dict instances (3.11+), the pre-header. */
+static void *
+allocation_traceback(uintptr_t obj)
+{
+	if (!lp_py.TraceMalloc_GetTraceback)
+		return NULL;
+	uintptr_t t = lp_py_type(obj);
+	unsigned long flags = lp_py_type_flags(t);
+	uintptr_t pre = (flags & LP_PY_TPFLAGS_HAVE_GC) ? LP_PY_GC_HEAD_SIZE : 0;
+	int minor = lp_cpython_minor();
+	if ((minor == 11 && (flags & (1ul << 4))) ||
+	    (minor >= 12 && (flags & ((1ul << 4) | (1ul << 3)))))
+		pre += 16;
+	void *tb = lp_py.TraceMalloc_GetTraceback(0, obj - pre);
+	if (!tb)
+		lp_py.Err_Clear();
+	if (tb == lp_py.None) {
+		lp_py.DecRef(tb);
+		return NULL;
+	}
+	return tb;
+}
+
+/* PYFRAME list, most recent last (tracemalloc gives most recent first). */
+void
+lp_cpython_json_traceback(struct lp_lw *lw, uintptr_t obj)
+{
+	void *tb = allocation_traceback(obj);
+	lp_lw_puts(lw, "[");
+	ssize_t n = tb ? lp_py.Tuple_Size(tb) : 0;
+	for (ssize_t i = n - 1; i >= 0; i--) {
+		void *fr = lp_py.Tuple_GetItem(tb, i);
+		const char *file = str_of(lp_py.Tuple_GetItem(fr, 0));
+		long long line = lp_py.Long_AsLongLong(lp_py.Tuple_GetItem(fr, 1));
+		lp_lw_puts(lw, i == n - 1 ? "{\"file\": " : ", {\"file\": ");
+		lp_lw_json_string(lw, file);
+		lp_lw_printf(lw, ", \"line\": %lld}", line);
+	}
+	lp_lw_puts(lw, "]");
+	if (tb)
+		lp_py.DecRef(tb);
+	lp_py.Err_Clear();
+}
+
+static uint64_t
+object_size(uintptr_t obj)
+{
+	uintptr_t t = lp_py_type(obj);
+	int64_t size = lp_py_type_basicsize(t), item = lp_py_type_itemsize(t);
+	if (item) {
+		int64_t n = *(const int64_t *)(obj + 16);
+		size += item * (n < 0 ? -n : n);
+	}
+	return (uint64_t)size;
+}
+
+/* --- rendering ------------------------------------------------------------ */
+
+static void
+json_by_type(struct lp_lw *lw, const struct lp_vec *v)
+{
+	const struct lp_type_count *tc = v->data;
+	bool first = true;
+	for (size_t i = 0; i < v->len; i++) {
+		const char *name = lp_py_short_name(lp_py_type_name(tc[i].type));
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(name, lp_py_short_name(lp_py_type_name(tc[j].type)));
+		if (seen)
+			continue;
+		uint64_t count = tc[i].count;
+		for (size_t j = i + 1; j < v->len; j++)
+			if (!strcmp(name, lp_py_short_name(lp_py_type_name(tc[j].type))))
+				count += tc[j].count;
+		if (!first)
+			lp_lw_puts(lw, ", ");
+		lp_lw_json_string(lw, name);
+		lp_lw_printf(lw, ": %" PRIu64, count);
+		first = false;
+	}
+}
+
+static uintptr_t
+member(const struct lp_py_section *s, const struct lp_detect_group *g, uint32_t k,
+       bool *cyc, int *gen)
+{
+	uint32_t pos = g->first + k;
+	uint32_t idx = LP_VEC_AT(&s->det.unreachable, uint32_t, pos);
+	*cyc = LP_VEC_AT(&s->det.in_cycle, uint8_t, pos);
+	*gen = LP_VEC_AT(&s->gens, uint8_t, idx);
+	return LP_VEC_AT(&s->objs, uintptr_t, idx);
+}
+
+void
+lp_cpython_render_json(struct lp_lw *lw, const struct lp_report *r,
+		       struct lp_py_section *s)
+{
+	char desc[256];
+	(void)r;
+
+	lp_lw_puts(lw, " \"python\": {\"version\": ");
+	lp_lw_json_string(lw, s->version);
+	lp_lw_printf(lw, ", \"gc_enabled\": %s, \"count\": [%lld, %lld, %lld], "
+		     "\"threshold\": [%lld, %lld, %lld], \"tracemalloc\": %s},\n",
+		     s->gc_enabled ? "true" : "false", s->count[0], s->count[1], s->count[2],
+		     s->threshold[0], s->threshold[1], s->threshold[2],
+		     s->tracemalloc ? "true" : "false");
+	lp_lw_puts(lw, " \"generations\": [");
+	for (int g = 0; g < 3; g++) {
+		lp_lw_printf(lw, "%s\n  {\"gen\": %d, \"count\": %lld, \"threshold\": %lld"
+			     ", \"objects\": %" PRIu64 ", \"by_type\": {",
+			     g ? "," : "", g, s->count[g], s->threshold[g], s->nobjs[g]);
+		json_by_type(lw, &s->by_type[g]);
+		lp_lw_puts(lw, "}}");
+	}
+	lp_lw_puts(lw, "],\n \"unreachable\": [");
+	size_t ngroups = s->detected ? s->det.groups.len : 0;
+	for (size_t gi = 0; gi < ngroups; gi++) {
+		const struct lp_detect_group *g =
+			&LP_VEC_AT(&s->det.groups, struct lp_detect_group, gi);
+		uint64_t bytes = 0;
+		lp_lw_printf(lw, "%s\n  {\"objects\": [", gi ? "," : "");
+		for (uint32_t k = 0; k < g->count; k++) {
+			bool cyc;
+			int gen;
+			uintptr_t o = member(s, g, k, &cyc, &gen);
+			uintptr_t t = lp_py_type(o);
+			uint64_t size = object_size(o);
+			bytes += size;
+			lp_cpython_describe(o, desc, sizeof(desc));
+			lp_lw_printf(lw, "%s\n    {\"address\": \"%p\", \"type\": ", k ? "," : "",
+				     (void *)o);
+			lp_lw_json_string(lw, lp_py_short_name(lp_py_type_name(t)));
+			lp_lw_puts(lw, ", \"qualified_type\": ");
+			lp_lw_json_string(lw, lp_py_type_name(t));
+			lp_lw_printf(lw, ", \"size\": %" PRIu64 ", \"refcount\": %" PRId64
+				     ", \"generation\": %d, \"in_cycle\": %s, \"description\": ",
+				     size, lp_py_refcnt(o) - 1, gen, cyc ? "true" : "false");
+			lp_lw_json_string(lw, desc);
+			lp_lw_puts(lw, ", \"traceback\": ");
+			lp_cpython_json_traceback(lw, o);
+			lp_lw_puts(lw, "}");
+		}
+		lp_lw_puts(lw, "],\n   \"edges\": [");
+		const uint32_t(*e)[2] = s->det.edges.data;
+		for (uint32_t k = 0; k < g->nedges; k++)
+			lp_lw_printf(lw, "%s[%u, %u]", k ? ", " : "",
+				     e[g->first_edge + k][0], e[g->first_edge + k][1]);
+		lp_lw_printf(lw, "], \"bytes\": %" PRIu64 "}", bytes);
+	}
+	lp_lw_puts(lw, "],\n \"detector\": ");
+	if (s->detected)
+		lp_lw_printf(lw, "{\"objects\": %u, \"seconds\": %.6f, \"generation\": 2"
+			     ", \"unreachable\": %zu, \"clamped\": %" PRIu64 ", \"source\": \"interpreter\"}",
+			     s->det.n, s->det.seconds, s->det.unreachable.len, s->det.clamped);
+	else
+		lp_lw_puts(lw, "{\"skipped\": \"out of memory\"}");
+	lp_lw_puts(lw, "\n");
+}
+
+#define P(lw, r, ...)                                                          \
+	do {                                                                   \
+		lp_lw_printf(lw, "==%d== ", (r)->pid);                         \
+		lp_lw_printf(lw, __VA_ARGS__);                                 \
+	} while (0)
+
+static void
+text_traceback_top(struct lp_lw *lw, uintptr_t obj)
+{
+	void *tb = allocation_traceback(obj);
+	if (tb && lp_py.Tuple_Size(tb) > 0) {
+		void *fr = lp_py.Tuple_GetItem(tb, 0);
+		const char *file = str_of(lp_py.Tuple_GetItem(fr, 0));
+		long long line = lp_py.Long_AsLongLong(lp_py.Tuple_GetItem(fr, 1));
+		lp_lw_printf(lw, ", allocated at %s:%lld", file ? file : "?", line);
+	}
+	if (tb)
+		lp_py.DecRef(tb);
+	lp_py.Err_Clear();
+}
+
+void
+lp_cpython_render_text(struct lp_lw *lw, const struct lp_report *r,
+		       struct lp_py_section *s)
+{
+	char desc[256];
+
+	P(lw, r, "\n");
+	P(lw, r, "Python %s: gc %s, count (%lld, %lld, %lld), threshold (%lld, %lld, %lld)%s\n",
+	  s->version, s->gc_enabled ? "enabled" : "disabled", s->count[0], s->count[1],
+	  s->count[2], s->threshold[0], s->threshold[1], s->threshold[2],
+	  s->tracemalloc ? ", tracemalloc on" : "");
+	for (int g = 0; g < 3; g++) {
+		const struct lp_type_count *tc = s->by_type[g].data;
+		P(lw, r, "  generation %d: %" PRIu64 " objects", g, s->nobjs[g]);
+		for (size_t i = 0; i < s->by_type[g].len && i < 8; i++)
+			lp_lw_printf(lw, "%s%s %" PRIu64, i ? ", " : ": ",
+				     lp_py_short_name(lp_py_type_name(tc[i].type)), tc[i].count);
+		lp_lw_puts(lw, s->by_type[g].len > 8 ? ", ...\n" : "\n");
+	}
+	if (!s->detected)
+		return;
+	size_t ngroups = s->det.groups.len;
+	for (size_t gi = 0; gi < ngroups && gi < 50; gi++) {
+		const struct lp_detect_group *g =
+			&LP_VEC_AT(&s->det.groups, struct lp_detect_group, gi);
+		P(lw, r, "\n");
+		P(lw, r, "Unreachable group %zu: %u objects\n", gi + 1, g->count);
+		for (uint32_t k = 0; k < g->count && k < 20; k++) {
+			bool cyc;
+			int gen;
+			uintptr_t o = member(s, g, k, &cyc, &gen);
+			lp_cpython_describe(o, desc, sizeof(desc));
+			P(lw, r, "    [%u] %s@%p (%s), refcount %" PRId64 ", gen %d, %s",
+			  k, lp_py_short_name(lp_py_type_name(lp_py_type(o))), (void *)o, desc,
+			  lp_py_refcnt(o) - 1, gen, cyc ? "on a cycle" : "hangs off a cycle");
+			text_traceback_top(lw, o);
+			lp_lw_puts(lw, "\n");
+		}
+		if (g->count > 20)
+			P(lw, r, "    ... %u more\n", g->count - 20);
+	}
+	if (ngroups > 50)
+		P(lw, r, "... %zu more unreachable groups (JSON lists all)\n", ngroups - 50);
+	P(lw, r, "\n");
+	P(lw, r, "detector: %u Python objects examined in %.3f s; %zu unreachable in %zu groups\n",
+	  s->det.n, s->det.seconds, s->det.unreachable.len, ngroups);
+}

@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cpython_retention.c - which Python object owns a lingering large native
+ * block, and the chain of references from a module that keeps it alive.
+ *
+ * find_owners: every GC-tracked object is looked at once: its own block,
+ *   the separately allocated arrays of exact lists, dicts and sets, and
+ *   (through tp_traverse) the non-container objects it holds: bytes, str
+ *   and int are their own block, a bytearray's buffer is ob_bytes.
+ * build_referrers: the reverse of the tp_traverse edges between tracked
+ *   objects, in CSR form.
+ * find_paths: a breadth-first search backwards from each holder; the first
+ *   module reached is the root of the shortest chain.  An owner held only
+ *   by garbage has no chain: its unreachable group is named instead.
+ * Offsets read (stable 3.8-3.13): list ob_item @24, dict ma_keys @32 and
+ * ma_values @40, set table @40, bytearray ob_bytes @32.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addrmap.h"
+#include "cpython.h"
+#include "cpython_section.h"
+#include "pyabi.h"
+#include "pyapi.h"
+
+#define MAX_OWNER_SEARCHES 64
+
+struct finder {
+	struct lp_py_section *s;
+	uintptr_t via;            /* untracked container being examined */
+	int depth;
+	struct lp_addrmap large;  /* block address -> index in r->large */
+	struct lp_py_owner *owners;
+	uint32_t current;         /* objs index of the object traversed */
+	size_t remaining;
+};
+
+static void
+claim(struct finder *f, uintptr_t block, uintptr_t owner)
+{
+	struct lp_addrmap_slot *sl = block ? lp_addrmap_find(&f->large, block) : NULL;
+	if (!sl || f->owners[sl->value].owner)
+		return;
+	f->owners[sl->value].owner = owner;
+	f->owners[sl->value].holder = f->current;
+	f->owners[sl->value].via = owner == f->via ? 0 : f->via;
+	f->remaining--;
+}
+
+static uintptr_t
+field(uintptr_t obj, unsigned off)
+{
+	return *(const uintptr_t *)(obj + off);
+}
+
+static void examine(struct finder *f, uintptr_t o);
+
+static int
+visit_owned(void *obj, void *arg)
+{
+	struct finder *f = arg;
+	uintptr_t o = (uintptr_t)obj, t;
+	if (!o)
+		return 0;
+	t = lp_py_type(o);
+	if (lp_py_is_gc_type(t)) {
+		/* Tracked containers are examined on their own.  CPython
+		 * untracks exact dicts and tuples that hold only atomic
+		 * values: those are examined from here.  No other untracked
+		 * object is ever traversed (a static type's tp_traverse
+		 * aborts: CPython only traverses what it tracks). */
+		if (f->depth == 0 && !lp_py_gc_tracked(o) &&
+		    (t == (uintptr_t)lp_py.Dict_Type || t == (uintptr_t)lp_py.Tuple_Type)) {
+			f->depth++;
+			f->via = o;
+			examine(f, o);
+			f->via = 0;
+			f->depth--;
+		}
+		return 0;
+	}
+	if (t == (uintptr_t)lp_py.ByteArray_Type)
+		claim(f, field(o, 32), o);
+	else
+		claim(f, o, o); /* bytes, str, int...: the object is the block */
+	return 0;
+}
+
+static void
+examine(struct finder *f, uintptr_t o)
+{
+	uintptr_t t = lp_py_type(o);
+	unsigned long flags = lp_py_type_flags(t);
+	if (!f->remaining)
+		return;
+	claim(f, o - LP_PY_GC_HEAD_SIZE, o);
+	if (lp_cpython_minor() >= 11 && (flags & ((1ul << 4) | (1ul << 3))))
+		claim(f, o - LP_PY_GC_HEAD_SIZE - 16, o);
+	if (t == (uintptr_t)lp_py.List_Type)
+		claim(f, field(o, 24), o);
+	else if (t == (uintptr_t)lp_py.Dict_Type) {
+		claim(f, field(o, 32), o);
+		claim(f, field(o, 40), o);
+	} else if (t == (uintptr_t)lp_py.Set_Type)
+		claim(f, field(o, 40), o);
+	lp_traverseproc tp = lp_py_type_traverse(t);
+	if (tp)
+		tp((void *)o, visit_owned, f);
+}
+
+/* --- reverse edges -------------------------------------------------------- */
+
+struct referrers {
+	struct lp_addrmap index; /* obj -> objs index */
+	uint32_t *start;         /* n + 1 */
+	uint32_t *from;          /* edges: referrer of ... */
+	struct lp_vec start_v, from_v;
+	uint32_t current;
+	bool fill;
+};
+
+static int
+visit_ref(void *obj, void *arg)
+{
+	struct referrers *rf = arg;
+	struct lp_addrmap_slot *sl = obj ? lp_addrmap_find(&rf->index, (uintptr_t)obj) : NULL;
+	if (!sl)
+		return 0;
+	if (rf->fill)
+		rf->from[rf->start[sl->value]++] = rf->current;
+	else
+		rf->start[sl->value + 1]++;
+	return 0;
+}
+
+static bool
+build_referrers(struct lp_py_section *s, struct referrers *rf)
+{
+	uint32_t n = (uint32_t)s->objs.len;
+	const uintptr_t *objs = s->objs.data;
+
+	memset(rf, 0, sizeof(*rf));
+	rf->start_v = (struct lp_vec)LP_VEC_INIT(uint32_t);
+	rf->from_v = (struct lp_vec)LP_VEC_INIT(uint32_t);
+	if (!lp_addrmap_reserve(&rf->index, n) || !lp_vec_reserve(&rf->start_v, (size_t)n + 2))
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		lp_addrmap_put(&rf->index, objs[i], i);
+	rf->start = rf->start_v.data;
+	memset(rf->start, 0, ((size_t)n + 2) * sizeof(uint32_t));
+	for (int pass = 0; pass < 2; pass++) {
+		rf->fill = pass == 1;
+		if (rf->fill) {
+			for (uint32_t i = 0; i < n; i++)
+				rf->start[i + 1] += rf->start[i];
+			if (!lp_vec_reserve(&rf->from_v, (size_t)rf->start[n] + 1))
+				return false;
+			rf->from = rf->from_v.data;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			lp_traverseproc tp = lp_py_type_traverse(lp_py_type(objs[i]));
+			rf->current = i;
+			if (tp)
+				tp((void *)objs[i], visit_ref, rf);
+		}
+	}
+	/* The fill pass advanced each start to the next one's: shift back. */
+	for (uint32_t i = n; i > 0; i--)
+		rf->start[i] = rf->start[i - 1];
+	rf->start[0] = 0;
+	return true;
+}
+
+static void
+free_referrers(struct referrers *rf)
+{
+	lp_addrmap_free(&rf->index);
+	lp_vec_free(&rf->start_v);
+	lp_vec_free(&rf->from_v);
+}
+
+/* Breadth-first backwards from holder to the nearest module; the path is
+ * stored root first. */
+static void
+find_path(struct lp_py_section *s, struct referrers *rf, uint32_t holder,
+	  uint32_t *parent, struct lp_vec *queue, struct lp_py_owner *ow)
+{
+	const uintptr_t *objs = s->objs.data;
+	uint32_t n = (uint32_t)s->objs.len;
+	uint32_t root = UINT32_MAX;
+
+	memset(parent, 0xff, (size_t)n * sizeof(uint32_t));
+	queue->len = 0;
+	*(uint32_t *)lp_vec_push(queue) = holder;
+	parent[holder] = holder;
+	for (size_t q = 0; q < queue->len && root == UINT32_MAX; q++) {
+		uint32_t v = LP_VEC_AT(queue, uint32_t, q);
+		if (lp_py_type(objs[v]) == (uintptr_t)lp_py.Module_Type) {
+			root = v;
+			break;
+		}
+		for (uint32_t k = rf->start[v]; k < rf->start[v + 1]; k++) {
+			uint32_t u = rf->from[k];
+			if (parent[u] != UINT32_MAX)
+				continue;
+			parent[u] = v;
+			uint32_t *slot = lp_vec_push(queue);
+			if (!slot)
+				return;
+			*slot = u;
+		}
+	}
+	ow->path = (struct lp_vec)LP_VEC_INIT(uint32_t);
+	if (root == UINT32_MAX)
+		return;
+	/* parent[] points from referrer towards the holder: root first. */
+	for (uint32_t v = root;; v = parent[v]) {
+		uint32_t *slot = lp_vec_push(&ow->path);
+		if (!slot)
+			return;
+		*slot = v;
+		if (v == holder)
+			break;
+	}
+}
+
+static int32_t
+group_of(struct lp_py_section *s, uint32_t idx)
+{
+	for (size_t gi = 0; gi < s->det.groups.len; gi++) {
+		const struct lp_detect_group *g = &LP_VEC_AT(&s->det.groups, struct lp_detect_group, gi);
+		for (uint32_t k = 0; k < g->count; k++)
+			if (LP_VEC_AT(&s->det.unreachable, uint32_t, g->first + k) == idx)
+				return (int32_t)gi;
+	}
+	return -1;
+}
+
+void
+lp_cpython_find_owners(const struct lp_report *r, struct lp_py_section *s)
+{
+	struct finder f = { .s = s };
+	struct referrers rf;
+	struct lp_vec parent_v = LP_VEC_INIT(uint32_t), queue = LP_VEC_INIT(uint32_t);
+
+	f.owners = calloc(r->nlarge, sizeof(*f.owners));
+	if (!f.owners || !lp_addrmap_reserve(&f.large, (uint32_t)r->nlarge)) {
+		free(f.owners);
+		return;
+	}
+	s->owners = f.owners;
+	for (size_t i = 0; i < r->nlarge; i++)
+		lp_addrmap_put(&f.large, r->large[i].ptr, (uint32_t)i);
+	f.remaining = r->nlarge;
+	for (uint32_t i = 0; i < s->objs.len && f.remaining; i++) {
+		f.current = i;
+		examine(&f, LP_VEC_AT(&s->objs, uintptr_t, i));
+	}
+	lp_addrmap_free(&f.large);
+	if (f.remaining == r->nlarge)
+		return; /* no Python object owns any */
+
+	bool paths = build_referrers(s, &rf) &&
+		     lp_vec_reserve(&parent_v, s->objs.len + 1);
+	unsigned searched = 0;
+	for (size_t i = 0; i < r->nlarge; i++) {
+		struct lp_py_owner *ow = &f.owners[i];
+		ow->path = (struct lp_vec)LP_VEC_INIT(uint32_t);
+		if (!ow->owner)
+			continue;
+		ow->group = group_of(s, ow->holder);
+		if (ow->group < 0 && paths && searched++ < MAX_OWNER_SEARCHES)
+			find_path(s, &rf, ow->holder, parent_v.data, &queue, ow);
+	}
+	if (paths)
+		free_referrers(&rf);
+	lp_vec_free(&parent_v);
+	lp_vec_free(&queue);
+}
+
+void
+lp_cpython_free_owners(const struct lp_report *r, struct lp_py_section *s)
+{
+	if (!s->owners)
+		return;
+	for (size_t i = 0; i < r->nlarge; i++)
+		lp_vec_free(&s->owners[i].path);
+	free(s->owners);
+	s->owners = NULL;
+}
+
+/* --- one step of a chain: how `from` holds `to` ---------------------------- */
+
+static const char *
+str_or_null(void *o)
+{
+	if (!o || lp_py_type((uintptr_t)o) != (uintptr_t)lp_py.Unicode_Type)
+		return NULL;
+	const char *u = lp_py.Unicode_AsUTF8(o);
+	if (!u)
+		lp_py.Err_Clear();
+	return u;
+}
+
+/* How `from` holds `to`: fills key (dict), index (list, tuple), or
+ * neither (an instance whose attribute name a managed dict hides). */
+struct step {
+	const char *type;
+	const char *module;   /* module name */
+	char key[160];        /* dict key, "" when none */
+	long index;           /* -1 when none */
+	bool instance;
+};
+
+static void
+describe_step(uintptr_t from, uintptr_t to, struct step *st)
+{
+	uintptr_t t = lp_py_type(from);
+
+	memset(st, 0, sizeof(*st));
+	st->index = -1;
+	st->type = lp_py_short_name(lp_py_type_name(t));
+	if (t == (uintptr_t)lp_py.Module_Type) {
+		st->module = lp_py.Module_GetName((void *)from);
+		if (!st->module)
+			lp_py.Err_Clear();
+	} else if (t == (uintptr_t)lp_py.Dict_Type) {
+		ssize_t pos = 0;
+		void *k, *v;
+		while (lp_py.Dict_Next((void *)from, &pos, &k, &v)) {
+			if ((uintptr_t)v != to)
+				continue;
+			const char *ks = str_or_null(k);
+			if (ks)
+				lp_fmt(st->key, sizeof(st->key), "%s", ks);
+			else
+				lp_fmt(st->key, sizeof(st->key), "<%s key>",
+				       lp_py_short_name(lp_py_type_name(lp_py_type((uintptr_t)k))));
+			break;
+		}
+	} else if (t == (uintptr_t)lp_py.List_Type || t == (uintptr_t)lp_py.Tuple_Type) {
+		ssize_t n = *(const int64_t *)(from + 16);
+		const uintptr_t *items = t == (uintptr_t)lp_py.List_Type
+						 ? (const uintptr_t *)field(from, 24)
+						 : (const uintptr_t *)(from + 24);
+		for (ssize_t i = 0; i < n; i++)
+			if (items[i] == to) {
+				st->index = (long)i;
+				break;
+			}
+	} else {
+		st->instance = true;
+	}
+}
+
+static void
+json_step(struct lp_lw *lw, uintptr_t from, uintptr_t to)
+{
+	struct step st;
+	describe_step(from, to, &st);
+	lp_lw_puts(lw, "{\"type\": ");
+	lp_lw_json_string(lw, st.type);
+	if (st.module || lp_py_type(from) == (uintptr_t)lp_py.Module_Type) {
+		lp_lw_puts(lw, ", \"name\": ");
+		lp_lw_json_string(lw, st.module);
+	} else if (st.key[0]) {
+		lp_lw_puts(lw, ", \"key\": ");
+		lp_lw_json_string(lw, st.key);
+	} else if (st.index >= 0) {
+		lp_lw_printf(lw, ", \"index\": %ld", st.index);
+	} else if (st.instance) {
+		/* 3.8-3.10: the next step is the instance's __dict__, whose
+		 * key names the attribute; 3.11+ managed dicts hide it. */
+		lp_lw_puts(lw, ", \"attribute\": null");
+	}
+	lp_lw_puts(lw, "}");
+}
+
+static void
+text_step(struct lp_lw *lw, uintptr_t from, uintptr_t to, bool first)
+{
+	struct step st;
+	describe_step(from, to, &st);
+	lp_lw_puts(lw, first ? " " : " -> ");
+	if (st.module)
+		lp_lw_printf(lw, "module %s", st.module);
+	else if (st.key[0])
+		lp_lw_printf(lw, "%s[\"%s\"]", st.type, st.key);
+	else if (st.index >= 0)
+		lp_lw_printf(lw, "%s[%ld]", st.type, st.index);
+	else
+		lp_lw_puts(lw, st.type);
+}
+
+void
+lp_cpython_owner_json(struct lp_lw *lw, const struct lp_report *r,
+		      struct lp_py_section *s, size_t i)
+{
+	(void)r;
+	if (!s->owners || !s->owners[i].owner)
+		return;
+	const struct lp_py_owner *ow = &s->owners[i];
+	uintptr_t o = ow->owner;
+	lp_lw_puts(lw, ", \"owner\": {\"type\": ");
+	lp_lw_json_string(lw, lp_py_short_name(lp_py_type_name(lp_py_type(o))));
+	lp_lw_printf(lw, ", \"address\": \"%p\", \"traceback\": ", (void *)o);
+	lp_cpython_json_traceback(lw, o);
+	lp_lw_puts(lw, ", \"retained_by\": [");
+	const uint32_t *p = ow->path.data;
+	uintptr_t last = ow->via ? ow->via : o;
+	for (size_t k = 0; k < ow->path.len; k++) {
+		uintptr_t from = LP_VEC_AT(&s->objs, uintptr_t, p[k]);
+		uintptr_t to = k + 1 < ow->path.len ? LP_VEC_AT(&s->objs, uintptr_t, p[k + 1]) : last;
+		if (from == o)
+			break; /* the owner is the holder itself */
+		if (k)
+			lp_lw_puts(lw, ", ");
+		json_step(lw, from, to);
+	}
+	if (ow->via && ow->path.len) {
+		lp_lw_puts(lw, ", ");
+		json_step(lw, ow->via, o);
+	}
+	lp_lw_puts(lw, "]");
+	if (ow->group >= 0)
+		lp_lw_printf(lw, ", \"unreachable_group\": %d", ow->group);
+	lp_lw_puts(lw, "}");
+}
+
+void
+lp_cpython_owner_text(struct lp_lw *lw, const struct lp_report *r,
+		      struct lp_py_section *s, size_t i)
+{
+	char desc[256];
+	if (!s->owners || !s->owners[i].owner)
+		return;
+	const struct lp_py_owner *ow = &s->owners[i];
+	lp_cpython_describe(ow->owner, desc, sizeof(desc));
+	lp_lw_printf(lw, "==%d==     owned by %s@%p (%s)", r->pid,
+		     lp_py_short_name(lp_py_type_name(lp_py_type(ow->owner))),
+		     (void *)ow->owner, desc);
+	if (ow->group >= 0) {
+		lp_lw_printf(lw, ": garbage, held only by unreachable group %d\n", ow->group + 1);
+		return;
+	}
+	if (!ow->path.len) {
+		lp_lw_puts(lw, ": no chain from a module (held from C code or a frame)\n");
+		return;
+	}
+	lp_lw_puts(lw, "\n");
+	lp_lw_printf(lw, "==%d==     retained by:", r->pid);
+	const uint32_t *p = ow->path.data;
+	uintptr_t last = ow->via ? ow->via : ow->owner;
+	for (size_t k = 0; k < ow->path.len; k++) {
+		uintptr_t from = LP_VEC_AT(&s->objs, uintptr_t, p[k]);
+		uintptr_t to = k + 1 < ow->path.len ? LP_VEC_AT(&s->objs, uintptr_t, p[k + 1]) : last;
+		if (from == ow->owner)
+			break;
+		text_step(lw, from, to, k == 0);
+	}
+	if (ow->via)
+		text_step(lw, ow->via, ow->owner, false);
+	lp_lw_printf(lw, " -> %s\n", lp_py_short_name(lp_py_type_name(lp_py_type(ow->owner))));
+}
