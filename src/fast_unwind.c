@@ -108,25 +108,28 @@ struct lp_memo_step {
  * rbp) depend only on that state, the rules (fixed for one loader
  * generation) and the stack words they read; so when a new walk reaches
  * one of its states, the rest is replayed by checking those words, loads
- * that do not depend on each other, instead of walking. */
+ * that do not depend on each other, instead of walking.  Steps are kept
+ * at the end of step[] (step i at step[first + i]): a new walk that meets
+ * the memo writes its own few first steps in front of the shared ones
+ * instead of moving them. */
 struct lp_memo {
 	uintptr_t pc, sp, bp; /* the state the walk started from */
 	uint64_t gen;
-	int count;	     /* steps recorded */
+	int first, count;    /* steps recorded: step[first, first + count) */
 	bool ends;	     /* the rule after the last step is RULE_LAST */
 	bool volatile_rules; /* the steps used volatile rules */
 	struct lp_memo_step step[MEMO_STEPS];
 };
 
 /* This thread: its stack, [lo, hi) mapped (the main thread's stack grows:
- * below lo, down to floor, it may have grown since we looked), and two
- * memos, the last walk's and the one being recorded. */
+ * below lo, down to floor, it may have grown since we looked), the memo,
+ * and the steps of the current walk until it meets the memo. */
 struct lp_thread {
 	uintptr_t lo, hi, floor;
 	int stack_state; /* 0 unknown, 1 learning, 2 known */
-	bool walking;	 /* a signal handler's walk leaves the memos alone */
-	unsigned memo_cur;
-	struct lp_memo memo[2];
+	bool walking;	 /* a signal handler's walk leaves the memo alone */
+	struct lp_memo memo;
+	struct lp_memo_step fresh[MEMO_STEPS];
 };
 static __thread struct lp_thread this_thread
 	__attribute__((tls_model("initial-exec")));
@@ -867,19 +870,19 @@ replay_steps(const struct lp_memo_step *step, int count, void **ips, uintptr_t f
 static inline uintptr_t
 memo_sp(const struct lp_memo *m, int i)
 {
-	return i ? m->step[i - 1].cfa : m->sp;
+	return i ? m->step[m->first + i - 1].cfa : m->sp;
 }
 
 static inline uintptr_t
 memo_pc(const struct lp_memo *m, int i)
 {
-	return i ? m->step[i - 1].ra - 1 : m->pc;
+	return i ? m->step[m->first + i - 1].ra - 1 : m->pc;
 }
 
 static inline uintptr_t
 memo_bp(const struct lp_memo *m, int i)
 {
-	return i ? m->step[i - 1].bp : m->bp;
+	return i ? m->step[m->first + i - 1].bp : m->bp;
 }
 
 static inline int
@@ -915,49 +918,61 @@ lp_fast_unwind(void **ips, int max)
 		t->walking = true;
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	}
-	struct lp_memo *old = &t->memo[t->memo_cur];
-	struct lp_memo *rec = &t->memo[t->memo_cur ^ 1]; /* where steps go */
-	/* next: the first state of old not below sp; -1: no more matching. */
-	int next = own_memo && old->gen == walk_gen ? 0 : -1;
+	struct lp_memo *m = &t->memo;
+	/* Step n is recorded at out[n] while n < room: in fresh until the
+	 * walk meets the memo, then in the memo itself. */
+	struct lp_memo_step *out = t->fresh;
+	int room = MEMO_STEPS, start = -1; /* start: where out begins in m */
+	/* next: the first state of m not below sp; -1: no more matching. */
+	int next = own_memo && m->gen == walk_gen ? 0 : -1;
 	bool used_volatile = false, ends = false;
 	uintptr_t lookup = pc;
 	int n = 0;
 
 	/* Step frame by frame.  Postcondition of each step: sp, bp are the
 	 * caller's CFA and rbp, lookup its pc, ips[0..n) the return
-	 * addresses so far (and rec's first n steps, when n fits). */
+	 * addresses so far, out[0..n) the steps (as far as room allows). */
 	for (;;) {
-		while (next >= 0 && next <= old->count && memo_sp(old, next) < sp)
+		while (next >= 0 && next <= m->count && memo_sp(m, next) < sp)
 			next++;
-		if (next > old->count)
+		if (next > m->count)
 			next = -1;
-		if (next >= 0 && memo_sp(old, next) == sp && memo_pc(old, next) == lookup &&
-		    memo_bp(old, next) == bp) {
-			/* From here this walk is old's, as long as the words
-			 * old read still hold what it read. */
-			int done = replay_steps(old->step + next,
-						min_int(old->count - next, max - n), ips + n, floor);
-			used_volatile |= old->volatile_rules;
-			if (n == next) {
-				/* As many steps before the match as old had:
-				 * record in old, where the replayed ones are. */
+		if (next >= 0 && memo_sp(m, next) == sp && memo_pc(m, next) == lookup &&
+		    memo_bp(m, next) == bp) {
+			/* From here this walk is m's, as long as the words m
+			 * read still hold what it read. */
+			int at = m->first + next;
+			int done = replay_steps(m->step + at, min_int(m->count - next, max - n),
+						ips + n, floor);
+			used_volatile |= m->volatile_rules;
+			if (at >= n) {
+				/* Our first steps go in front of the
+				 * replayed ones (m's own first steps are
+				 * not needed any more). */
+				start = at - n;
 				if (n)
-					memcpy(old->step, rec->step, (size_t)n * sizeof(rec->step[0]));
-				rec = old;
+					memcpy(m->step + start, t->fresh, (size_t)n * sizeof(*out));
+				out = m->step + start;
+				room = MEMO_STEPS - start;
 			} else if (n < MEMO_STEPS) {
-				memcpy(rec->step + n, old->step + next,
-				       (size_t)min_int(done, MEMO_STEPS - n) * sizeof(rec->step[0]));
+				memcpy(t->fresh + n, m->step + at,
+				       (size_t)min_int(done, MEMO_STEPS - n) * sizeof(*out));
 			}
 			n += done;
 			next += done;
-			if (next == old->count && old->ends && n < max) {
+			if (next == m->count && m->ends && n < max) {
 				ends = true;
 				break;
 			}
-			/* Walk on from the first state not replayed. */
-			sp = memo_sp(old, next);
-			lookup = memo_pc(old, next);
-			bp = memo_bp(old, next);
+			/* Walk on from the first state not replayed (the
+			 * values in front of step[at] are ours now, and
+			 * equal: that state matched). */
+			if (done) {
+				const struct lp_memo_step *last = &m->step[at + done - 1];
+				sp = last->cfa;
+				lookup = last->ra - 1;
+				bp = last->bp;
+			}
 			next = -1;
 		}
 		if (n >= max)
@@ -986,23 +1001,28 @@ lp_fast_unwind(void **ips, int max)
 		sp = cfa;
 		if (lp_unlikely(ra < LOWEST_PC))
 			break;
-		if (own_memo && n < MEMO_STEPS)
-			rec->step[n] = (struct lp_memo_step){ cfa, ra, bp, slot };
+		if (own_memo && n < room)
+			out[n] = (struct lp_memo_step){ cfa, ra, bp, slot };
 		ips[n++] = (void *)ra;
 		lookup = ra - 1; /* the call, not what follows it */
 	}
 	if (lp_unlikely(used_volatile) && !confirm_generation(walk_gen))
 		goto fail;
 	if (own_memo) {
-		rec->pc = pc;
-		rec->sp = floor;
-		rec->bp = bp0;
-		rec->gen = walk_gen;
-		rec->count = min_int(n, MEMO_STEPS);
-		rec->ends = ends && n <= MEMO_STEPS;
-		rec->volatile_rules = used_volatile;
-		if (rec != old)
-			t->memo_cur ^= 1;
+		/* Record: the steps are in out[0, min(n, room)). */
+		int count = min_int(n, room);
+		if (start < 0) {
+			start = MEMO_STEPS - count;
+			memcpy(m->step + start, t->fresh, (size_t)count * sizeof(*out));
+		}
+		m->pc = pc;
+		m->sp = floor;
+		m->bp = bp0;
+		m->gen = walk_gen;
+		m->first = start;
+		m->count = count;
+		m->ends = ends && n == count;
+		m->volatile_rules = used_volatile;
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		t->walking = false;
 	}
@@ -1012,10 +1032,10 @@ fail:
 	if (used_volatile)
 		confirm_generation(walk_gen);
 	if (own_memo) {
-		/* Steps of this walk may have replaced some of old's:
-		 * it no longer is one walk. */
-		if (rec == old)
-			old->count = 0;
+		/* Steps of this walk may have replaced some of m's: it no
+		 * longer is one walk. */
+		if (start >= 0)
+			m->count = 0;
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		t->walking = false;
 	}

@@ -3,12 +3,14 @@
  * trial_deletion.c - see trial_deletion.h.
  *
  * CPython keeps gc_refs in each object's GC head; we may not write
- * objects, so each object of the set gets a slot in an address map, and
- * the slot carries its state:
+ * objects, so the state lives beside them, indexed by the object's
+ * position i in objs:
  *
- *   slot.value  index into objs, bit 31 = REACHABLE
- *   slot.extra  gc_refs (int32) during update_refs/subtract_refs, then the
- *               object's position in the unreachable list
+ *   refs[i]     gc_refs (int32), a dense array: the walks over the set read
+ *               it in order, and probes from edges land in 4 bytes/object
+ *   reached     a bitmap: REACHABLE
+ *   map         address -> i (slot.value); in group_unreachable slot.extra
+ *               holds the object's position in the garbage list
  */
 #include "trial_deletion.h"
 
@@ -19,7 +21,6 @@
 #include "addrmap.h"
 #include "pyabi.h"
 
-#define REACHABLE 0x80000000u
 #define ROOT_REFS (INT32_MAX / 2) /* immortal or absurdly referenced */
 
 #define BATCH 64          /* objects traversed before their edges are probed */
@@ -27,7 +28,7 @@
 
 struct ctx {
 	struct lp_addrmap map;
-	struct lp_addrmap_slot **slot_of; /* objs[i] -> its slot */
+	int32_t *refs;                    /* gc_refs by object index */
 	uint64_t *reached;                /* bitmap of REACHABLE, by object index */
 	struct lp_vec stack;              /* uint32_t object indices */
 	struct lp_vec batch;              /* uintptr_t referents of a batch */
@@ -115,11 +116,8 @@ update_refs(struct lp_detect *d, struct ctx *c)
 			refs = ROOT_REFS;
 		else
 			refs -= d->extra_refs ? d->extra_refs[i] : d->extra_all;
-		/* Slots do not move once reserved: remember where it is. */
-		struct lp_addrmap_slot *s = lp_addrmap_insert_new(&c->map, obj);
-		s->value = i;
-		s->extra = (uint32_t)(int32_t)refs;
-		c->slot_of[i] = s;
+		lp_addrmap_insert_new(&c->map, obj)->value = i;
+		c->refs[i] = (int32_t)refs;
 	}
 	return true;
 }
@@ -134,8 +132,7 @@ update_refs(struct lp_detect *d, struct ctx *c)
 static void
 decref_slot(struct ctx *c, struct lp_addrmap_slot *s)
 {
-	(void)c;
-	s->extra = (uint32_t)((int32_t)s->extra - 1);
+	c->refs[s->value]--;
 }
 
 static void
@@ -162,21 +159,25 @@ subtract_refs(struct lp_detect *d, struct ctx *c)
  * found behind the walk goes on a worklist.  Memory is read mostly in
  * order instead of scattered by a depth-first search, and referents are
  * probed a batch at a time. */
-static inline void
-set_reached(struct ctx *c, struct lp_addrmap_slot *s)
+static inline bool
+is_reached(const struct ctx *c, uint32_t j)
 {
-	uint32_t j = s->value;
-	s->value |= REACHABLE;
+	return c->reached[j >> 6] & (1ull << (j & 63));
+}
+
+static inline void
+set_reached(struct ctx *c, uint32_t j)
+{
 	c->reached[j >> 6] |= 1ull << (j & 63);
 }
 
 static void
 mark_slot(struct ctx *c, struct lp_addrmap_slot *s)
 {
-	if (s->value & REACHABLE)
-		return;
 	uint32_t j = s->value;
-	set_reached(c, s);
+	if (is_reached(c, j))
+		return;
+	set_reached(c, j);
 	if (j < c->current) {
 		/* Behind the walk: traverse it from the worklist. */
 		uint32_t *top = lp_vec_push(&c->stack);
@@ -197,19 +198,16 @@ move_unreachable(struct lp_detect *d, struct ctx *c)
 		 * worklist (current = end). */
 		c->current = end;
 		for (uint32_t i = start; i < end; i++) {
-			struct lp_addrmap_slot *s = c->slot_of[i];
-			if (i + PREFETCH_AHEAD < d->n) {
-				__builtin_prefetch(c->slot_of[i + PREFETCH_AHEAD]);
+			if (i + PREFETCH_AHEAD < d->n)
 				__builtin_prefetch((void *)d->objs[i + PREFETCH_AHEAD]);
-			}
-			int32_t refs = (int32_t)s->extra;
+			int32_t refs = c->refs[i];
 			if (lp_unlikely(refs < 0)) {
-				s->extra = 0;
+				c->refs[i] = 0;
 				d->clamped++;
-			} else if (refs > 0 && !(s->value & REACHABLE)) {
-				set_reached(c, s);
+			} else if (refs > 0) {
+				set_reached(c, i);
 			}
-			if (s->value & REACHABLE)
+			if (is_reached(c, i))
 				traverse(d->objs[i], visit_collect, c);
 		}
 		drain_batch(c, mark_slot);
@@ -238,7 +236,7 @@ visit_edge(void *obj, void *arg)
 {
 	struct ctx *c = arg;
 	struct lp_addrmap_slot *s = lookup(c, obj);
-	if (!s || (s->value & REACHABLE))
+	if (!s || is_reached(c, s->value))
 		return 0;
 	uint32_t *e = lp_vec_push(c->edges);
 	if (!e) {
@@ -366,8 +364,8 @@ group_unreachable(struct lp_detect *d, struct ctx *c)
 	/* Positions in the garbage list, in the order of objs (the dense
 	 * bitmap, not the scattered slots, says who is garbage). */
 	for (uint32_t i = 0; i < d->n; i++)
-		if (!(c->reached[i >> 6] & (1ull << (i & 63))))
-			c->slot_of[i]->extra = nu++;
+		if (!is_reached(c, i))
+			lookup(c, (void *)d->objs[i])->extra = nu++;
 	if (!nu)
 		return true;
 	/* tmp: garbage index by position (nu), union-find parents (nu),
@@ -377,7 +375,7 @@ group_unreachable(struct lp_detect *d, struct ctx *c)
 	uint32_t *by_pos = tmp.data, *parent = by_pos + nu;
 	uint32_t *adj_start = parent + nu, *cursor = adj_start + nu + 1;
 	for (uint32_t i = 0, p = 0; i < d->n; i++)
-		if (!(c->reached[i >> 6] & (1ull << (i & 63))))
+		if (!is_reached(c, i))
 			by_pos[p++] = i;
 
 	c->edges = &raw_edges;
@@ -530,7 +528,7 @@ seconds_now(void)
 /* Working memory kept between runs (see trial_deletion.h). */
 static pthread_mutex_t workspace_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lp_addrmap ws_map;
-static struct lp_vec ws_slots = LP_VEC_INIT(struct lp_addrmap_slot *);
+static struct lp_vec ws_refs = LP_VEC_INIT(int32_t);
 static struct lp_vec ws_stack = LP_VEC_INIT(uint32_t);
 static struct lp_vec ws_batch = LP_VEC_INIT(uintptr_t);
 static struct lp_vec ws_reached = LP_VEC_INIT(uint64_t);
@@ -549,11 +547,11 @@ lp_detect_run(struct lp_detect *d)
 	c.stack.len = 0;
 	c.batch = ws_batch;
 	c.batch.len = 0;
-	struct lp_vec slots = ws_slots;
 	size_t words = (size_t)d->n / 64 + 1;
-	if (!lp_vec_reserve(&ws_reached, words))
+	if (!lp_vec_reserve(&ws_reached, words) || !lp_vec_reserve(&ws_refs, (size_t)d->n + 1))
 		goto out;
 	c.reached = ws_reached.data;
+	c.refs = ws_refs.data;
 	memset(c.reached, 0, words * sizeof(uint64_t));
 
 	d->unreachable = (struct lp_vec)LP_VEC_INIT(uint32_t);
@@ -561,9 +559,6 @@ lp_detect_run(struct lp_detect *d)
 	d->edges = (struct lp_vec)LP_VEC_INIT(uint32_t[2]);
 	d->groups = (struct lp_vec)LP_VEC_INIT(struct lp_detect_group);
 	d->clamped = 0;
-	if (!lp_vec_reserve(&slots, d->n ? d->n : 1))
-		goto out;
-	c.slot_of = slots.data;
 	if (!update_refs(d, &c))
 		goto out;
 	subtract_refs(d, &c);
@@ -575,7 +570,6 @@ out:
 		lp_detect_free(d);
 		d->groups.len = d->unreachable.len = 0;
 	}
-	ws_slots = slots;
 	ws_stack = c.stack;
 	ws_batch = c.batch;
 	ws_map = c.map;

@@ -7,6 +7,8 @@
  *   preinit    sigaction() with sa_flags 0 from .preinit_array, which runs
  *              before any shared library's constructor: before the shim
  *              has started
+ *   siginfo    in main, sigaction() with SA_SIGINFO | SA_RESTART: the
+ *              handler checks the siginfo it gets (signal number, sender)
  * Then three rounds: print "ready K", wait for a line on stdin (the test
  * sends SIGUSR1 meanwhile); the handler writes "handler N" with write(2);
  * the program prints whether read() was interrupted (EINTR) and its count.
@@ -33,6 +35,18 @@ on_usr1(int sig)
 	(void)sig;
 	count++;
 	int n = snprintf(msg, sizeof(msg), "handler %d\n", (int)count);
+	(void)!write(1, msg, (size_t)n);
+}
+
+static void
+on_usr1_info(int sig, siginfo_t *info, void *uc)
+{
+	char msg[96];
+	(void)uc;
+	count++;
+	int n = snprintf(msg, sizeof(msg), "handler %d (siginfo: signo %s, sender is the parent %s)\n",
+			 (int)count, info && info->si_signo == sig ? "ok" : "WRONG",
+			 info && info->si_pid == getppid() ? "yes" : "no");
 	(void)!write(1, msg, (size_t)n);
 }
 
@@ -68,7 +82,7 @@ describe(void (*h)(int))
 		return "SIG_DFL";
 	if (h == SIG_IGN)
 		return "SIG_IGN";
-	if (h == on_usr1)
+	if (h == on_usr1 || h == (void (*)(int))on_usr1_info)
 		return "the program's handler";
 	return "another handler";
 }
@@ -99,6 +113,14 @@ main(int argc, char **argv)
 	printf("before main installs: %s\n", describe(old.sa_handler));
 	if (strcmp(mode, "sigaction") == 0) {
 		install_with_sigaction();
+	} else if (strcmp(mode, "siginfo") == 0) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_usr1_info;
+		sa.sa_flags = SA_SIGINFO | SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGUSR1, &sa, NULL) != 0)
+			return 10;
 	} else if (strcmp(mode, "signal") == 0) {
 		void (*prev)(int) = signal(SIGUSR1, on_usr1);
 		printf("signal() returned %s\n", describe(prev));
@@ -108,7 +130,8 @@ main(int argc, char **argv)
 	memset(&old, 0, sizeof(old));
 	if (sigaction(SIGUSR1, NULL, &old) != 0)
 		return 11;
-	printf("sigaction query: %s, SA_RESTART %s, SA_SIGINFO %s\n", describe(old.sa_handler),
+	printf("sigaction query: %s, SA_RESTART %s, SA_SIGINFO %s\n",
+	       describe(old.sa_flags & SA_SIGINFO ? (void (*)(int))old.sa_sigaction : old.sa_handler),
 	       old.sa_flags & SA_RESTART ? "set" : "clear",
 	       old.sa_flags & SA_SIGINFO ? "set" : "clear");
 

@@ -1,0 +1,83 @@
+"""Strings the program controls end up in reports (its command line): the
+JSON report stays valid JSON in UTF-8 (RFC 8259) whatever bytes the
+arguments hold (quotes, backslashes, newlines, control characters, UTF-8,
+bytes that are not UTF-8), and the text report keeps every line prefixed
+with ==PID== (an argument with a newline must not start an unprefixed
+line)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+from lptest import Soft, check_eq, check_truth, clean_env, main, prog
+
+TRICKY = [b'quote"back\\slash', b"tab\there", b"ctl\x01\x1f\x7f", "é€😀".encode()]
+NEWLINE = [b"line1\nline2"]
+NOT_UTF8 = [b"latin1-\xe9-\xff"]
+
+
+def run_raw(args, json_out):
+    tmp = tempfile.mkdtemp(prefix="lptest.strings.")
+    try:
+        env = clean_env(shim=True, json_reports=json_out, tmp=tmp)
+        p = subprocess.run([prog("leak_sites").encode()] + args, env=env, capture_output=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        raw = None
+        files = [f for f in os.listdir(tmp) if f.startswith("r.")]
+        if files:
+            with open(os.path.join(tmp, files[0]), "rb") as fh:
+                raw = fh.read()
+        truth = None
+        if os.path.exists(os.path.join(tmp, "truth.json")):
+            with open(os.path.join(tmp, "truth.json")) as fh:
+                truth = json.load(fh)
+        return p, raw, truth
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def parse(soft, what, raw):
+    if raw is None:
+        soft.errors.append(f"{what}: no report file")
+        return None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as ex:
+        soft.errors.append(f"{what}: the JSON report is not UTF-8: {ex} (around "
+                           f"{raw[max(ex.start - 30, 0):ex.start + 10]!r})")
+    except json.JSONDecodeError as ex:
+        soft.errors.append(f"{what}: the report is not valid JSON: {ex}")
+    return None
+
+
+def test():
+    soft = Soft()
+    p, raw, truth = run_raw(TRICKY + NEWLINE, json_out=True)
+    soft(check_eq, p.returncode, 0, "exit code")
+    rep = parse(soft, "quotes, control characters, UTF-8", raw)
+    if rep:
+        expected = " ".join([prog("leak_sites")] + [a.decode() for a in TRICKY + NEWLINE])
+        soft(check_eq, rep["command"], expected, "command in the JSON report")
+        soft(check_truth, rep, truth)
+
+    p, raw, truth = run_raw(NOT_UTF8, json_out=True)
+    rep = parse(soft, "an argument that is not UTF-8", raw)
+    if rep:
+        soft(check_eq, rep["command"].split(" ")[0], prog("leak_sites"), "command's first word")
+        soft(check_truth, rep, truth)
+
+    p, _, _ = run_raw(NEWLINE + TRICKY, json_out=False)
+    text = p.stderr.decode("utf-8", "replace")
+    m = re.search(r"^==(\d+)== ", text, re.M)
+    if not m:
+        soft.errors.append(f"no text report on stderr:\n{text[-500:]}")
+    else:
+        stray = [l for l in text.splitlines() if l and not l.startswith(f"=={m.group(1)}== ")]
+        soft(check_eq, stray, [], "text report lines without the ==PID== prefix (argument with "
+                                  "a newline)")
+    soft.done()
+
+
+main(test)
