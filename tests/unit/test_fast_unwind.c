@@ -9,7 +9,16 @@
  * stack.  Stacks are built from a random mix of frame shapes: -O2 without
  * frame pointer, -O0 (chain_o0.c), alloca and VLA (CFA on rbp), a frame
  * saving rbp as a callee-saved register, and two dlopen'd plugins built
- * -O0 and -O2 (plugin.c).
+ * -O0 and -O2 (plugin.c).  Consecutive walks share outer frames, so most
+ * walks go through the memo's replay; the build with
+ * -DLP_FAST_UNWIND_MEMO=0 -DLP_FAST_UNWIND_HASH_MUL=1 walks every frame
+ * with every pc of a module in one cache slot (constant eviction).
+ *
+ * Also: threads, signal handlers (expected -1: glibc's __restore_rt is a
+ * signal frame), signals landing inside walks, the main stack growing,
+ * dlclose + dlopen of another module at the same address
+ * (stale_a.S/stale_b.S), walks under qsort/bsearch/dl_iterate_phdr, and
+ * a benchmark.
  *
  * Usage: test_fast_unwind [directory of libfu_*.so]  (default: the
  * executable's directory).
@@ -157,6 +166,7 @@ struct plan {
 	int max;	/* walk's max */
 	int repeat;	/* walks at the leaf */
 	bool raise;	/* walk from a signal handler instead */
+	int extra;	/* uncompared fast walks before each compared one */
 	struct outcome *out;
 	int same, gave_up, differ;
 };
@@ -226,6 +236,11 @@ static LP_NOINLINE void
 leaf(struct plan *p)
 {
 	for (int i = 0; i < p->repeat; i++) {
+		for (int e = 0; e < p->extra; e++) {
+			void *ips[MAX_FRAMES];
+			if (lp_fast_unwind(ips, MAX_FRAMES) < 0)
+				p->gave_up++;
+		}
 		if (p->raise) {
 			raise(SIGUSR1);
 			*p->out = signal_outcome;
@@ -390,8 +405,9 @@ struct worker {
 	pthread_t thread;
 	uint32_t seed;
 	unsigned kinds;
-	int walks;
+	int walks, extra;
 	int same, gave_up, differ;
+	volatile bool done;
 };
 
 static void *
@@ -403,13 +419,14 @@ worker_main(void *arg)
 		struct plan p = {
 			.depth = 1 + (int)(next_random(&w->seed) % 60),
 			.seed = next_random(&w->seed), .kinds = w->kinds,
-			.max = MAX_FRAMES, .repeat = 4,
+			.max = MAX_FRAMES, .repeat = 4, .extra = w->extra,
 		};
 		run_plan(&p);
 		w->same += p.same;
 		w->gave_up += p.gave_up;
 		w->differ += p.differ;
 	}
+	w->done = true;
 	return NULL;
 }
 
@@ -480,6 +497,44 @@ test_threads(unsigned kinds, bool churn, bool user_stack, const char *what)
 	else
 		CHECK(differ == 0 && gave_up == 0, "%s: %d same, %d gave up, %d differ",
 		      what, same, gave_up, differ);
+}
+
+/* A walk inside a signal handler that interrupted a walk must leave the
+ * interrupted walk (and the thread's memo) intact. */
+static volatile int nested_walks, nested_answers;
+static volatile bool nested_stop;
+
+static void
+on_nested_signal(int sig)
+{
+	void *ips[64];
+
+	(void)sig;
+	nested_walks++;
+	if (lp_fast_unwind(ips, 64) >= 0)
+		nested_answers++;
+}
+
+static void
+test_signals_during_walks(void)
+{
+	struct sigaction sa = { .sa_handler = on_nested_signal, .sa_flags = SA_RESTART };
+	struct worker w = { .seed = 77, .kinds = K_LOCAL, .walks = FU_WALKS / 4, .extra = 30 };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	pthread_create(&w.thread, NULL, worker_main, &w);
+	while (!w.done) {
+		pthread_kill(w.thread, SIGUSR2);
+		for (volatile int spin = 0; spin < 2000; spin++)
+			;
+	}
+	pthread_join(w.thread, NULL);
+	signal(SIGUSR2, SIG_DFL);
+	CHECK(w.differ == 0 && w.gave_up == 0 && nested_answers == 0 && nested_walks > 0,
+	      "signals inside walks: %d same, %d gave up, %d differ; %d walks in the "
+	      "handler, %d not -1",
+	      w.same, w.gave_up, w.differ, nested_walks, nested_answers);
 }
 
 /* --- dlclose, then dlopen of another module at the same address ------ */
@@ -762,6 +817,7 @@ main(int argc, char **argv)
 	test_threads(K_LOCAL, false, true, "8 threads, local frames");
 	test_threads(K_ALL, false, false, "8 threads, with plugin frames");
 	test_threads(K_ALL, true, false, "8 threads during dlopen/dlclose churn");
+	test_signals_during_walks();
 	test_dlclose();
 	test_libc_callbacks();
 	run_benchmark();
