@@ -128,20 +128,40 @@ start_worker(void)
 
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 
+/* Our handler as installed: with the program's flags and mask when it
+ * has a handler of its own, so its syscalls are interrupted (or restarted)
+ * and its signals blocked exactly as they would be without us. */
+static int
+install_locked(int sig, const struct sigaction *user)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_report_signal;
+	bool has_handler = (user->sa_flags & SA_SIGINFO)
+				   ? user->sa_sigaction != NULL
+				   : (user->sa_handler != SIG_DFL && user->sa_handler != SIG_IGN);
+	if (has_handler) {
+		sa.sa_mask = user->sa_mask;
+		sa.sa_flags = SA_SIGINFO | (user->sa_flags & (SA_RESTART | SA_ONSTACK | SA_NODEFER));
+	} else {
+		/* Default or ignored: nothing of the program's runs, nothing
+		 * of its should be interrupted. */
+		sigfillset(&sa.sa_mask);
+		sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	}
+	return real_sigaction(sig, &sa, NULL);
+}
+
 void
 lp_control_start(void)
 {
-	struct sigaction sa;
-
 	real_sigaction = dlsym(RTLD_NEXT, "sigaction");
 	if (!lp_opt.signal || !real_sigaction)
 		return;
+	/* The worker (and its semaphore) first: the signal may come at once. */
 	start_worker();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_report_signal;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	if (real_sigaction(lp_opt.signal, &sa, &user_action) != 0) {
+	if (real_sigaction(lp_opt.signal, NULL, &user_action) != 0 ||
+	    install_locked(lp_opt.signal, &user_action) != 0) {
 		lp_warn("cannot handle signal %d: no reports on signal", lp_opt.signal);
 		return;
 	}
@@ -164,8 +184,10 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	if (sig != report_signal || sig == 0)
 		return real_sigaction(sig, act, old);
 	struct sigaction prev = user_action;
-	if (act)
+	if (act) {
 		user_action = *act;
+		install_locked(sig, act);
+	}
 	if (old)
 		*old = prev;
 	return 0;
@@ -174,11 +196,19 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 LP_EXPORT sighandler_t
 signal(int sig, sighandler_t handler)
 {
+	static sighandler_t (*real_signal)(int, sighandler_t);
 	struct sigaction act, old;
 
+	if (sig != report_signal || sig == 0) {
+		if (!real_signal)
+			real_signal = (sighandler_t (*)(int, sighandler_t))dlsym(RTLD_NEXT, "signal");
+		return real_signal(sig, handler);
+	}
+	/* glibc's signal(): BSD semantics, the signal blocked in its handler. */
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = handler;
-	act.sa_flags = SA_RESTART; /* glibc's signal() has BSD semantics */
+	act.sa_flags = SA_RESTART;
+	sigaddset(&act.sa_mask, sig);
 	if (sigaction(sig, &act, &old) != 0)
 		return SIG_ERR;
 	return old.sa_handler;
