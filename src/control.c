@@ -275,11 +275,15 @@ static void
 untrace_children(void)
 {
 	const char *v = getenv("LD_PRELOAD");
-	char out[4096];
 	size_t n = 0;
 
-	if (!v || strlen(v) >= sizeof(out))
+	if (!v)
 		return;
+	char *out = malloc(strlen(v) + 1); /* guarded: the real malloc */
+	if (!out) {
+		lp_warn("LEAKPROBE_CHILDREN=0: out of memory; children stay traced");
+		return;
+	}
 	for (const char *p = v; *p;) {
 		size_t len = strcspn(p, ": ");
 		if (len && !memmem(p, len, "libleakprobe", 12)) {
@@ -297,6 +301,7 @@ untrace_children(void)
 		setenv("LD_PRELOAD", out, 1);
 	else
 		unsetenv("LD_PRELOAD");
+	free(out);
 }
 
 static void

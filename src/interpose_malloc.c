@@ -11,6 +11,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bootstrap.h"
 #include "guard.h"
@@ -211,8 +212,11 @@ pvalloc(size_t size)
 		return lp_resolve() ? lp_real.pvalloc(size)
 				    : lp_bootstrap_alloc(size, 4096);
 	void *p = lp_real.pvalloc(size);
-	if (p)
-		lp_record_alloc(p, size);
+	if (p) {
+		/* pvalloc allocates whole pages: that is the block's size. */
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		lp_record_alloc(p, size ? (size + page - 1) & ~(page - 1) : page);
+	}
 	return p;
 }
 

@@ -77,6 +77,32 @@ lp_lw_printf(struct lp_lw *lw, const char *fmt, ...)
 	lp_lw_write(lw, tmp, n);
 }
 
+/* Length of the well-formed UTF-8 sequence at p, or 0. */
+static size_t
+utf8_sequence(const unsigned char *p)
+{
+	size_t len;
+	uint32_t cp;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
 void
 lp_lw_json_string(struct lp_lw *lw, const char *s)
 {
@@ -100,15 +126,42 @@ lp_lw_json_string(struct lp_lw *lw, const char *s)
 				esc[4] = hex[*p >> 4];
 				esc[5] = hex[*p & 15];
 				lp_lw_write(lw, esc, 6);
-			} else {
-				/* Invalid UTF-8 would make the document unparsable;
-				 * non-ASCII bytes pass through, paths are UTF-8 in
-				 * practice. */
+			} else if (*p < 0x80) {
 				lp_lw_write(lw, (const char *)p, 1);
+			} else {
+				/* Valid UTF-8 passes through; any other byte
+				 * becomes \udcXX, Python's surrogateescape, so
+				 * the document stays valid and the bytes can be
+				 * recovered. */
+				size_t len = utf8_sequence(p);
+				if (len) {
+					lp_lw_write(lw, (const char *)p, len);
+					p += len - 1;
+				} else {
+					char sur[7] = { '\\', 'u', 'd', 'c', hex[*p >> 4], hex[*p & 15], 0 };
+					lp_lw_write(lw, sur, 6);
+				}
 			}
 		}
 	}
 	lp_lw_write(lw, "\"", 1);
+}
+
+void
+lp_lw_text_safe(struct lp_lw *lw, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+		if (*p == '\n')
+			lp_lw_write(lw, "\\n", 2);
+		else if (*p == '\t')
+			lp_lw_write(lw, "\\t", 2);
+		else if (*p < 0x20 || *p == 0x7f) {
+			char e[4] = { '\\', 'x', hex[*p >> 4], hex[*p & 15] };
+			lp_lw_write(lw, e, 4);
+		} else
+			lp_lw_write(lw, (const char *)p, 1);
+	}
 }
 
 /* --- formatting --------------------------------------------------------- */

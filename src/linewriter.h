@@ -26,6 +26,9 @@ void lp_lw_printf(struct lp_lw *lw, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3))) LP_HIDDEN;
 /* A JSON string literal, quotes included; NULL prints null. */
 void lp_lw_json_string(struct lp_lw *lw, const char *s) LP_HIDDEN;
+/* Text from outside (command line, paths): control characters as \n,
+ * \t or \xNN, so one report line stays one line. */
+void lp_lw_text_safe(struct lp_lw *lw, const char *s) LP_HIDDEN;
 /* Returns false if any write since lp_lw_init failed. */
 bool lp_lw_flush(struct lp_lw *lw) LP_HIDDEN;
 

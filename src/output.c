@@ -140,9 +140,13 @@ lp_output_commit(struct lp_output *o, bool write_ok)
 	if (!o->to_file)
 		return true;
 	close(o->fd);
-	if (!o->tmp[0])
+	if (!o->tmp[0] && write_ok)
 		return true; /* a device or FIFO, written in place */
 	if (!write_ok) {
+		if (!o->tmp[0]) {
+			fall_back(o, "write failed", 0);
+			return false;
+		}
 		unlink(o->tmp);
 		fall_back(o, "write failed", 0);
 		return false;

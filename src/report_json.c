@@ -148,7 +148,7 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 		double age = b->birth_ns && r->now_ns > b->birth_ns
 				     ? (double)(r->now_ns - b->birth_ns) / 1e9 : 0;
 		lp_lw_printf(lw, "%s\n  {\"address\": \"%p\", \"size\": %" PRIu64
-			     ", \"age_s\": %.3f, \"stack\": ",
+			     ", \"age_s\": %.6f, \"stack\": ",
 			     i ? "," : "", (void *)b->ptr, b->size, age);
 		print_stack(lw, b->stack);
 		if (r->py)

@@ -192,7 +192,9 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 	P(lw, r, "leakprobe report %u (%s%s%s), pid %d, uptime %.2f s\n", r->seq,
 	  lp_reason_name(r->reason), r->label ? ": " : "",
 	  r->label ? r->label : "", r->pid, r->uptime_s);
-	P(lw, r, "command: %s\n", r->command);
+	P(lw, r, "command: ");
+	lp_lw_text_safe(lw, r->command);
+	lp_lw_puts(lw, "\n");
 	if (r->warning)
 		P(lw, r, "WARNING: %s\n", r->warning);
 	P(lw, r, "heap: %" PRIu64 " live blocks, %" PRIu64 " live bytes, peak %"
