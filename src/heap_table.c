@@ -223,7 +223,11 @@ insert_at(struct shard *s, uintptr_t ptr, uint32_t size32, uint32_t stack,
 	if (lp_unlikely(found)) {
 		/* The address was freed behind our back (free while the
 		 * guard was up): forget the stale block. */
-		s->live_bytes -= s->slots[i].size;
+		uint64_t stale = s->slots[i].size;
+		struct large_entry le;
+		if (stale == SIZE_IN_LARGE || stale >= large_threshold)
+			stale = large_take(ptr, &le) ? le.size : 0;
+		s->live_bytes -= stale;
 		s->count--;
 	}
 	s->slots[i] = (struct entry){ ptr, size32, stack };
@@ -239,8 +243,6 @@ lp_heap_insert(uintptr_t ptr, uint64_t size, uint32_t stack)
 	struct shard *s = &shards[h >> 56];
 	bool is_large = size >= large_threshold || size >= SIZE_IN_LARGE;
 
-	if (lp_unlikely(is_large))
-		large_put(ptr, size, lp_now_ns());
 	lp_spin_lock(&s->lock);
 	if (lp_unlikely(needs_room(s->count, s->cap)) &&
 	    !grow_locked((void **)&s->slots, sizeof(struct entry), &s->cap)) {
@@ -249,6 +251,10 @@ lp_heap_insert(uintptr_t ptr, uint64_t size, uint32_t stack)
 	}
 	insert_at(s, ptr, is_large ? SIZE_IN_LARGE : (uint32_t)size, stack,
 		  size);
+	/* After insert_at, which may have dropped a stale large entry for
+	 * the same address (lock order: shard, then large). */
+	if (lp_unlikely(is_large))
+		large_put(ptr, size, lp_now_ns());
 	lp_spin_unlock(&s->lock);
 	account((int64_t)size);
 }
@@ -314,13 +320,13 @@ lp_heap_restore(const struct lp_block *b)
 	struct shard *s = &shards[hash_ptr(b->ptr) >> 56];
 	bool is_large = b->size >= large_threshold || b->size >= SIZE_IN_LARGE;
 
-	if (is_large)
-		large_put(b->ptr, b->size, b->birth_ns ? b->birth_ns : lp_now_ns());
 	lp_spin_lock(&s->lock);
 	if (!needs_room(s->count, s->cap) ||
 	    grow_locked((void **)&s->slots, sizeof(struct entry), &s->cap)) {
 		insert_at(s, b->ptr, is_large ? SIZE_IN_LARGE : (uint32_t)b->size,
 			  b->stack, b->size);
+		if (is_large)
+			large_put(b->ptr, b->size, b->birth_ns ? b->birth_ns : lp_now_ns());
 		/* Not a new allocation, and not a free either. */
 		s->allocs--;
 		s->frees--;

@@ -59,6 +59,15 @@ lp_safepoint_delegate(enum lp_reason reason, unsigned timeout_ms)
 }
 
 void
+lp_safepoint_after_fork_child(void)
+{
+	state = IDLE;
+	lp_safepoint_pending = 0;
+	if (done_ready)
+		sem_init(&done, 0, 0);
+}
+
+void
 lp_safepoint_poll_slow(void)
 {
 	int expect = PENDING;

@@ -30,6 +30,9 @@ lp_safepoint_poll(void)
 		lp_safepoint_poll_slow();
 }
 
+/* In a forked child: no request is pending (its worker is new). */
+void lp_safepoint_after_fork_child(void) LP_HIDDEN;
+
 /* LEAKPROBE_AUTO: a collection of generation gen at a safe point; writes
  * a report (reason "auto") when it finds garbage that was young. */
 void lp_objects_auto_pass(int gen) LP_HIDDEN;
