@@ -13,6 +13,8 @@
  *   gens      objects surviving collections move through generations
  *   threads   4 threads build garbage and live objects under the lock
  *   signal    garbage before and after a SIGUSR1 report
+ *   auto      20 garbage pairs with LEAKPROBE_AUTO: collections run on
+ *             their own as generation 0 crosses its threshold
  */
 #define LEAKPROBE_WEAK_API
 #include <leakprobe.h>
@@ -307,6 +309,9 @@ main(int argc, char **argv)
 		scenario_threads();
 	else if (!strcmp(sc, "signal"))
 		scenario_signal();
+	else if (!strcmp(sc, "auto"))
+		for (int i = 0; i < 20; i++)
+			build_pair();
 	else {
 		fprintf(stderr, "unknown scenario %s\n", sc);
 		return 2;
