@@ -52,9 +52,6 @@ render_objects(struct lp_lw *lw, const struct lp_report *r)
 {
 	const struct lp_objects_stats *os = &r->objects;
 
-	lp_lw_printf(lw, " \"objects\": {\"registered\": %" PRIu64 ", \"tracked\": %" PRIu64
-		     ", \"incref_calls\": %" PRIu64 ", \"decref_calls\": %" PRIu64 "},\n",
-		     os->registered, os->tracked, os->incref_calls, os->decref_calls);
 	lp_lw_puts(lw, " \"generations\": [");
 	for (int g = 0; os->in_use && g < LP_NGEN; g++) {
 		const struct lp_gen_stats *gs = &os->gen[g];
@@ -156,6 +153,12 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 		lp_lw_puts(lw, "}");
 	}
 	lp_lw_puts(lw, "],\n");
+	/* The registry's summary always; generations, unreachable groups and
+	 * the detector from the interpreter when there is one. */
+	const struct lp_objects_stats *os = &r->objects;
+	lp_lw_printf(lw, " \"objects\": {\"registered\": %" PRIu64 ", \"tracked\": %" PRIu64
+		     ", \"incref_calls\": %" PRIu64 ", \"decref_calls\": %" PRIu64 "},\n",
+		     os->registered, os->tracked, os->incref_calls, os->decref_calls);
 	if (r->py)
 		lp_cpython_render_json(lw, r, r->py);
 	else
