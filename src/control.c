@@ -135,6 +135,19 @@ static int
 install_locked(int sig, const struct sigaction *user)
 {
 	struct sigaction sa;
+	static bool said;
+
+	/* Ignored (inherited, as under nohup, or set by the program): it
+	 * must stay ignored for real, or programs it execs would get the
+	 * default action.  No reports on this signal meanwhile. */
+	if (!(user->sa_flags & SA_SIGINFO) && user->sa_handler == SIG_IGN) {
+		if (!said) {
+			lp_note("signal %d is ignored by this process: no reports on it while it is "
+				"(LEAKPROBE_SIGNAL picks another)", sig);
+			said = true;
+		}
+		return real_sigaction(sig, user, NULL);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_report_signal;
 	bool has_handler = (user->sa_flags & SA_SIGINFO)
@@ -212,6 +225,63 @@ signal(int sig, sighandler_t handler)
 	if (sigaction(sig, &act, &old) != 0)
 		return SIG_ERR;
 	return old.sa_handler;
+}
+
+/* The System V and BSD variants go to glibc's internal sigaction, around
+ * our interposer: route them through it for the report signal. */
+static sighandler_t
+set_handler(int sig, sighandler_t handler, int flags, const char *real_name)
+{
+	struct sigaction act, old;
+
+	if (sig != report_signal || sig == 0) {
+		sighandler_t (*real)(int, sighandler_t) =
+			(sighandler_t (*)(int, sighandler_t))dlsym(RTLD_NEXT, real_name);
+		return real ? real(sig, handler) : SIG_ERR;
+	}
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	act.sa_flags = flags;
+	if (sigaction(sig, &act, &old) != 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+LP_EXPORT sighandler_t
+sysv_signal(int sig, sighandler_t handler)
+{
+	return set_handler(sig, handler, SA_RESETHAND | SA_NODEFER, "sysv_signal");
+}
+
+LP_EXPORT sighandler_t
+bsd_signal(int sig, sighandler_t handler)
+{
+	return signal(sig, handler);
+}
+
+/* sigset(): System V; SIG_HOLD blocks the signal, anything else installs
+ * the disposition and unblocks it.  Returns SIG_HOLD if it was blocked. */
+LP_EXPORT sighandler_t
+sigset(int sig, sighandler_t disp)
+{
+	sigset_t one, old_mask;
+
+	if (sig != report_signal || sig == 0) {
+		sighandler_t (*real)(int, sighandler_t) =
+			(sighandler_t (*)(int, sighandler_t))dlsym(RTLD_NEXT, "sigset");
+		return real ? real(sig, disp) : SIG_ERR;
+	}
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	if (disp == SIG_HOLD) {
+		struct sigaction cur;
+		sigprocmask(SIG_BLOCK, &one, &old_mask);
+		sigaction(sig, NULL, &cur);
+		return sigismember(&old_mask, sig) ? SIG_HOLD : cur.sa_handler;
+	}
+	sighandler_t prev = set_handler(sig, disp, 0, "sigset");
+	sigprocmask(SIG_UNBLOCK, &one, &old_mask);
+	return sigismember(&old_mask, sig) ? SIG_HOLD : prev;
 }
 
 /* --- exit and fork ------------------------------------------------------ */

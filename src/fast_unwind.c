@@ -21,9 +21,12 @@
  * (they are the program and its startup dependencies, provided the
  * caller initialises before the program's first dlopen), so their rules
  * are permanent.  Rules of later modules are volatile: stamped with the
- * loader generation (dlpi_adds + dlpi_subs) the walk began under, and a
- * walk that used one re-reads the generation (dl_iterate_phdr, the
- * loader's lock) before it returns, answering -1 if it moved.
+ * loader generation (dlpi_adds + dlpi_subs) the walk began under, and
+ * before a walk uses its first volatile rule it re-reads the generation
+ * (dl_iterate_phdr, under the loader's lock); if it moved, the volatile
+ * rules are dropped and the walk starts over.  Once confirmed, the rules
+ * hold for the whole walk: it only meets modules with frames on this
+ * thread's stack, which no correct program unloads under it.
  *
  * Memo: the walk is a chain of dependent loads (~7 ns a frame).  Each
  * thread keeps its previous walk; where a new walk reaches one of its
@@ -177,8 +180,8 @@ flush_volatile(void)
 }
 
 /* Confirm the loader generation is still walk_gen.  If not, publish the
- * new one (it only grows) and flush: the walk's volatile rules may be
- * stale. */
+ * new one (it only grows) and drop the volatile rules: stamps have 4
+ * bits, a rule must not outlive 16 generations. */
 static LP_NOINLINE bool
 confirm_generation(uint64_t walk_gen)
 {
@@ -645,8 +648,8 @@ derive_rule(uintptr_t pc, bool *keep)
 }
 
 /* Miss: derive the rule and publish it.  A volatile rule is stamped with
- * the generation the walk started under and withdrawn if the generation
- * moved meanwhile (the walk itself will answer -1 then). */
+ * the generation the walk started under, and withdrawn if the published
+ * generation moved meanwhile (a flush may have run before our store). */
 static LP_NOINLINE uint64_t
 fill_rule(uintptr_t pc, uint64_t slot, uint64_t tag, uint64_t walk_gen)
 {
@@ -832,8 +835,10 @@ init_once_fn(void)
 	 * program and its startup dependencies, as long as we are
 	 * initialised before the program's first dlopen). */
 	dl_iterate_phdr(note_module_cb, NULL);
-	__atomic_store_n(&generation, read_generation(), __ATOMIC_RELEASE);
-	if (_dl_find_object((void *)(uintptr_t)&init_once_fn, &mine) != 0 ||
+	uint64_t gen = read_generation();
+	__atomic_store_n(&generation, gen, __ATOMIC_RELEASE);
+	if (gen == UINT64_MAX ||
+	    _dl_find_object((void *)(uintptr_t)&init_once_fn, &mine) != 0 ||
 	    !mine.dlfo_eh_frame) {
 		munmap(m, SLOT_COUNT * sizeof(uint64_t));
 		return;
@@ -905,43 +910,34 @@ min_int(int a, int b)
 	return a < b ? a : b;
 }
 
-LP_NOINLINE int
-lp_fast_unwind(void **ips, int max)
+/* Where a walk starts: this frame's pc, sp, rbp; every load lies in
+ * [floor, top - 8], the mapped stack above the walk's own frame. */
+struct lp_walk_start {
+	uintptr_t pc, sp, bp, top;
+	uint64_t gen; /* loader generation of the rules it may use */
+	bool own_memo;
+};
+
+#define WALK_STALE (-2) /* the loader generation moved: walk again */
+
+/* Walk the stack from start.  Returns the number of frames, -1 (give
+ * up) or WALK_STALE, recording the walk in the memo on success. */
+static inline __attribute__((always_inline)) int
+walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, int max)
 {
-	uintptr_t pc, sp, bp;
-
-	/* pc is the instruction that reads rsp: the CFI row there
-	 * describes this very frame. */
-	__asm__ volatile("leaq 0(%%rip), %0\n\t"
-			 "movq %%rsp, %1\n\t"
-			 "movq %%rbp, %2"
-			 : "=r"(pc), "=r"(sp), "=r"(bp));
-	if (lp_unlikely(!__atomic_load_n(&cache, __ATOMIC_ACQUIRE)))
-		return -1;
-	if (max <= 0)
-		return 0;
-	struct lp_thread *t = &this_thread;
-	if (lp_unlikely(sp < t->lo || sp >= t->hi) && !locate_stack(sp))
-		return -1;
-
-	/* Every load lies in [floor, top - 8]: mapped stack above ours. */
-	const uintptr_t floor = sp, top = t->hi, bp0 = bp;
-	const uint64_t walk_gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
-	const bool own_memo = LP_FAST_UNWIND_MEMO && !t->walking;
-	if (own_memo) {
-		t->walking = true;
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	}
+	const uintptr_t floor = start->sp, top = start->top;
 	struct lp_memo *m = &t->memo;
 	/* Step n is recorded at out[n] while n < room: in fresh until the
 	 * walk meets the memo, then in the memo itself. */
 	struct lp_memo_step *out = t->fresh;
-	int room = MEMO_STEPS, start = -1; /* start: where out begins in m */
+	int room = MEMO_STEPS, first = -1; /* first: where out begins in m */
 	/* next: the first state of m not below sp; -1: no more matching. */
-	int next = own_memo && m->gen == walk_gen ? 0 : -1;
-	bool used_volatile = false, ends = false;
-	uintptr_t lookup = pc;
-	int n = 0;
+	int next = start->own_memo && m->gen == start->gen ? 0 : -1;
+	/* checked: the generation was confirmed, volatile rules are
+	 * current (their modules have frames on this stack: they stay). */
+	bool checked = false, used_volatile = false, ends = false;
+	uintptr_t lookup = start->pc, sp = start->sp, bp = start->bp;
+	int n = 0, ret = -1;
 
 	/* Step frame by frame.  Postcondition of each step: sp, bp are the
 	 * caller's CFA and rbp, lookup its pc, ips[0..n) the return
@@ -953,21 +949,28 @@ lp_fast_unwind(void **ips, int max)
 			next = -1;
 		if (next >= 0 && memo_sp(m, next) == sp && memo_pc(m, next) == lookup &&
 		    memo_bp(m, next) == bp) {
+			if (m->volatile_rules && !checked) {
+				if (!confirm_generation(start->gen)) {
+					ret = WALK_STALE;
+					goto fail;
+				}
+				checked = true;
+			}
+			used_volatile |= m->volatile_rules;
 			/* From here this walk is m's, as long as the words m
 			 * read still hold what it read. */
 			int at = m->first + next;
 			int done = replay_steps(m->step + at, min_int(m->count - next, max - n),
 						ips + n, floor);
-			used_volatile |= m->volatile_rules;
 			if (at >= n) {
 				/* Our first steps go in front of the
 				 * replayed ones (m's own first steps are
 				 * not needed any more). */
-				start = at - n;
+				first = at - n;
 				if (n)
-					memcpy(m->step + start, t->fresh, (size_t)n * sizeof(*out));
-				out = m->step + start;
-				room = MEMO_STEPS - start;
+					memcpy(m->step + first, t->fresh, (size_t)n * sizeof(*out));
+				out = m->step + first;
+				room = MEMO_STEPS - first;
 			} else if (n < MEMO_STEPS) {
 				memcpy(t->fresh + n, m->step + at,
 				       (size_t)min_int(done, MEMO_STEPS - n) * sizeof(*out));
@@ -991,7 +994,14 @@ lp_fast_unwind(void **ips, int max)
 		}
 		if (n >= max)
 			break;
-		uint64_t rule = lookup_rule(lookup, walk_gen);
+		uint64_t rule = lookup_rule(lookup, start->gen);
+		if (lp_unlikely(rule & RULE_VOLATILE) && !checked) {
+			if (!confirm_generation(start->gen)) {
+				ret = WALK_STALE;
+				goto fail;
+			}
+			checked = true;
+		}
 		used_volatile |= (rule & RULE_VOLATILE) != 0;
 		if (lp_unlikely((rule & RULE_KIND) != RULE_STANDARD)) {
 			if ((rule & RULE_KIND) != RULE_LAST)
@@ -1015,45 +1025,80 @@ lp_fast_unwind(void **ips, int max)
 		sp = cfa;
 		if (lp_unlikely(ra < LOWEST_PC))
 			break;
-		if (own_memo && n < room)
+		if (start->own_memo && n < room)
 			out[n] = (struct lp_memo_step){ cfa, ra, bp, slot };
 		ips[n++] = (void *)ra;
 		lookup = ra - 1; /* the call, not what follows it */
 	}
-	if (lp_unlikely(used_volatile) && !confirm_generation(walk_gen))
-		goto fail;
-	if (own_memo) {
+	if (start->own_memo) {
 		/* Record: the steps are in out[0, min(n, room)). */
 		int count = min_int(n, room);
-		if (start < 0) {
-			start = MEMO_STEPS - count;
-			memcpy(m->step + start, t->fresh, (size_t)count * sizeof(*out));
+		if (first < 0) {
+			first = MEMO_STEPS - count;
+			memcpy(m->step + first, t->fresh, (size_t)count * sizeof(*out));
 		}
-		m->pc = pc;
-		m->sp = floor;
-		m->bp = bp0;
-		m->gen = walk_gen;
-		m->first = start;
+		m->pc = start->pc;
+		m->sp = start->sp;
+		m->bp = start->bp;
+		m->gen = start->gen;
+		m->first = first;
 		m->count = count;
 		m->ends = ends && n == count;
 		m->volatile_rules = used_volatile;
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		t->walking = false;
 	}
 	return n;
 
 fail:
-	if (used_volatile)
-		confirm_generation(walk_gen);
-	if (own_memo) {
-		/* Steps of this walk may have replaced some of m's: it no
-		 * longer is one walk. */
-		if (start >= 0)
-			m->count = 0;
+	/* Steps of this walk may have replaced some of m's: it no longer
+	 * is one walk.  Generation 0 is never current: m matches nothing. */
+	if (first >= 0) {
+		m->gen = 0;
+		m->count = 0;
+		m->ends = false;
+	}
+	return ret;
+}
+
+LP_NOINLINE int
+lp_fast_unwind(void **ips, int max)
+{
+	struct lp_walk_start start;
+
+	/* pc is the instruction that reads rsp: the CFI row there
+	 * describes this very frame. */
+	__asm__ volatile("leaq 0(%%rip), %0\n\t"
+			 "movq %%rsp, %1\n\t"
+			 "movq %%rbp, %2"
+			 : "=r"(start.pc), "=r"(start.sp), "=r"(start.bp));
+	if (lp_unlikely(!__atomic_load_n(&cache, __ATOMIC_ACQUIRE)))
+		return -1;
+	if (max <= 0)
+		return 0;
+	struct lp_thread *t = &this_thread;
+	if (lp_unlikely(start.sp < t->lo || start.sp >= t->hi) && !locate_stack(start.sp))
+		return -1;
+
+	start.top = t->hi;
+	start.own_memo = LP_FAST_UNWIND_MEMO && !t->walking;
+	if (start.own_memo) {
+		t->walking = true;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	}
+	/* A walk that met a rule of a module loaded or unloaded since the
+	 * generation was last seen is walked once more. */
+	start.gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+	int n = walk_stack(t, &start, ips, max);
+	if (lp_unlikely(n == WALK_STALE)) {
+		start.gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+		n = walk_stack(t, &start, ips, max);
+		if (n == WALK_STALE)
+			n = -1;
+	}
+	if (start.own_memo) {
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		t->walking = false;
 	}
-	return -1;
+	return n;
 }
 
 #else /* no _dl_find_object: libunwind does everything */

@@ -34,14 +34,22 @@ print_stack(struct lp_lw *lw, const struct lp_report *r, uint32_t id)
 		struct lp_frame f;
 		lp_symbolize(s->ips[i], &f);
 		P(lw, r, "    #%u %p", i, (void *)f.ip);
-		if (f.function)
-			lp_lw_printf(lw, " in %s", f.function);
-		if (f.file)
-			lp_lw_printf(lw, " %s:%d", f.file, f.line);
-		if (f.module)
-			lp_lw_printf(lw, " (%s+0x%lx)\n", f.module, (unsigned long)f.offset);
-		else
+		if (f.function) {
+			lp_lw_puts(lw, " in ");
+			lp_lw_text_safe(lw, f.function);
+		}
+		if (f.file) {
+			lp_lw_puts(lw, " ");
+			lp_lw_text_safe(lw, f.file);
+			lp_lw_printf(lw, ":%d", f.line);
+		}
+		if (f.module) {
+			lp_lw_puts(lw, " (");
+			lp_lw_text_safe(lw, f.module);
+			lp_lw_printf(lw, "+0x%lx)\n", (unsigned long)f.offset);
+		} else {
 			lp_lw_printf(lw, " (<unknown module>)\n");
+		}
 	}
 }
 
@@ -189,9 +197,12 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 	const struct lp_heap_totals *t = &r->totals;
 	size_t shown = r->nsites < lp_opt.top ? r->nsites : (size_t)lp_opt.top;
 
-	P(lw, r, "leakprobe report %u (%s%s%s), pid %d, uptime %.2f s\n", r->seq,
-	  lp_reason_name(r->reason), r->label ? ": " : "",
-	  r->label ? r->label : "", r->pid, r->uptime_s);
+	P(lw, r, "leakprobe report %u (%s", r->seq, lp_reason_name(r->reason));
+	if (r->label) {
+		lp_lw_puts(lw, ": ");
+		lp_lw_text_safe(lw, r->label);
+	}
+	lp_lw_printf(lw, "), pid %d, uptime %.2f s\n", r->pid, r->uptime_s);
 	P(lw, r, "command: ");
 	lp_lw_text_safe(lw, r->command);
 	lp_lw_puts(lw, "\n");

@@ -18,7 +18,6 @@ import os
 import re
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -158,7 +157,7 @@ class Run:
 
 
 def run(argv, env=None, shim=True, json_reports=True, timeout=60, stdin=None,
-        keep_tmp=False, output=None, input=None, cwd=None, tmp=None):
+        keep_tmp=False, output=None, input=None, cwd=None, tmp=None, preexec_fn=None):
     """Run argv (under the shim), collect JSON reports (r.*.json) and the
     truth files from tmp (a new directory unless given; kept if given)."""
     if tmp:
@@ -168,11 +167,12 @@ def run(argv, env=None, shim=True, json_reports=True, timeout=60, stdin=None,
     e = clean_env(env, shim, json_reports, output, tmp)
     try:
         p = subprocess.run(argv, env=e, capture_output=True, timeout=timeout, cwd=cwd,
-                           input=input,
+                           input=input, preexec_fn=preexec_fn,
                            stdin=None if input is not None else
                            (stdin if stdin is not None else subprocess.DEVNULL))
     except subprocess.TimeoutExpired:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise Failure(f"{argv} did not finish within {timeout} s")
     r = Run(p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace"),
             load_reports(tmp), load_truths(tmp), tmp)

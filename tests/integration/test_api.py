@@ -1,7 +1,9 @@
 """The public API from a program built with -DLEAKPROBE_WEAK_API: under the
 shim leakprobe_report("after warm-up") writes a report at that point
 (reason "api", the label, seq 1, the leaks of that moment only), then the
-exit report (seq 2); text reports show the label in their header.
+exit report (seq 2); text reports show the label in their header, and a
+label with a newline or control characters keeps every line of the text
+report prefixed with ==PID== (JSON carries it exactly).
 Without the shim leakprobe_report is NULL and the program runs; with the
 shim inert (LEAKPROBE_PID of another process) it returns -1, no report."""
 import re
@@ -37,6 +39,17 @@ def test():
     t = run([prog("api_user")], json_reports=False)
     soft(check, re.search(rf"^==\d+== leakprobe report 1 \(api: {re.escape(LABEL)}\)", t.stderr, re.M),
          f"text header with the label; stderr:\n{t.stderr[:400]}")
+
+    odd = "two\nlines\x01 \"quoted\""
+    t = run([prog("api_user"), odd], json_reports=False)
+    pid = re.search(r"^==(\d+)== ", t.stderr, re.M)
+    if pid:
+        stray = [l for l in t.stderr.splitlines() if l and not l.startswith(f"=={pid.group(1)}== ")]
+        soft(check_eq, stray, [], "text report lines without the ==PID== prefix (a label with a newline)")
+    else:
+        soft.errors.append(f"no text report for the odd label:\n{t.stderr[:400]}")
+    j = run([prog("api_user"), odd])
+    soft(check_eq, [x["label"] for x in j.reports if x["reason"] == "api"], [odd], "odd label in JSON")
 
     inert = run([prog("api_user")], env={"LEAKPROBE_PID": "1"})
     soft(check_eq, inert.stdout, "api present, rc -1\n", "stdout with the shim inert (LEAKPROBE_PID=1)")

@@ -3,8 +3,11 @@ by system().  By default the child is traced and reports its leaks; with
 LEAKPROBE_CHILDREN=0 the child writes no report, its LD_PRELOAD no longer
 names libleakprobe (other preloaded libraries stay), and the parent still
 reports, also when LD_PRELOAD is long (over 4 KiB: many preloaded
-libraries, or long paths)."""
+libraries, or long paths).  A report signal the program was started with
+ignored (SIG_IGN, as nohup does for SIGHUP) stays ignored in the children
+it execs, as without the shim (exec keeps SIG_IGN, resets handlers)."""
 import os
+import signal
 
 from lptest import SHIM, Soft, check, check_eq, check_leaks, main, prog, run
 
@@ -64,6 +67,22 @@ def test():
         soft(check, "libleakprobe" not in child["facts"]["ld_preload"],
              f"CHILDREN=0 with a long LD_PRELOAD: the child's LD_PRELOAD still names the shim "
              f"({child['facts']['ld_preload'][:80]}...)")
+
+    # SIGUSR1 ignored from the start: the exec'd child inherits SIG_IGN.
+    def ignore_usr1():
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+
+    argv = [prog("exec_parent"), "exec", prog("leaky_child")]
+    plain = run(argv, shim=False, preexec_fn=ignore_usr1)
+    want = plain.truths["child"]["facts"]["usr1_disposition"]
+    check_eq(want, "SIG_IGN", "the child's SIGUSR1 disposition without the shim")
+    for children in ("1", "0"):
+        r = run(argv, env={"LEAKPROBE_CHILDREN": children}, preexec_fn=ignore_usr1)
+        child = r.truths.get("child")
+        check(child, f"SIGUSR1 ignored, CHILDREN={children}: the child ran")
+        soft(check_eq, child["facts"]["usr1_disposition"], want,
+             f"SIGUSR1 ignored by the parent, CHILDREN={children}: the disposition the exec'd "
+             f"child inherited (as its sigaction(SIGUSR1, NULL, &old) says)")
     soft.done()
 
 

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 
-from lptest import (BUILD, SHIM, SRC, Soft, check, check_eq, check_leaks, check_truth, main,
+from lptest import (SHIM, SRC, Soft, check, check_eq, check_leaks, check_truth, main,
                     program_source, prog, run, skip)
 
 

@@ -1,7 +1,7 @@
 """Planted links at the report's path: a symlink at the final name (to a
 file, dangling), a symlink at the temporary name <final>.tmp.<pid> (to a
 file, dangling; planted while the program waits, once its pid is known),
-a hard link at the final name.  The link's target is never written,
+a hard link or a directory at the final name.  The link's target is never written,
 truncated or created; the report is still delivered (as a regular file
 that replaced the link, or on stderr with one warning naming the path);
 a report file is mode 0600 even under umask 0; no temporary file is left."""
@@ -125,6 +125,13 @@ def test():
         r, final = run_knobs(d, plant_before=lambda f: os.link(victim, f))
         victim_intact(soft, "hard link at the final name", victim)
         delivered(soft, "hard link at the final name", r, final, d)
+
+        # 6. A directory at the final name: left as it is, with what it holds.
+        d = case("final directory")
+        r, final = run_knobs(d, plant_before=lambda f: (os.mkdir(f), make_victim(f)))
+        soft(check, os.path.isdir(final), "directory at the final name: it is gone")
+        victim_intact(soft, "directory at the final name", os.path.join(final, "victim"))
+        delivered(soft, "directory at the final name", r, final, d)
     finally:
         shutil.rmtree(top, ignore_errors=True)
     soft.done()

@@ -1,4 +1,5 @@
-"""Strings the program controls end up in reports (its command line): the
+"""Strings the program controls end up in reports (its command line, the
+path of its executable, which names the module of its frames): the
 JSON report stays valid JSON in UTF-8 (RFC 8259) whatever bytes the
 arguments hold (quotes, backslashes, newlines, control characters, UTF-8,
 bytes that are not UTF-8), and the text report keeps every line prefixed
@@ -18,11 +19,11 @@ NEWLINE = [b"line1\nline2"]
 NOT_UTF8 = [b"latin1-\xe9-\xff"]
 
 
-def run_raw(args, json_out):
+def run_raw(args, json_out, exe=None):
     tmp = tempfile.mkdtemp(prefix="lptest.strings.")
     try:
         env = clean_env(shim=True, json_reports=json_out, tmp=tmp)
-        p = subprocess.run([prog("leak_sites").encode()] + args, env=env, capture_output=True,
+        p = subprocess.run([exe or prog("leak_sites").encode()] + args, env=env, capture_output=True,
                            timeout=60, stdin=subprocess.DEVNULL)
         raw = None
         files = [f for f in os.listdir(tmp) if f.startswith("r.")]
@@ -69,15 +70,36 @@ def test():
         soft(check_truth, rep, truth)
 
     p, _, _ = run_raw(NEWLINE + TRICKY, json_out=False)
+    prefixed(soft, "an argument with a newline", p)
+
+    # The executable in a directory whose name has a newline / is not UTF-8.
+    top = tempfile.mkdtemp(prefix="lptest.exe.")
+    try:
+        for what, dirname in (("a newline", b"dir\nwith newline"), ("a byte not UTF-8", b"dir\xff")):
+            d = os.path.join(top.encode(), dirname)
+            os.mkdir(d)
+            exe = os.path.join(d, b"leak_sites")
+            shutil.copy(prog("leak_sites"), exe)
+            p, _, _ = run_raw([], json_out=False, exe=exe)
+            prefixed(soft, f"executable in a directory with {what}", p)
+            p, raw, truth = run_raw([], json_out=True, exe=exe)
+            rep = parse(soft, f"executable in a directory with {what}", raw)
+            if rep:
+                soft(check_truth, rep, truth)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+    soft.done()
+
+
+def prefixed(soft, what, p):
+    """Every line of the text report on stderr starts with ==PID==."""
     text = p.stderr.decode("utf-8", "replace")
     m = re.search(r"^==(\d+)== ", text, re.M)
     if not m:
-        soft.errors.append(f"no text report on stderr:\n{text[-500:]}")
-    else:
-        stray = [l for l in text.splitlines() if l and not l.startswith(f"=={m.group(1)}== ")]
-        soft(check_eq, stray, [], "text report lines without the ==PID== prefix (argument with "
-                                  "a newline)")
-    soft.done()
+        soft.errors.append(f"{what}: no text report on stderr:\n{text[-500:]}")
+        return
+    stray = [l for l in text.splitlines() if l and not l.startswith(f"=={m.group(1)}== ")]
+    soft(check_eq, stray[:3], [], f"{what}: text report lines without the ==PID== prefix")
 
 
 main(test)

@@ -3,7 +3,7 @@
  *
  * Leaks (truth.h): leak_warmup 3 x 40 bytes (before the call: checkpoint
  * "api"), leak_later 2 x 80 bytes (after).  Prints whether the API is
- * present and what it returned. */
+ * present and what it returned.  argv[1], if given, replaces the label. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -30,12 +30,13 @@ leak_later(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	const char *label = argc > 1 ? argv[1] : "after warm-up";
 	leak_warmup();
 	truth_checkpoint("api");
 	if (leakprobe_report) {
-		int rc = leakprobe_report("after warm-up");
+		int rc = leakprobe_report(label);
 		printf("api present, rc %d\n", rc);
 	} else {
 		printf("api absent\n");

@@ -6,9 +6,16 @@
 //   app::leak_containers(int)  n x new std::string(200, 'x')  and
 //                              n x new std::vector<int>(300): the objects and
 //                              their contents (4n blocks)
+//   app::leak_aligned(int)     n x new Wide, an over-aligned type (C++17
+//                              aligned operator new: aligned_alloc(64, 192))
+// Also: a failing new throws std::bad_alloc, nothrow new returns nullptr
+// (printed: the same with and without the shim).
 // operator new(size) calls malloc(size); std::allocator<T>::allocate(k)
 // calls operator new(k * sizeof(T)); a std::string holds capacity() + 1
 // bytes (the terminating NUL).  Everything else is deleted.
+#include <cstdint>
+#include <cstdio>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -59,6 +66,37 @@ leak_containers(int n)
 	truth_leak("app::leak_containers(int)", 4ul * n, bytes);
 }
 
+struct alignas(64) Wide {
+	char c[150]; // sizeof(Wide) is 192: a multiple of the alignment
+};
+
+__attribute__((noinline)) void
+leak_aligned(int n)
+{
+	for (int i = 0; i < n; i++) {
+		Wide *w = new Wide;
+		if (reinterpret_cast<std::uintptr_t>(w) % alignof(Wide))
+			std::printf("misaligned Wide\n");
+		sink = w;
+	}
+	truth_leak("app::leak_aligned(int)", n, n * sizeof(Wide));
+}
+
+__attribute__((noinline)) void
+failing_new()
+{
+	volatile std::size_t huge = SIZE_MAX / 2;
+	try {
+		sink = new char[huge];
+		std::printf("new char[huge]: returned\n");
+	} catch (const std::bad_alloc &) {
+		std::printf("new char[huge]: std::bad_alloc\n");
+	}
+	sink = new (std::nothrow) char[huge];
+	std::printf("nothrow new char[huge]: %s\n", sink ? "non-null" : "nullptr");
+	truth_leak("app::failing_new()", 0, 0);
+}
+
 // Allocates and frees through every path: nothing of this is live at exit.
 __attribute__((noinline)) void
 churn()
@@ -82,10 +120,14 @@ churn()
 int
 main()
 {
+	std::printf("cxx_leaks\n"); // stdout's buffer: allocated here, not in a leak_* function
 	app::leak_arrays(3);
 	app::leak_objects(5);
 	app::leak_containers(2);
+	app::leak_aligned(3);
+	app::failing_new();
 	app::churn();
+	std::fflush(stdout);
 	truth_write();
 	return 0;
 }

@@ -2,7 +2,10 @@
  * after fork; threads churn malloc/free while fork() runs.
  *
  * argv[1]: number of children, forked one after the other (default 1);
- * argv[2]: number of churning threads (default 1).
+ * argv[2]: number of churning threads (default 1);
+ * argv[3] == "signal": child 1 prints "child ready" and waits for a line on
+ * stdin (the parent is in waitpid meanwhile), after its leak (checkpoint
+ * "child_signal"): the test sends it the report signal.
  * Parent statement ($LP_TRUTH):        leak_before_fork 3 x 100 bytes,
  *                                      leak_parent_after 2 x 300 bytes.
  * Child k's statement ($LP_TRUTH.child<k>, k = 1..N):
@@ -10,12 +13,18 @@
  *                                      (inherited, still live),
  *                                      leak_child 5 x 200 bytes.
  * Facts: pid (each), children, child<k>_pid and child<k>_status (parent).
- * Children end with exit(0): their atexit hooks run. */
+ * Children end with exit(0): their atexit hooks run.
+ * Before the first fork the parent asks for a report (leakprobe_report,
+ * declared weak: nothing happens without the shim), so its own numbering
+ * is at 1 when the children start theirs.  Fact api_rc. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <leakprobe.h>
 
 #include "truth.h"
 
@@ -70,10 +79,13 @@ main(int argc, char **argv)
 	pthread_t t[MAX_THREADS];
 	int n = argc > 1 ? atoi(argv[1]) : 1;
 	int nthreads = argc > 2 ? atoi(argv[2]) : 1;
+	int child_waits = argc > 3 && strcmp(argv[3], "signal") == 0;
 
 	if (n < 1 || n > MAX_CHILDREN || nthreads < 1 || nthreads > MAX_THREADS)
 		return 2;
 	leak_before_fork();
+	truth_checkpoint("before_fork");
+	truth_fact("api_rc", leakprobe_report ? leakprobe_report("before fork") : -2);
 	for (int i = 0; i < nthreads; i++)
 		if (pthread_create(&t[i], NULL, churner, NULL) != 0)
 			return 2;
@@ -91,6 +103,14 @@ main(int argc, char **argv)
 			leak_child();
 			for (int i = 0; i < 1000; i++)
 				free(malloc((size_t)i + 1));
+			if (k == 1 && child_waits) {
+				char c = 0;
+				truth_checkpoint("child_signal");
+				(void)!write(1, "child ready\n", 12);
+				while (c != '\n')
+					if (read(0, &c, 1) <= 0)
+						break;
+			}
 			truth_fact("pid", getpid());
 			snprintf(tags[k - 1], sizeof(tags[0]), "child%d", k);
 			truth_write_tag(tags[k - 1]);

@@ -9,6 +9,7 @@
  *              has started
  *   siginfo    in main, sigaction() with SA_SIGINFO | SA_RESTART: the
  *              handler checks the siginfo it gets (signal number, sender)
+ *   sigset     in main, sigset() (System V, XSI; still in glibc)
  * Then three rounds: print "ready K", wait for a line on stdin (the test
  * sends SIGUSR1 meanwhile); the handler writes "handler N" with write(2);
  * the program prints whether read() was interrupted (EINTR) and its count.
@@ -75,16 +76,23 @@ preinit(int argc, char **argv, char **envp)
 }
 __attribute__((section(".preinit_array"), used)) static void (*preinit_hook)(int, char **, char **) = preinit;
 
+/* h: a handler address (sa_handler or sa_sigaction, as void *). */
+static const char *
+describe_addr(void *h)
+{
+	if (h == (void *)SIG_DFL)
+		return "SIG_DFL";
+	if (h == (void *)SIG_IGN)
+		return "SIG_IGN";
+	if (h == (void *)on_usr1 || h == (void *)on_usr1_info)
+		return "the program's handler";
+	return "another handler";
+}
+
 static const char *
 describe(void (*h)(int))
 {
-	if (h == SIG_DFL)
-		return "SIG_DFL";
-	if (h == SIG_IGN)
-		return "SIG_IGN";
-	if (h == on_usr1 || h == (void (*)(int))on_usr1_info)
-		return "the program's handler";
-	return "another handler";
+	return describe_addr((void *)h);
 }
 
 __attribute__((noinline)) static void
@@ -121,6 +129,12 @@ main(int argc, char **argv)
 		sigemptyset(&sa.sa_mask);
 		if (sigaction(SIGUSR1, &sa, NULL) != 0)
 			return 10;
+	} else if (strcmp(mode, "sigset") == 0) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+		void (*prev)(int) = sigset(SIGUSR1, on_usr1);
+#pragma GCC diagnostic pop
+		printf("sigset() returned %s\n", describe(prev));
 	} else if (strcmp(mode, "signal") == 0) {
 		void (*prev)(int) = signal(SIGUSR1, on_usr1);
 		printf("signal() returned %s\n", describe(prev));
@@ -131,7 +145,7 @@ main(int argc, char **argv)
 	if (sigaction(SIGUSR1, NULL, &old) != 0)
 		return 11;
 	printf("sigaction query: %s, SA_RESTART %s, SA_SIGINFO %s\n",
-	       describe(old.sa_flags & SA_SIGINFO ? (void (*)(int))old.sa_sigaction : old.sa_handler),
+	       describe_addr(old.sa_flags & SA_SIGINFO ? (void *)old.sa_sigaction : (void *)old.sa_handler),
 	       old.sa_flags & SA_RESTART ? "set" : "clear",
 	       old.sa_flags & SA_SIGINFO ? "set" : "clear");
 

@@ -28,6 +28,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@
 #include "fast_unwind.h"
 
 int fu_frame_o0(void *plan, int (*next)(void *));
+void fu_two_sites(void (*cb)(void), int which);
 
 /* Walks per thread in the threads test (the collision build runs with
  * every lookup missing: far slower). */
@@ -153,11 +155,13 @@ report_mismatch(const char *what, const struct outcome *o)
 /* --- stacks of mixed frames ----------------------------------------- */
 
 enum {
-	K_O2, K_O0, K_ALLOCA, K_VLA, K_PRESSURE, K_PLUGIN_O0, K_PLUGIN_O2, K_COUNT
+	K_O2, K_O0, K_ALLOCA, K_VLA, K_PRESSURE, K_PLUGIN_O0, K_PLUGIN_O2,
+	K_SITES, /* fu_two_sites: half of its frames make the walk give up */
+	K_COUNT
 };
 #define K_LOCAL ((1u << K_O2) | (1u << K_O0) | (1u << K_ALLOCA) | (1u << K_VLA) | \
 		 (1u << K_PRESSURE))
-#define K_ALL ((1u << K_COUNT) - 1)
+#define K_ALL (K_LOCAL | (1u << K_PLUGIN_O0) | (1u << K_PLUGIN_O2))
 
 struct plan {
 	int depth;	/* frames still to build */
@@ -212,6 +216,23 @@ frame_pressure(struct plan *p)
 		 f = a >> 3, g = ~a, h = a * 11;
 	int r = descend(p);
 	return r + (int)((a + b * c + d * e + f * g + h * (a ^ b)) & 0xff);
+}
+
+static __thread struct plan *sites_plan;
+
+static void
+sites_next(void)
+{
+	descend(sites_plan);
+}
+
+static LP_NOINLINE int
+frame_sites(struct plan *p)
+{
+	sites_plan = p;
+	fu_two_sites(sites_next, (int)(p->seed & 1));
+	__asm__ volatile("" ::: "memory");
+	return 1;
 }
 
 static uint32_t
@@ -282,6 +303,8 @@ descend(void *arg)
 		return frame_vla(p);
 	case K_PRESSURE:
 		return frame_pressure(p);
+	case K_SITES:
+		return frame_sites(p);
 	default:
 		return plugin_frame[k - K_PLUGIN_O0](p, descend);
 	}
@@ -315,6 +338,7 @@ test_chains(void)
 		{ "plugin -O2 chain", 1u << K_PLUGIN_O2 },
 		{ "mixed local chain", K_LOCAL },
 		{ "mixed chain with plugins", K_ALL },
+		{ "mixed chain, some walks giving up", K_LOCAL | (1u << K_SITES) },
 	};
 
 	for (size_t s = 0; s < LP_ARRAY_LENGTH(shapes); s++) {
@@ -332,8 +356,10 @@ test_chains(void)
 				differ += p.differ;
 			}
 		}
-		CHECK(differ == 0 && gave_up == 0, "%s: %d same, %d gave up, %d differ",
-		      shapes[s].name, same, gave_up, differ);
+		bool may_give_up = shapes[s].kinds & (1u << K_SITES);
+		CHECK(differ == 0 && (may_give_up ? same > gave_up / 4 : gave_up == 0),
+		      "%s: %d same, %d gave up, %d differ", shapes[s].name, same, gave_up,
+		      differ);
 	}
 }
 
@@ -406,6 +432,8 @@ struct worker {
 	uint32_t seed;
 	unsigned kinds;
 	int walks, extra;
+	volatile int *until; /* with until_min: walk on until it reaches it */
+	int until_min;
 	int same, gave_up, differ;
 	volatile bool done;
 };
@@ -415,7 +443,9 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	for (int done = 0; done < w->walks; done += 4) {
+	for (int done = 0; done < w->walks ||
+			   (w->until && *w->until < w->until_min && done < 20 * w->walks);
+	     done += 4) {
 		struct plan p = {
 			.depth = 1 + (int)(next_random(&w->seed) % 60),
 			.seed = next_random(&w->seed), .kinds = w->kinds,
@@ -519,15 +549,19 @@ static void
 test_signals_during_walks(void)
 {
 	struct sigaction sa = { .sa_handler = on_nested_signal, .sa_flags = SA_RESTART };
-	struct worker w = { .seed = 77, .kinds = K_LOCAL, .walks = FU_WALKS / 4, .extra = 30 };
+	struct worker w = { .seed = 77, .kinds = K_LOCAL, .walks = FU_WALKS / 4, .extra = 30,
+			    .until = &nested_walks, .until_min = 2000 };
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR2, &sa, NULL);
 	pthread_create(&w.thread, NULL, worker_main, &w);
+	/* One signal at a time, each delivered before the next is sent
+	 * (pending signals merge, a busy machine would deliver few). */
 	while (!w.done) {
+		int before = nested_walks;
 		pthread_kill(w.thread, SIGUSR2);
-		for (volatile int spin = 0; spin < 2000; spin++)
-			;
+		while (nested_walks == before && !w.done)
+			sched_yield();
 	}
 	pthread_join(w.thread, NULL);
 	signal(SIGUSR2, SIG_DFL);
@@ -601,6 +635,37 @@ test_dlclose(void)
 	      same, gave_up, differ, reused, cycles - 1);
 	printf("note: unw_backtrace (per-thread trace cache) returned a stale stack in "
 	       "%d of %d walks\n", libunwind_stale, 4 * cycles);
+}
+
+/* --- a walk that replays the memo in place, then gives up ---------- */
+
+static struct outcome sites_outcome;
+
+static LP_NOINLINE void
+sites_callback(void)
+{
+	walk_both(&sites_outcome, MAX_FRAMES);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* Walks through fu_two_sites' plain site, its expression site (-1, or
+ * libunwind's answer), the plain one again: identical to the first. */
+static void
+test_memo_after_give_up(void)
+{
+	int same = 0, gave_up = 0, differ = 0;
+
+	for (int i = 0; i < 12; i++) {
+		fu_two_sites(sites_callback, i % 3 == 1);
+		int c = compare(&sites_outcome);
+		same += c == 0;
+		gave_up += c == 1;
+		if (c < 0 && differ++ == 0)
+			report_mismatch("a walk after a give-up", &sites_outcome);
+	}
+	CHECK(differ == 0 && same >= 8,
+	      "memo after a walk that gave up: %d same, %d gave up, %d differ",
+	      same, gave_up, differ);
 }
 
 /* --- walks from inside libc --------------------------------------- */
@@ -817,9 +882,12 @@ main(int argc, char **argv)
 	test_threads(K_LOCAL, false, true, "8 threads, local frames");
 	test_threads(K_ALL, false, false, "8 threads, with plugin frames");
 	test_threads(K_ALL, true, false, "8 threads during dlopen/dlclose churn");
+	test_threads(K_LOCAL | (1u << K_SITES), true, false,
+		     "8 threads, some walks giving up");
 	test_signals_during_walks();
 	test_dlclose();
 	test_libc_callbacks();
+	test_memo_after_give_up();
 	run_benchmark();
 
 	printf("%d passed, %d failed\n", passed, failed);
