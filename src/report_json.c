@@ -117,7 +117,8 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 	lp_lw_json_string(lw, r->command);
 	lp_lw_printf(lw, ", \"reason\": \"%s\", \"label\": ", lp_reason_name(r->reason));
 	lp_lw_json_string(lw, r->label);
-	lp_lw_printf(lw, ", \"seq\": %u, \"uptime_s\": %.3f,\n", r->seq, r->uptime_s);
+	lp_lw_printf(lw, ", \"seq\": %u, \"uptime_s\": %.3f, \"monotonic_s\": %.6f,\n",
+		     r->seq, r->uptime_s, (double)r->now_ns / 1e9);
 	lp_lw_puts(lw, " \"warnings\": [");
 	if (r->warning)
 		lp_lw_json_string(lw, r->warning);
