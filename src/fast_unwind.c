@@ -3,13 +3,14 @@
  * fast_unwind.c - see fast_unwind.h.
  *
  * The walk reproduces libunwind 1.6's x86-64 fast trace (unw_backtrace):
- * a frame is followed only when its CFI row has the "standard" shape
- * libunwind itself traces (CFA = rsp or rbp + constant, return address at
- * CFA-8, rbp unchanged or saved at CFA+constant, rsp unchanged); a row
- * whose return address or rbp is undefined ends the walk as it ends
- * libunwind's; a return address below 0x4000 ends it too.  Every other
- * row (expressions, register rules, signal frames, no FDE) answers -1 and
- * the caller asks libunwind.
+ * a frame is followed only when its CFI row has a shape libunwind itself
+ * traces: "standard" (CFA = rsp or rbp + constant, return address at
+ * CFA-8, rbp unchanged or saved at CFA+constant, rsp unchanged) or
+ * "aligned" (gcc's stack realignment: CFA = *(rbp + constant), rbp saved
+ * at rbp).  A row whose return address or rbp is undefined ends the walk
+ * as it ends libunwind's; a return address below 0x4000 ends it too.
+ * Every other row (other expressions, register rules, signal frames, no
+ * FDE) answers -1 and the caller asks libunwind.
  *
  * Rule cache: one 64-bit word per slot, written and read with single
  * atomic accesses, so no reader can see a torn entry.  The pc is
@@ -30,13 +31,16 @@
  *
  * Memo: the walk is a chain of dependent loads (~7 ns a frame).  Each
  * thread keeps its previous walk; where a new walk reaches one of its
- * states the rest is verified with independent loads (~1 ns a frame).
+ * states (same pc and sp, and same rbp if the rest of the walk uses it)
+ * the rest is verified with independent loads (~1 ns a frame).
  *
  * Memory safety: every stack load lies between the walk's own rsp and
  * the top of this thread's stack, every .eh_frame read inside the
  * module's mapping, and the CFA strictly rises.
  */
+#ifndef _GNU_SOURCE /* the build passes it */
 #define _GNU_SOURCE
+#endif
 #include "fast_unwind.h"
 
 #include <dlfcn.h>
@@ -68,7 +72,8 @@
 
 /* Rule fields, low bits first.  The CFA offset comes first: on the walk's
  * critical path it takes a single AND. */
-#define CFA_OFF_MAX ((UINT64_C(1) << 19) - 1) /* bits 0..18: CFA offset */
+#define CFA_OFF_MAX ((UINT64_C(1) << 18) - 1) /* bits 0..17: CFA offset */
+#define RULE_ALIGNED (UINT64_C(1) << 18) /* CFA = *(rbp + slot offset) */
 #define RULE_KIND_SHIFT 19
 #define RULE_KIND (UINT64_C(3) << RULE_KIND_SHIFT)
 #define RULE_EMPTY (UINT64_C(0) << RULE_KIND_SHIFT)
@@ -79,7 +84,9 @@
 #define RULE_STAMP_SHIFT 22 /* 4 bits of loader generation */
 #define RULE_CFA_RBP (UINT64_C(1) << 26)
 #define RULE_RBP_SAVED (UINT64_C(1) << 27)
-#define RULE_RBP_SHIFT 28 /* bits 28..34: signed rbp slot offset, in words */
+/* Bits 28..34, signed: the rbp slot (CFA + 8 * it), or for an aligned
+ * rule the CFA slot (rbp + it, in bytes). */
+#define RULE_SLOT_SHIFT 28
 _Static_assert(RULE_BITS >= 35, "rule fields overlap the tag");
 
 /* libunwind's end of the walk: a return address below this stops it. */
@@ -110,10 +117,21 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 extern void *__libc_stack_end;
 
-/* One step of a recorded walk: the caller's CFA and rbp, the return
- * address read at cfa - 8, and where rbp was read (0: carried over). */
+enum {
+	STEP_BP_SLOT = 1,   /* rbp was read at cfa + bp_slot */
+	STEP_CFA_SLOT = 2,  /* the CFA was read at cfa + cfa_slot */
+	STEP_USES_BP = 4,   /* the step used the rbp it was given */
+	STEP_BP_NEEDED = 8, /* the rest of the walk uses the rbp it leaves */
+};
+
+/* One step of a recorded walk: the caller's CFA, the return address read
+ * at cfa - 8, the rbp read from the stack (a step that keeps rbp leaves
+ * bp alone: the state's rbp is the last one read, or the walk's first),
+ * where rbp and the CFA were read from. */
 struct lp_memo_step {
-	uintptr_t cfa, ra, bp, bp_slot;
+	uintptr_t cfa, ra, bp;
+	int16_t bp_slot, cfa_slot;
+	uint8_t flags;
 };
 
 /* The previous walk of this thread.  Its steps after a state (pc, sp,
@@ -130,6 +148,7 @@ struct lp_memo {
 	int first, count;    /* steps recorded: step[first, first + count) */
 	bool ends;	     /* the rule after the last step is RULE_LAST */
 	bool volatile_rules; /* the steps used volatile rules */
+	bool bp_needed;	     /* the walk uses the rbp it started with */
 	struct lp_memo_step step[MEMO_STEPS];
 };
 
@@ -307,12 +326,17 @@ open_record(struct lp_cfi_reader *r, uintptr_t p, const struct dl_find_object *m
 
 /* --- executing CFI ---------------------------------------------------- */
 
-/* Rules as libunwind names them; registers start out SAME. */
-enum { WHERE_UNDEF, WHERE_SAME, WHERE_CFAREL, WHERE_REG };
+/* Rules as libunwind names them; registers start out SAME.  AT_RBP is
+ * the one expression rule libunwind traces: { DW_OP_breg6 0 } for rbp. */
+enum { WHERE_UNDEF, WHERE_SAME, WHERE_CFAREL, WHERE_REG, WHERE_AT_RBP, WHERE_IGNORED };
 
 struct lp_cfi_row {
 	int64_t cfa_off;
 	uint8_t cfa_reg;
+	/* libunwind keeps an expression CFA apart from register + offset:
+	 * CFA = *(rbp + deref_off), { DW_OP_breg6 off; DW_OP_deref }. */
+	bool cfa_deref;
+	int64_t deref_off;
 	uint8_t where[REG_COUNT];
 	int64_t val[REG_COUNT];
 };
@@ -340,7 +364,23 @@ static bool
 set_cfa(struct lp_cfi_row *row, uint64_t reg)
 {
 	row->cfa_reg = (uint8_t)reg;
+	row->cfa_deref = false;
 	return reg < REG_COUNT;
+}
+
+/* Read a DWARF expression block; true if it is exactly { DW_OP_breg6
+ * off } (deref false) or { DW_OP_breg6 off; DW_OP_deref } (deref true)
+ * with a one-byte offset, the shapes libunwind's fast trace knows. */
+static bool
+read_rbp_expression(struct lp_cfi_reader *r, bool deref, int64_t *off)
+{
+	uint64_t len = read_uleb(r);
+	if (r->bad || len != (deref ? 3u : 2u) || len > (uint64_t)(r->end - r->p))
+		return false;
+	const uint8_t *e = r->p;
+	r->p += len;
+	*off = (int8_t)(uint8_t)(e[1] << 1) >> 1; /* one-byte sleb */
+	return e[0] == 0x76 && !(e[1] & 0x80) && (!deref || e[2] == 0x06);
 }
 
 static int64_t
@@ -441,13 +481,33 @@ run_cfi(struct lp_cfi_reader *r, const struct lp_cie *cie, struct lp_cfi_row *ro
 		case 0x13: /* def_cfa_offset_sf */
 			row->cfa_off = factored((uint64_t)read_sleb(r), cie->data_align);
 			break;
+		case 0x0f: /* def_cfa_expression */
+			ok = read_rbp_expression(r, true, &row->deref_off);
+			row->cfa_deref = true;
+			break;
+		case 0x10: /* expression */
+			reg = read_uleb(r);
+			if (reg == REG_RBP) {
+				ok = read_rbp_expression(r, false, &row->val[REG_RBP]) &&
+				     row->val[REG_RBP] == 0;
+				row->where[REG_RBP] = WHERE_AT_RBP;
+			} else {
+				/* Where a register the walk ignores was saved
+				 * (gcc's realigned frames): rbp-relative, which
+				 * libunwind evaluates without fail. */
+				int64_t unused;
+				ok = reg != REG_RSP && reg != REG_RA &&
+				     read_rbp_expression(r, false, &unused) &&
+				     set_rule(row, reg, WHERE_IGNORED, 0);
+			}
+			break;
 		case 0x2e: /* GNU_args_size: no effect on the walk */
 			read_uleb(r);
 			break;
 		default:
-			/* DWARF expressions (libunwind evaluates them, its
-			 * fast trace never follows them), set_loc, val_offset
-			 * (which libunwind misparses), vendor codes. */
+			/* val_expression (libunwind evaluates it, its fast
+			 * trace never follows it), set_loc, val_offset (which
+			 * libunwind misparses), vendor codes. */
 			ok = false;
 			break;
 		}
@@ -576,7 +636,7 @@ find_fde(uintptr_t pc, const struct dl_find_object *mod, struct lp_cie *cie,
 
 /* Turn the row at pc into a rule word (kind and offsets, no tag/stamp),
  * with libunwind's classification: undefined return address or rbp ends
- * the walk; only rows it traces as "standard" step. */
+ * the walk; only rows it traces as "standard" or "aligned" step. */
 static uint64_t
 classify_row(const struct lp_cfi_row *row)
 {
@@ -584,7 +644,15 @@ classify_row(const struct lp_cfi_row *row)
 
 	if (ra == WHERE_REG || bp == WHERE_REG || row->where[REG_RSP] == WHERE_REG)
 		return RULE_UNSUPPORTED;
-	if (row->cfa_reg != REG_RSP && row->cfa_reg != REG_RBP)
+	if (row->cfa_deref) {
+		/* gcc's realigned frame: the CFA was pushed below rbp. */
+		if (bp != WHERE_AT_RBP || ra != WHERE_CFAREL || row->val[REG_RA] != -8 ||
+		    row->where[REG_RSP] != WHERE_SAME)
+			return RULE_UNSUPPORTED;
+		return RULE_STANDARD | RULE_ALIGNED | RULE_CFA_RBP | RULE_RBP_SAVED |
+		       ((uint64_t)row->deref_off & 0x7f) << RULE_SLOT_SHIFT;
+	}
+	if (bp == WHERE_AT_RBP || (row->cfa_reg != REG_RSP && row->cfa_reg != REG_RBP))
 		return RULE_UNSUPPORTED;
 	if (ra == WHERE_UNDEF || bp == WHERE_UNDEF)
 		return RULE_LAST;
@@ -602,7 +670,7 @@ classify_row(const struct lp_cfi_row *row)
 		int64_t off = row->val[REG_RBP];
 		if (off % 8 || off < -64 * 8 || off > 63 * 8)
 			return RULE_UNSUPPORTED;
-		rule |= RULE_RBP_SAVED | ((uint64_t)(off / 8) & 0x7f) << RULE_RBP_SHIFT;
+		rule |= RULE_RBP_SAVED | ((uint64_t)(off / 8) & 0x7f) << RULE_SLOT_SHIFT;
 	}
 	return rule;
 }
@@ -864,28 +932,53 @@ load_word(uintptr_t addr)
 }
 
 /* Replay steps of a memo while the stack words they read still hold
- * what they held; ips receives their return addresses.  The CFAs of the
- * steps rise and none exceeds the thread's top: checking the first one
- * against the floor bounds them all.  Returns the steps replayed. */
-static inline int
-replay_steps(const struct lp_memo_step *step, int count, void **ips, uintptr_t floor)
+ * what they held (rbp's only where the rest of the walk uses it); ips
+ * receives their return addresses, *bp follows rbp.  In place, a step
+ * whose rbp differs (unused) takes this walk's; else rec[0, rec_count)
+ * receives the steps as this walk reads them.  The CFAs of the steps rise
+ * and none exceeds the thread's top: checking the first one against the
+ * floor bounds them.  Returns the steps replayed. */
+static inline __attribute__((always_inline)) int
+replay_steps(struct lp_memo_step *step, int count, void **ips, uintptr_t floor,
+	     uintptr_t *bp, bool in_place, struct lp_memo_step *rec, int rec_count)
 {
+	uintptr_t cur = *bp;
 	int i = 0;
 
 	if (count <= 0 || step[0].cfa - 8 < floor)
 		return 0;
 	for (; i < count; i++) {
-		if (load_word(step[i].cfa - 8) != step[i].ra)
+		struct lp_memo_step *st = &step[i];
+		unsigned flags = st->flags;
+		if (lp_unlikely(flags & STEP_CFA_SLOT) &&
+		    (st->cfa + st->cfa_slot < floor || load_word(st->cfa + st->cfa_slot) != st->cfa))
 			break;
-		if (step[i].bp_slot && (step[i].bp_slot < floor ||
-					load_word(step[i].bp_slot) != step[i].bp))
+		if (load_word(st->cfa - 8) != st->ra)
 			break;
-		ips[i] = (void *)step[i].ra;
+		if (flags & STEP_BP_SLOT) {
+			if (st->cfa + st->bp_slot < floor)
+				break;
+			uintptr_t v = load_word(st->cfa + st->bp_slot);
+			if (lp_unlikely(v != st->bp)) {
+				if (flags & STEP_BP_NEEDED)
+					break;
+				if (in_place)
+					st->bp = v;
+			}
+			cur = v;
+		}
+		ips[i] = (void *)st->ra;
+		if (!in_place && i < rec_count) {
+			rec[i] = *st;
+			rec[i].bp = cur;
+		}
 	}
+	*bp = cur;
 	return i;
 }
 
-/* The state before step i of a memo: (pc to look up, sp, rbp). */
+/* The state before step i of a memo: (pc to look up, sp, rbp), and
+ * whether the rest of the walk depends on that rbp. */
 static inline uintptr_t
 memo_sp(const struct lp_memo *m, int i)
 {
@@ -898,10 +991,44 @@ memo_pc(const struct lp_memo *m, int i)
 	return i ? m->step[m->first + i - 1].ra - 1 : m->pc;
 }
 
-static inline uintptr_t
-memo_bp(const struct lp_memo *m, int i)
+static inline bool
+memo_matches_bp(const struct lp_memo *m, int i, uintptr_t bp)
 {
-	return i ? m->step[m->first + i - 1].bp : m->bp;
+	if (i ? !(m->step[m->first + i - 1].flags & STEP_BP_NEEDED) : !m->bp_needed)
+		return true;
+	while (i > 0 && !(m->step[m->first + i - 1].flags & STEP_BP_SLOT))
+		i--;
+	return (i ? m->step[m->first + i - 1].bp : m->bp) == bp;
+}
+
+/* Whether a step's state uses its rbp, given whether the next one does. */
+static inline bool
+needs_bp_before(unsigned flags, bool after)
+{
+	return (flags & STEP_USES_BP) || (!(flags & STEP_BP_SLOT) && after);
+}
+
+/* Mark, from step i down to step 0, whether the rest of the walk uses the
+ * rbp each state holds; needed: whether the state after step i does.
+ * Steps [kept_lo, kept_hi) come from the previous memo with their marks:
+ * once one of them keeps its mark, the marks below it down to kept_lo
+ * stand.  Postcondition: every mark up to step i's is right. */
+static void
+mark_bp_needs(struct lp_memo *m, int i, bool needed, int kept_lo, int kept_hi)
+{
+	while (i >= 0) {
+		struct lp_memo_step *st = &m->step[m->first + i];
+		if (i >= kept_lo && i < kept_hi && !!(st->flags & STEP_BP_NEEDED) == needed) {
+			st = &m->step[m->first + kept_lo];
+			needed = needs_bp_before(st->flags, st->flags & STEP_BP_NEEDED);
+			i = kept_lo - 1;
+			continue;
+		}
+		st->flags = (uint8_t)((st->flags & ~STEP_BP_NEEDED) | (needed ? STEP_BP_NEEDED : 0));
+		needed = needs_bp_before(st->flags, needed);
+		i--;
+	}
+	m->bp_needed = needed;
 }
 
 static inline int
@@ -931,8 +1058,9 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 	 * walk meets the memo, then in the memo itself. */
 	struct lp_memo_step *out = t->fresh;
 	int room = MEMO_STEPS, first = -1; /* first: where out begins in m */
-	/* next: the first state of m not below sp; -1: no more matching. */
-	int next = start->own_memo && m->gen == start->gen ? 0 : -1;
+	/* next: the first state of m not below sp; -1: no more matching.
+	 * Steps [kept_lo, kept_hi) of this walk were replayed from m. */
+	int next = start->own_memo && m->gen == start->gen ? 0 : -1, kept_lo = 0, kept_hi = 0;
 	/* checked: the generation was confirmed, volatile rules are
 	 * current (their modules have frames on this stack: they stay). */
 	bool checked = false, used_volatile = false, ends = false;
@@ -948,7 +1076,7 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 		if (next > m->count)
 			next = -1;
 		if (next >= 0 && memo_sp(m, next) == sp && memo_pc(m, next) == lookup &&
-		    memo_bp(m, next) == bp) {
+		    memo_matches_bp(m, next, bp)) {
 			if (m->volatile_rules && !checked) {
 				if (!confirm_generation(start->gen)) {
 					ret = WALK_STALE;
@@ -959,36 +1087,37 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 			used_volatile |= m->volatile_rules;
 			/* From here this walk is m's, as long as the words m
 			 * read still hold what it read. */
-			int at = m->first + next;
-			int done = replay_steps(m->step + at, min_int(m->count - next, max - n),
-						ips + n, floor);
-			if (at >= n) {
+			int at = m->first + next, done;
+			if (at >= n && room >= n) {
 				/* Our first steps go in front of the
-				 * replayed ones (m's own first steps are
-				 * not needed any more). */
+				 * replayed ones, which are recorded where
+				 * they are (m's own first steps are not
+				 * needed any more). */
 				first = at - n;
 				if (n)
 					memcpy(m->step + first, t->fresh, (size_t)n * sizeof(*out));
 				out = m->step + first;
 				room = MEMO_STEPS - first;
-			} else if (n < MEMO_STEPS) {
-				memcpy(t->fresh + n, m->step + at,
-				       (size_t)min_int(done, MEMO_STEPS - n) * sizeof(*out));
+				done = replay_steps(m->step + at, min_int(m->count - next, max - n),
+						    ips + n, floor, &bp, true, NULL, 0);
+			} else {
+				done = replay_steps(m->step + at, min_int(m->count - next, max - n),
+						    ips + n, floor, &bp, false,
+						    n < room ? t->fresh + n : NULL, room - n);
 			}
+			kept_lo = n;
+			kept_hi = n + done;
 			n += done;
 			next += done;
 			if (next == m->count && m->ends && n < max) {
 				ends = true;
 				break;
 			}
-			/* Walk on from the first state not replayed (the
-			 * values in front of step[at] are ours now, and
-			 * equal: that state matched). */
+			/* Walk on from the first state not replayed (rbp:
+			 * ours, or the last one a replayed step restored). */
 			if (done) {
-				const struct lp_memo_step *last = &m->step[at + done - 1];
-				sp = last->cfa;
-				lookup = last->ra - 1;
-				bp = last->bp;
+				sp = m->step[at + done - 1].cfa;
+				lookup = m->step[at + done - 1].ra - 1;
 			}
 			next = -1;
 		}
@@ -1009,24 +1138,48 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 			ends = true;
 			break;
 		}
-		uintptr_t cfa = ((rule & RULE_CFA_RBP) ? bp : sp) + (rule & CFA_OFF_MAX);
+		/* The slot field, sign-extended: rbp's slot in words, or
+		 * for an aligned rule where the CFA is, in bytes. */
+		int64_t slot_field = (int64_t)(rule << (57 - RULE_SLOT_SHIFT)) >> 57;
+		uintptr_t cfa, cfa_at = 0, bp_at = 0;
+		if (lp_likely(!(rule & RULE_ALIGNED))) {
+			cfa = ((rule & RULE_CFA_RBP) ? bp : sp) + (rule & CFA_OFF_MAX);
+			bp_at = cfa + (uintptr_t)(slot_field * 8);
+		} else {
+			cfa_at = bp + (uintptr_t)slot_field;
+			if (lp_unlikely(cfa_at < floor || cfa_at > top - 8))
+				goto fail;
+			cfa = load_word(cfa_at);
+			bp_at = bp;
+		}
 		/* The CFA strictly rises and stays on the stack. */
 		if (lp_unlikely(cfa < sp + 8 || cfa > top))
 			goto fail;
-		uintptr_t ra = load_word(cfa - 8), slot = 0;
+		uintptr_t ra = load_word(cfa - 8);
 		if (rule & RULE_RBP_SAVED) {
-			/* Sign-extend the 7-bit word offset. */
-			int64_t words = (int64_t)(rule << (57 - RULE_RBP_SHIFT)) >> 57;
-			slot = cfa + (uintptr_t)(words * 8);
-			if (lp_unlikely(slot < floor || slot > top - 8))
+			if (lp_unlikely(bp_at < floor || bp_at > top - 8))
 				goto fail;
-			bp = load_word(slot);
+			bp = load_word(bp_at);
 		}
 		sp = cfa;
 		if (lp_unlikely(ra < LOWEST_PC))
 			break;
-		if (start->own_memo && n < room)
-			out[n] = (struct lp_memo_step){ cfa, ra, bp, slot };
+		if (start->own_memo && n < room) {
+			/* Slots are kept relative to the CFA, in 16 bits;
+			 * a step that does not fit ends the record. */
+			intptr_t cfa_rel = (intptr_t)(cfa_at - cfa), bp_rel = (intptr_t)(bp_at - cfa);
+			if (((rule & RULE_ALIGNED) && (cfa_rel < INT16_MIN || cfa_rel > INT16_MAX)) ||
+			    ((rule & RULE_RBP_SAVED) && (bp_rel < INT16_MIN || bp_rel > INT16_MAX)))
+				room = n;
+			else
+				out[n] = (struct lp_memo_step){
+					.cfa = cfa, .ra = ra, .bp = bp,
+					.bp_slot = (int16_t)bp_rel, .cfa_slot = (int16_t)cfa_rel,
+					.flags = (uint8_t)(((rule & RULE_RBP_SAVED) ? STEP_BP_SLOT : 0) |
+							   ((rule & RULE_ALIGNED) ? STEP_CFA_SLOT : 0) |
+							   ((rule & RULE_CFA_RBP) ? STEP_USES_BP : 0)),
+				};
+		}
 		ips[n++] = (void *)ra;
 		lookup = ra - 1; /* the call, not what follows it */
 	}
@@ -1045,6 +1198,7 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 		m->count = count;
 		m->ends = ends && n == count;
 		m->volatile_rules = used_volatile;
+		mark_bp_needs(m, count - 1, !m->ends, kept_lo, min_int(kept_hi, count));
 	}
 	return n;
 
@@ -1057,6 +1211,16 @@ fail:
 		m->ends = false;
 	}
 	return ret;
+}
+
+/* The loader generation moved under a walk: once more, under the new
+ * one (out of line: the walk is inlined once, on the hot path). */
+static LP_NOINLINE int
+walk_again(struct lp_thread *t, struct lp_walk_start *start, void **ips, int max)
+{
+	start->gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+	int n = walk_stack(t, start, ips, max);
+	return n == WALK_STALE ? -1 : n;
 }
 
 LP_NOINLINE int
@@ -1088,12 +1252,8 @@ lp_fast_unwind(void **ips, int max)
 	 * generation was last seen is walked once more. */
 	start.gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
 	int n = walk_stack(t, &start, ips, max);
-	if (lp_unlikely(n == WALK_STALE)) {
-		start.gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
-		n = walk_stack(t, &start, ips, max);
-		if (n == WALK_STALE)
-			n = -1;
-	}
+	if (lp_unlikely(n == WALK_STALE))
+		n = walk_again(t, &start, ips, max);
 	if (start.own_memo) {
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		t->walking = false;

@@ -8,7 +8,14 @@
  * chain of base depth + 0..7 frames (stacks of ~20-28 frames at depth 20)
  * and one of 64 sites.  Prints its own ns/op on stderr (process start-up and
  * exit are not in it).  Same shape as the reference workload.
+ *
+ * Built with -DBENCH_AS_LIBRARY -shared -fPIC it becomes a module whose
+ * bench_main() dlrun.c calls after dlopen(): the same loop, with every
+ * allocation made from a module loaded after start-up.
  */
+#ifdef BENCH_AS_LIBRARY
+#define main bench_main
+#endif
 #include <stdlib.h>
 #include <stdio.h>
 #include <pthread.h>

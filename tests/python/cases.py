@@ -1,11 +1,12 @@
 import gc; gc.collect(); gc.disable()
 # ^ Determinism prologue: it must stay the first line, before any other
-# import.  Interpreter start-up (site, encodings...) ran with the collector
-# enabled, and the shim's own allocations shift when automatic collections
-# fire, so the start-up garbage still uncollected at this point differs
-# between a run with the shim and one without.  Collecting it all here and
+# import.  Interpreter start-up ran with the collector enabled, and the
+# shim's own allocations shift when automatic collections fire, so the
+# start-up garbage still uncollected at this point differs between a run
+# with the shim and one without (e.g. 3.12's pure-Python classes that
+# operator/functools replace by C ones).  Collecting it all here and
 # disabling the collector makes everything after this line allocate the
-# same garbage in both runs.
+# same objects, and leave the same garbage, in every run.
 #
 # cases.py - the garbage of CPython's Lib/test/test_gc.py, built for the
 # live-CPython oracle tests (tests/integration/test_python_*.py).
@@ -13,25 +14,45 @@ import gc; gc.collect(); gc.disable()
 #   cases.py MODE CASE[,CASE...]|all|none
 #
 # MODE
-#   exit     build the garbage and return: the shim's exit report (written
-#            from its atexit callback, after ours) must find it.
-#   oracle   build the same garbage, then let CPython's own collector say
-#            what is unreachable: gc.set_debug(DEBUG_COLLECTABLE |
-#            DEBUG_UNCOLLECTABLE); gc.collect() prints one
-#            "gc: collectable <TYPE 0xADDR>" line per object on stderr (and
-#            "gc: uncollectable <...>" for legacy finalizers), before any
-#            finalizer runs.  The driver parses stderr.
-#   signal   build the garbage, send ourselves SIGUSR1, wait (bounded) for
-#            the report file r.<pid>.1.json, then run the oracle collection
-#            in this same process: the report and the collector see the same
-#            objects at the same addresses.
+#   exit           build the garbage and return: the shim's exit report
+#                  (written from its atexit callback, which runs after the
+#                  program's own) must find it.
+#   oracle-exit    build the same garbage; CPython's collector judges it
+#                  from an atexit callback registered first, so it runs
+#                  last of the program's callbacks, where the shim's does:
+#                  gc.set_debug(DEBUG_COLLECTABLE | DEBUG_UNCOLLECTABLE)
+#                  then gc.collect() prints "gc: collectable <TYPE 0xADDR>"
+#                  for each unreachable object ("uncollectable" for legacy
+#                  finalizers and what they reach) on stderr, before any
+#                  finalizer runs.  The driver parses stderr.
+#   signal         build the garbage, send ourselves SIGUSR1, wait (bounded)
+#                  for the report file (seq 1), then let CPython's collector
+#                  judge in this same process: same objects, same addresses.
+#   oracle-signal  the same point of the program, the collector instead of
+#                  the signal (the separate-run oracle for the signal report).
 #
 # Every mode runs the same code up to the end of the build, so the garbage
-# (including what the imports below leave) is the same in all of them.
-# Ground truth is written (os.write, no Python file objects) to $LP_TRUTH:
-# the ids, types and descriptions of the objects each case made garbage
-# on purpose, line numbers for tracebacks, and from an atexit callback
-# (which runs before the shim's) the collector's counters and generations.
+# (with whatever the imports below leave) is the same in all of them.
+#
+# Ground truth, in the directory of $LP_TRUTH (written with os.write: no
+# Python file objects, nothing on a cycle):
+#   truth.json   the address (id()), type and, where stated, description of
+#                each object a case made garbage on purpose; for the
+#                traceback case the stack of each allocation, from the
+#                frames themselves
+#   atexit.txt   from an atexit callback that runs just before the shim's:
+#                gc.get_count(), get_threshold(), isenabled() and the size
+#                of each generation
+#   signal.txt   signal mode: whether the report appeared, and whether the
+#                collector was still enabled afterwards
+#
+# Knobs for the generation tests (environment):
+#   LP_SET_THRESHOLD=a,b,c  gc.set_threshold(a, b, c) before building
+#   LP_GEN_SHAPE=1          after building: collect(1), allocate, collect(0),
+#                           allocate: objects in all three generations
+#   LP_GC_ENABLE=1          gc.enable() once the garbage is built
+#   LP_TYPES=1              types.json: each generation's objects by type,
+#                           from an atexit callback that runs before at_exit
 import atexit
 import json
 import os
@@ -41,23 +62,54 @@ import time
 import weakref
 
 TRUTH = os.environ.get("LP_TRUTH", "")
+TRUTH_DIR = os.path.dirname(TRUTH) if TRUTH else ""
 T = {"version": "%d.%d.%d" % sys.version_info[:3], "file": sys._getframe().f_code.co_filename,
-     "pid": os.getpid(), "cases": {}, "objects": [], "unavailable": [], "lines": {}}
+     "pid": os.getpid(), "cases": {}, "objects": [], "groups": [], "stacks": {}}
+KEEP = []
 
 
-def write_file(path, text):
-    if not path:
+def write_file(name, text):
+    if not TRUTH_DIR:
         return
+    path = os.path.join(TRUTH_DIR, name)
     fd = os.open(path + ".part", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.write(fd, text.encode())
     os.close(fd)
     os.rename(path + ".part", path)
 
 
-def note(obj, case, description=None):
-    """State that obj is garbage made on purpose (by address: id())."""
+def note(obj, case, description=None, refcount=None, generation=None):
+    """State that obj is garbage made on purpose (by address: id()); with
+    its refcount once the case has returned, and its generation, if given."""
     T["objects"].append({"id": "0x%x" % id(obj), "type": type(obj).__name__,
-                         "case": case, "description": description})
+                         "case": case, "description": description,
+                         "refcount": refcount, "generation": generation})
+
+
+def group(case, members):
+    """State that members are, exactly, one unreachable group once the case
+    returns, with the references between them as CPython's own
+    tp_traverse gives them (gc.get_referents): the group's edges."""
+    ids = ["0x%x" % id(m) for m in members]
+    edges = []
+    for i, m in enumerate(members):
+        for r in gc.get_referents(m):
+            for j, o in enumerate(members):
+                if r is o:
+                    edges.append([ids[i], ids[j]])
+    T["groups"].append({"case": case, "members": ids, "edges": edges})
+
+
+def stack_here():
+    """The caller's stack, outermost frame first, each frame at its current
+    line: what tracemalloc records for an allocation on the caller's line."""
+    f = sys._getframe(1)
+    out = []
+    while f is not None:
+        out.append({"file": f.f_code.co_filename, "line": f.f_lineno})
+        f = f.f_back
+    out.reverse()
+    return out
 
 
 class Unavailable(Exception):
@@ -73,6 +125,10 @@ class Plain:
 
 class WithSlots:
     __slots__ = ("other",)
+
+
+class WithTail:
+    __slots__ = ("other", "tail")
 
 
 class NewA(object):
@@ -121,26 +177,29 @@ def wr_callback(ref):
     WR_CALLS.append(1)
 
 
-# --- the cases: each makes garbage and keeps nothing reachable -----------
+# --- the cases: each makes garbage and keeps nothing of it reachable ------
 
 def case_list():
     l = []
     l.append(l)
-    note(l, "list")
+    note(l, "list", "list of 1", refcount=1)
+    group("list", [l])
 
 
 def case_dict():
     d = {}
     d[1] = d
-    note(d, "dict")
+    note(d, "dict", "dict of 1", refcount=1)
+    group("dict", [d])
 
 
 def case_tuple():
     l = []
     t = (l,)
     l.append(t)
-    note(l, "tuple")
-    note(t, "tuple")
+    note(l, "tuple", "list of 1", refcount=1)
+    note(t, "tuple", "tuple of 1", refcount=1)
+    group("tuple", [l, t])
 
 
 def case_class():
@@ -170,6 +229,7 @@ def case_method():
 
 
 def case_function():
+    # test_function: a function and the globals dict it was defined in.
     d = {}
     exec("def f(): pass\n", d)
     note(d["f"], "function", "function f")
@@ -209,17 +269,21 @@ def case_generator():
     g = self_gen()
     next(g)
     g.send(g)  # the suspended frame's `me` is the generator itself
-    note(g, "generator")
+    note(g, "generator", "generator self_gen")
 
 
 def case_closure():
     def inner(n):  # inner -> closure tuple -> cell -> inner
         return inner(n - 1) if n else 0
     inner(3)
-    note(inner, "closure", "function case_closure.<locals>.inner")
+    note(inner, "closure", "function case_closure.<locals>.inner", refcount=1)
+    note(inner.__closure__, "closure", "tuple of 1", refcount=1)
+    note(inner.__closure__[0], "closure", "cell", refcount=1)
+    group("closure", [inner, inner.__closure__, inner.__closure__[0]])
 
 
 def case_del():
+    # PEP 442: __del__ on a cycle is collectable (finalized, then freed).
     a = WithDel()
     b = WithDel()
     a.b = b
@@ -239,52 +303,120 @@ def case_slots():
     b = WithSlots()
     a.other = b
     b.other = a
-    note(a, "slots")
-    note(b, "slots")
+    note(a, "slots", refcount=1)
+    note(b, "slots", refcount=1)
+    group("slots", [a, b])
+
+
+def case_tail():
+    # A cycle with objects hanging off it (not on the cycle themselves).
+    a = WithTail()
+    b = WithTail()
+    a.other = b
+    b.other = a
+    a.tail = [1, 2, 3]
+    b.tail = ([4], [5])
+    note(a, "tail", refcount=1)
+    note(b, "tail", refcount=1)
+    note(a.tail, "tail", "list of 3", refcount=1)
+    note(b.tail, "tail", "tuple of 2", refcount=1)
+    note(b.tail[0], "tail", "list of 1", refcount=1)
+    note(b.tail[1], "tail", "list of 1", refcount=1)
+    group("tail", [a, b, a.tail, b.tail, b.tail[0], b.tail[1]])
+
+
+def case_materialized():
+    # An instance whose __dict__ has been asked for (3.11+: a real dict
+    # object instead of the inline values), on a cycle through it.
+    a = Plain()
+    d = a.__dict__
+    a.me = a
+    note(a, "materialized")
+    # The collector sees the dict only if it tracks it: 3.13 keeps a
+    # materialized dict that shares the inline values untracked (its
+    # references are traversed through the instance instead).
+    if gc.is_tracked(d):
+        note(d, "materialized", "dict of 1")
+    T["materialized_dict_tracked"] = gc.is_tracked(d)
+    del d
+
+
+def case_oldgen():
+    # Garbage in the older generations: cycles that survived collections
+    # while reachable, then were dropped.  (Runs first in "all": its
+    # collections would otherwise free the other cases' garbage.)
+    old = WithSlots()
+    old.other = old
+    gc.collect(1)           # young survivors go to generation 2
+    mid = WithSlots()
+    mid.other = mid
+    gc.collect(0)           # ... and these to generation 1
+    young = WithSlots()
+    young.other = young
+    for o, g in ((old, 2), (mid, 1), (young, 0)):
+        note(o, "oldgen", refcount=1, generation=g)
+        group("oldgen", [o])
+
+
+KEEP_WR = []
 
 
 def case_weakref():
-    # A weakref (with a callback) held by its own referent.
+    # A weakref with a callback, held by its referent, itself on a cycle.
     h = Holder()
+    h.me = h
     h.ref = weakref.ref(h, wr_callback)
     note(h, "weakref")
     note(h.ref, "weakref")
-    # The callback itself on the cycle: its defaults tuple holds the referent.
+    # A weakref from outside (reachable: its callback runs at collection).
+    KEEP_WR.append(weakref.ref(h, wr_callback))
+    # The callback itself on the cycle: its defaults hold the referent.
     k = Holder()
 
     def cb(ref, keep=k):
         WR_CALLS.append(2)
     k.ref = weakref.ref(k, cb)
     note(k, "weakref")
+    note(k.ref, "weakref")
     note(cb, "weakref", "function case_weakref.<locals>.cb")
 
 
 def case_chain():
+    # A cycle of 1000 instances.
     first = Node()
     n = first
-    note(n, "chain")
+    note(n, "chain", refcount=1)
     for i in range(999):
         n.next = Node()
         n = n.next
-        note(n, "chain")
+        note(n, "chain", refcount=1)
     n.next = first
 
 
 def case_nested():
     d = {"l": [1, 2, (3, {"s": {4, 5}, "f": frozenset([6])})]}
     d["l"][2][1]["back"] = d
-    note(d, "nested")
-    note(d["l"], "nested", "list of 3")
-    note(d["l"][2], "nested", "tuple of 2")
+    inner = d["l"][2][1]
+    members = [d, d["l"], d["l"][2], inner, inner["s"], inner["f"]]
+    note(d, "nested", "dict of 1", refcount=1)
+    note(d["l"], "nested", "list of 3", refcount=1)
+    note(d["l"][2], "nested", "tuple of 2", refcount=1)
+    note(inner, "nested", "dict of 3", refcount=1)
+    note(inner["s"], "nested", "set of 2", refcount=1)
+    note(inner["f"], "nested", refcount=1)
+    group("nested", members)
+
+
+LEGACY_KEEP = []
 
 
 def case_legacy():
     # test_legacy_finalizer: a tp_del type is uncollectable, and so is
-    # whatever it reaches.
+    # whatever it reaches; B beside it is collectable.
     try:
         import _testcapi
     except ImportError:
-        raise Unavailable("no _testcapi")
+        raise Unavailable("no _testcapi module")
     if not hasattr(_testcapi, "with_tp_del"):
         raise Unavailable("no _testcapi.with_tp_del")
 
@@ -304,11 +436,8 @@ def case_legacy():
     LEGACY_KEEP.append((A, B))  # the classes stay alive
 
 
-LEGACY_KEEP = []
-
-
 def case_descriptions():
-    # test 6: descriptions of a function, a class and a list in a cycle.
+    # A function, a class and a list, each on a cycle.
     def named_fn():
         return named_fn
     note(named_fn, "descriptions", "function case_descriptions.<locals>.named_fn")
@@ -319,58 +448,127 @@ def case_descriptions():
     note(Klass, "descriptions", "class Klass")
     l = [10, 20, 30]
     l.append(l)
-    note(l, "descriptions", "list of 4")
+    note(l, "descriptions", "list of 4", refcount=1)
+    group("descriptions", [l])
 
 
 def make_cycle():
-    # test 5: objects with an allocation traceback that tracemalloc keeps
-    # (no free list: instances, __slots__ instances, functions, classes).
-    here = sys._getframe()
-    n = Node(); T["lines"]["node"] = here.f_lineno
+    # Objects whose allocation traceback tracemalloc keeps: no free list
+    # (instances with a managed dict on 3.11+, __slots__ instances,
+    # functions), each allocated on the line that records the stack.
+    n = Node(); T["stacks"]["node"] = stack_here()
     n.me = n
-    s = WithSlots(); T["lines"]["slots"] = here.f_lineno
+    s = WithSlots(); T["stacks"]["slots"] = stack_here()
     s.other = s
-    def fn(): return fn
-    T["lines"]["function"] = fn.__code__.co_firstlineno
-    note(n, "traceback", "line:node")
-    note(s, "traceback", "line:slots")
-    note(fn, "traceback", "line:function")
-    T["lines"]["function_name"] = "make_cycle"
-    del here
+    fn = lambda: fn; T["stacks"]["function"] = stack_here()
+    note(n, "traceback", "stack:node")
+    note(s, "traceback", "stack:slots")
+    note(fn, "traceback", "stack:function")
+
+
+def descend(k):
+    # Deeper than LEAKPROBE_PYTHON_TRACEBACK=5: the report keeps the
+    # innermost 5 frames.
+    if k:
+        descend(k - 1)
+    else:
+        make_cycle()
 
 
 def case_traceback():
-    make_cycle()
+    descend(4)
 
 
 CASES = {
+    "oldgen": case_oldgen,
     "list": case_list, "dict": case_dict, "tuple": case_tuple, "class": case_class,
     "instance": case_instance, "newinstance": case_newinstance, "method": case_method,
     "function": case_function, "frame": case_frame, "exception": case_exception,
     "generator": case_generator, "closure": case_closure, "del": case_del,
     "resurrect": case_resurrect, "slots": case_slots, "weakref": case_weakref,
     "chain": case_chain, "nested": case_nested, "legacy": case_legacy,
+    "tail": case_tail, "materialized": case_materialized,
     "descriptions": case_descriptions, "traceback": case_traceback,
 }
-# "all" builds every case in one process (not the feature cases).
+# "all" builds the test_gc.py cases in one process (not the feature cases).
 ALL = [c for c in CASES if c not in ("descriptions", "traceback")]
 
 
+def gen_shape():
+    # Objects in every generation: collect(1) moves the young ones to
+    # generation 2, then X survives collect(0) into generation 1, and Y is
+    # allocated in generation 0.
+    gc.collect(1)
+    KEEP.append([[i] for i in range(7)])
+    gc.collect(0)
+    KEEP.append([{"i": [i]} for i in range(5)])
+
+
+ATEXIT_TRUTH = os.path.join(TRUTH_DIR, "atexit.txt") if TRUTH_DIR else "/dev/null"
+ATEXIT_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+
+
 def at_exit():
-    # Registered after the shim's callback (armed before this script ran),
-    # so it runs first (atexit is LIFO).  Measure first, allocate after.
-    count = gc.get_count()
-    threshold = gc.get_threshold()
-    enabled = gc.isenabled()
+    # Registered after the shim's own callback (the shim registers while
+    # the interpreter starts), so it runs just before it (atexit is LIFO):
+    # what it measures is what the shim's exit report should say.
+    # Measure in the order the shim does, and allocate no GC-tracked object
+    # that is alive at a measurement or allocated after the count is read:
+    #  - get_objects first: a tuple (get_count()'s result, say) alive then
+    #    would be one more generation-0 object than the shim sees;
+    #  - get_count() last: every GC allocation from the heap adds 1 to
+    #    count[0], and a tuple or list freed onto its free list does not
+    #    take it back, so writing the figures (below) must allocate only
+    #    objects the collector does not track (ints, bytes, str).
     n0 = len(gc.get_objects(0))
     n1 = len(gc.get_objects(1))
     n2 = len(gc.get_objects(2))
-    write_file(TRUTH + ".atexit" if TRUTH else "", json.dumps(
-        {"count": list(count), "threshold": list(threshold), "gc_enabled": enabled,
-         "objects": [n0, n1, n2]}))
+    enabled = gc.isenabled()
+    t0, t1, t2 = gc.get_threshold()
+    c0, c1, c2 = gc.get_count()
+    fd = os.open(ATEXIT_TRUTH, ATEXIT_FLAGS, 0o644)
+    os.write(fd, b"objects %d" % n0)
+    os.write(fd, b" %d" % n1)
+    os.write(fd, b" %d\n" % n2)
+    os.write(fd, b"threshold %d" % t0)
+    os.write(fd, b" %d" % t1)
+    os.write(fd, b" %d\n" % t2)
+    os.write(fd, b"count %d" % c0)
+    os.write(fd, b" %d" % c1)
+    os.write(fd, b" %d\n" % c2)
+    os.write(fd, b"enabled %d\n" % enabled)
+    os.close(fd)
+
+
+def at_exit_types():
+    # Runs before at_exit (registered after it): the objects of each
+    # generation by type __name__, as the report's by_type.  What it
+    # allocates is freed before at_exit measures the count.
+    # Only untracked containers (dicts of str -> int) are alive while the
+    # generations are listed: a list here would be one more object in
+    # generation 0.
+    c0 = types_in(0)
+    c1 = types_in(1)
+    c2 = types_in(2)
+    write_file("types.json", json.dumps([c0, c1, c2]))
+
+
+def types_in(g):
+    counts = {}
+    for o in gc.get_objects(g):
+        n = type(o).__name__
+        counts[n] = counts.get(n, 0) + 1
+    return counts
+
+
+def oracle_collect():
+    gc.set_debug(gc.DEBUG_COLLECTABLE | gc.DEBUG_UNCOLLECTABLE)
+    gc.collect()
+    gc.set_debug(0)
 
 
 def report_path(seq):
+    """LEAKPROBE_OUTPUT with %p, %n and %% expanded."""
     pat = os.environ.get("LEAKPROBE_OUTPUT", "")
     out, i = "", 0
     while i < len(pat):
@@ -386,25 +584,42 @@ def report_path(seq):
 
 def main():
     mode, which = sys.argv[1], sys.argv[2]
+    if mode not in ("exit", "oracle-exit", "signal", "oracle-signal"):
+        sys.exit("unknown mode %r" % mode)
     names = ALL if which == "all" else [] if which == "none" else which.split(",")
+    if mode == "oracle-exit":
+        # Registered first, so it runs last of the program's callbacks:
+        # where the shim's own exit callback runs.  Collecting here, not at
+        # the end of main(), matters: once main() and the module code have
+        # returned, the frame objects of the running code that a garbage
+        # frame's f_back still points to are garbage too.
+        atexit.register(oracle_collect)
     atexit.register(at_exit)
+    if os.environ.get("LP_TYPES") == "1":
+        atexit.register(at_exit_types)
+    th = os.environ.get("LP_SET_THRESHOLD")
+    if th:
+        a, b, c = (int(x) for x in th.split(","))
+        gc.set_threshold(a, b, c)
     for name in names:
         try:
             CASES[name]()
             T["cases"][name] = "built"
         except Unavailable as ex:
-            T["unavailable"].append(name)
             T["cases"][name] = "unavailable: %s" % ex
-    # Keep T reachable and finished before the report: no more garbage.
-    write_file(TRUTH, json.dumps(T))
-    if mode == "oracle":
-        gc.set_debug(gc.DEBUG_COLLECTABLE | gc.DEBUG_UNCOLLECTABLE)
-        gc.collect()
-        gc.set_debug(0)
-    elif mode == "signal":
+    if os.environ.get("LP_GEN_SHAPE") == "1":
+        gen_shape()
+    if os.environ.get("LP_GC_ENABLE") == "1":
+        gc.enable()
+    # T is reachable and complete: nothing below makes garbage.
+    write_file("truth.json", json.dumps(T))
+    if mode == "signal":
         path = report_path(1)
         os.kill(os.getpid(), signal.SIGUSR1)
-        deadline = time.monotonic() + 20.0
+        # Wait (bounded) in time.sleep, which lets the shim's report thread
+        # take the GIL.  os.access makes no garbage (os.path.exists raises
+        # and catches an exception).
+        deadline = time.monotonic() + 30.0
         seen = False
         while True:
             if os.access(path, os.F_OK):
@@ -413,14 +628,14 @@ def main():
             if time.monotonic() > deadline:
                 break
             time.sleep(0.002)
-        # The report is written: the same objects, to CPython's collector.
-        sys.stderr.write("cases: signal report %s\n" % ("seen" if seen else "NOT SEEN"))
-        sys.stderr.flush()
-        gc.set_debug(gc.DEBUG_COLLECTABLE | gc.DEBUG_UNCOLLECTABLE)
-        gc.collect()
-        gc.set_debug(0)
-    elif mode != "exit":
-        sys.exit("unknown mode %r" % mode)
+        enabled_after = gc.isenabled()
+        # The report is written: now the same objects, at the same
+        # addresses, to CPython's collector.
+        oracle_collect()
+        write_file("signal.txt", "seen %d\nenabled_after %d\n" % (seen, enabled_after))
+    elif mode == "oracle-signal":
+        path = report_path(1)
+        oracle_collect()
 
 
 main()

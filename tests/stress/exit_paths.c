@@ -9,6 +9,12 @@
  *   pthread_exit  main calls pthread_exit(); the workers finish their
  *                 loops and return; glibc calls exit(0) when the last
  *                 thread is gone, which writes the report
+ *   pthread_exit_signal
+ *                 main calls pthread_exit(); a thread waits until the main
+ *                 thread is gone (a zombie), asks for a report (SIGUSR1),
+ *                 then calls exit(0): both reports come from a process
+ *                 whose main thread has ended (its /proc/self/exe no
+ *                 longer resolves), and must still name exit_leak()
  *   fork_leader   a worker forks; in the child that thread is the only
  *                 one and returns through pthread_exit (as CPython's
  *                 threads do), so the child must end with status 0; the
@@ -96,6 +102,34 @@ ender(void *arg)
 	return NULL;
 }
 
+/* Is the main thread gone (a zombie, as after its pthread_exit)? */
+static int
+main_is_zombie(void)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)getpid());
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'Z';
+}
+
+/* pthread_exit_signal: runs after main has gone. */
+static void *
+late(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 200 && !main_is_zombie(); i++)
+		sleep_ms(10);
+	kill(getpid(), SIGUSR1);
+	sleep_ms(500); /* the report thread writes meanwhile */
+	exit(0);
+}
+
 /* fork_leader: runs in a worker thread. */
 static void *
 forker(void *arg)
@@ -145,6 +179,11 @@ main(int argc, char **argv)
 		pthread_join(t[0], NULL);
 		truth_write();
 		return 0;
+	}
+	if (!strcmp(mode, "pthread_exit_signal")) {
+		truth_write();
+		pthread_create(&t[0], NULL, late, NULL);
+		pthread_exit(NULL);
 	}
 	if (!strcmp(mode, "pthread_exit")) {
 		for (long i = 0; i < NWORKERS; i++)

@@ -275,3 +275,31 @@ def same_output(a, b, what, strip=None):
 def no_tmp_left(r, what):
     left = [f for f in r.files if ".tmp." in f]
     check(not left, f"{what}: temporary report files left behind: {left}")
+
+
+class Soft:
+    """Collect several independent failures, report them all at the end:
+        with soft(): check(...)   # repeated; soft.raise_if_any()"""
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, label):
+        outer = self
+
+        class _Ctx:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, typ, ex, tb):
+                if typ is Failure:
+                    print(f"{label}: FAIL {ex}")
+                    outer.failures.append(f"{label}: {ex}")
+                    return True
+                if typ is None:
+                    print(f"{label}: ok")
+                return False
+        return _Ctx()
+
+    def raise_if_any(self):
+        if self.failures:
+            raise Failure(f"{len(self.failures)} failed check(s):\n  " + "\n  ".join(self.failures))

@@ -23,12 +23,15 @@
  * Usage: test_fast_unwind [directory of libfu_*.so]  (default: the
  * executable's directory).
  */
+#ifndef _GNU_SOURCE /* the build passes it */
 #define _GNU_SOURCE
+#endif
 #include <alloca.h>
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +47,7 @@
 
 int fu_frame_o0(void *plan, int (*next)(void *));
 void fu_two_sites(void (*cb)(void), int which);
+void fu_realigned(void (*cb)(void));
 
 /* Walks per thread in the threads test (the collision build runs with
  * every lookup missing: far slower). */
@@ -156,11 +160,12 @@ report_mismatch(const char *what, const struct outcome *o)
 
 enum {
 	K_O2, K_O0, K_ALLOCA, K_VLA, K_PRESSURE, K_PLUGIN_O0, K_PLUGIN_O2,
+	K_REALIGNED, /* fu_realigned: gcc's realigned frame, CFA from memory */
 	K_SITES, /* fu_two_sites: half of its frames make the walk give up */
 	K_COUNT
 };
 #define K_LOCAL ((1u << K_O2) | (1u << K_O0) | (1u << K_ALLOCA) | (1u << K_VLA) | \
-		 (1u << K_PRESSURE))
+		 (1u << K_PRESSURE) | (1u << K_REALIGNED))
 #define K_ALL (K_LOCAL | (1u << K_PLUGIN_O0) | (1u << K_PLUGIN_O2))
 
 struct plan {
@@ -224,6 +229,15 @@ static void
 sites_next(void)
 {
 	descend(sites_plan);
+}
+
+static LP_NOINLINE int
+frame_realigned(struct plan *p)
+{
+	sites_plan = p;
+	fu_realigned(sites_next);
+	__asm__ volatile("" ::: "memory");
+	return 1;
 }
 
 static LP_NOINLINE int
@@ -305,6 +319,8 @@ descend(void *arg)
 		return frame_pressure(p);
 	case K_SITES:
 		return frame_sites(p);
+	case K_REALIGNED:
+		return frame_realigned(p);
 	default:
 		return plugin_frame[k - K_PLUGIN_O0](p, descend);
 	}
@@ -334,6 +350,7 @@ test_chains(void)
 		{ "alloca chain", 1u << K_ALLOCA },
 		{ "VLA chain", 1u << K_VLA },
 		{ "rbp-saving chain", 1u << K_PRESSURE },
+		{ "realigned-frame chain", 1u << K_REALIGNED },
 		{ "plugin -O0 chain", 1u << K_PLUGIN_O0 },
 		{ "plugin -O2 chain", 1u << K_PLUGIN_O2 },
 		{ "mixed local chain", K_LOCAL },
@@ -432,6 +449,7 @@ struct worker {
 	uint32_t seed;
 	unsigned kinds;
 	int walks, extra;
+	bool random_max; /* walks with a max from 1 to 64 */
 	volatile int *until; /* with until_min: walk on until it reaches it */
 	int until_min;
 	int same, gave_up, differ;
@@ -449,7 +467,8 @@ worker_main(void *arg)
 		struct plan p = {
 			.depth = 1 + (int)(next_random(&w->seed) % 60),
 			.seed = next_random(&w->seed), .kinds = w->kinds,
-			.max = MAX_FRAMES, .repeat = 4, .extra = w->extra,
+			.max = w->random_max ? 1 + (int)(next_random(&w->seed) % 64) : MAX_FRAMES,
+			.repeat = 4, .extra = w->extra,
 		};
 		run_plan(&p);
 		w->same += p.same;
@@ -482,7 +501,7 @@ churn_main(void *arg)
 /* 8 threads x 20k walks; with churn, another thread keeps loading and
  * unloading a module, so walks through plugin frames may give up. */
 static void
-test_threads(unsigned kinds, bool churn, bool user_stack, const char *what)
+test_threads(unsigned kinds, bool churn, bool user_stack, bool random_max, const char *what)
 {
 	enum { THREADS = 8, WALKS = FU_WALKS };
 	struct worker w[THREADS];
@@ -504,7 +523,7 @@ test_threads(unsigned kinds, bool churn, bool user_stack, const char *what)
 			pthread_attr_setstack(&attr, stack, stack_size);
 		}
 		w[i] = (struct worker){ .seed = 0x9e3779b9u * (uint32_t)(i + 1),
-					.kinds = kinds, .walks = WALKS };
+					.kinds = kinds, .walks = WALKS, .random_max = random_max };
 		pthread_create(&w[i].thread, &attr, worker_main, &w[i]);
 		pthread_attr_destroy(&attr);
 	}
@@ -666,6 +685,49 @@ test_memo_after_give_up(void)
 	CHECK(differ == 0 && same >= 8,
 	      "memo after a walk that gave up: %d same, %d gave up, %d differ",
 	      same, gave_up, differ);
+}
+
+/* --- a call that is its function's last instruction ----------------- */
+
+static jmp_buf noreturn_env;
+static struct outcome noreturn_outcome;
+
+static LP_NOINLINE __attribute__((noreturn)) void
+walk_then_jump(void)
+{
+	walk_both(&noreturn_outcome, MAX_FRAMES);
+	longjmp(noreturn_env, 1);
+}
+
+/* Ends with the call: its return address is the first byte after the
+ * function, the rule must come from the call itself (pc - 1). */
+static LP_NOINLINE __attribute__((noreturn)) void
+call_noreturn_last(void)
+{
+	walk_then_jump();
+}
+
+static LP_NOINLINE void
+walk_past_noreturn(void)
+{
+	if (!setjmp(noreturn_env))
+		call_noreturn_last();
+}
+
+static void
+test_noreturn_call(void)
+{
+	int same = 0, gave_up = 0, differ = 0;
+
+	for (int i = 0; i < 3; i++) {
+		walk_past_noreturn();
+		int c = compare(&noreturn_outcome);
+		same += c == 0;
+		gave_up += c == 1;
+		differ += c < 0;
+	}
+	CHECK(same == 3, "return address past the end of its function: %d same, %d gave up, "
+	      "%d differ", same, gave_up, differ);
 }
 
 /* --- walks from inside libc --------------------------------------- */
@@ -879,15 +941,16 @@ main(int argc, char **argv)
 	test_stack_growth();
 	test_signal(false);
 	test_signal(true);
-	test_threads(K_LOCAL, false, true, "8 threads, local frames");
-	test_threads(K_ALL, false, false, "8 threads, with plugin frames");
-	test_threads(K_ALL, true, false, "8 threads during dlopen/dlclose churn");
-	test_threads(K_LOCAL | (1u << K_SITES), true, false,
-		     "8 threads, some walks giving up");
+	test_threads(K_LOCAL, false, true, false, "8 threads, local frames");
+	test_threads(K_ALL, false, false, true, "8 threads, with plugin frames, max 1 to 64");
+	test_threads(K_ALL, true, false, false, "8 threads during dlopen/dlclose churn");
+	test_threads(K_LOCAL | (1u << K_SITES), true, false, true,
+		     "8 threads, some walks giving up, max 1 to 64");
 	test_signals_during_walks();
 	test_dlclose();
 	test_libc_callbacks();
 	test_memo_after_give_up();
+	test_noreturn_call();
 	run_benchmark();
 
 	printf("%d passed, %d failed\n", passed, failed);

@@ -1,0 +1,70 @@
+"""A program that closes fds 0-2, reuses them for its own files, dup2()s
+over them, or runs out of descriptors (RLIMIT_NOFILE): reports (one on
+SIGUSR1, one at exit) still reach LEAKPROBE_OUTPUT, or stderr with one
+clear warning each; never a byte in the program's own files; the program
+can open as many descriptors as without the shim; after a daemon-style
+close of every fd above 2, the files it opens there are left alone."""
+import os
+import re
+import tempfile
+
+from stresslib import (Soft, check, check_consistent, check_truth, count, main, plain,
+                       prog, run, same_output)
+
+LINES = "program line 1\nprogram line 2\n"
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def one(soft, mode, datafiles):
+    d_ref, d = tempfile.mkdtemp(prefix="lpfd."), tempfile.mkdtemp(prefix="lpfd.")
+    for x in (d_ref, d):
+        with open(os.path.join(x, "input"), "w") as f:
+            f.write("the program's input, read after the allocations\n")
+    ref = plain([prog("fd_hostile"), mode, d_ref], timeout=20)
+    check(ref.rc == 0, f"{mode}: plain run failed: {ref.rc} {ref.stderr[-300:]}")
+    r = run([prog("fd_hostile"), mode, d], timeout=20)
+    count(signals=1)
+    with soft(f"{mode}: same exit status and output"):
+        same_output(ref, r, f"fd_hostile {mode}")
+    with soft(f"{mode}: the program's files hold only its own lines"):
+        for name in datafiles:
+            got, want = read(os.path.join(d, name)), read(os.path.join(d_ref, name))
+            check(got == want, f"{name}: {got!r}, without the shim {want!r}")
+    with soft(f"{mode}: reports delivered"):
+        mine = r.by_pid()
+        reasons = sorted(x["reason"] for x in mine)
+        check(reasons == ["exit", "signal"], f"reports {reasons}, expected exit and signal; "
+                                             f"stderr:\n{r.stderr[-1500:]}")
+        warns = r.warnings()
+        check(len(warns) <= len(r.stderr_reports),
+              f"{len(warns)} warnings for {len(r.stderr_reports)} reports on stderr: {warns}")
+        for x in r.stderr_reports:
+            check(warns, "a report on stderr without a warning saying why")
+        print(f"{mode}: {len(r.reports)} reports in files, {len(r.stderr_reports)} on stderr; "
+              f"warnings: {warns}")
+    with soft(f"{mode}: reports exact"):
+        for x in r.by_pid():
+            check_consistent(x, f"{x['reason']} report")
+            check_truth(x, r.truth)
+    return r
+
+
+def test():
+    soft = Soft()
+    one(soft, "closed", [])
+    one(soft, "reused", ["data0", "data1", "data2"])
+    one(soft, "dup2", ["data2"])
+    one(soft, "closefrom", ["input", "output"])
+    one(soft, "nofile", ["log"])
+    one(soft, "nofile1", ["log"])
+    soft.raise_if_any()
+
+
+main(test)
