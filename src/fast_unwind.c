@@ -118,15 +118,14 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 extern void *__libc_stack_end;
 
 enum {
-	STEP_BP_SLOT = 1,   /* rbp was read at cfa + bp_slot */
-	STEP_CFA_SLOT = 2,  /* the CFA was read at cfa + cfa_slot */
-	STEP_USES_BP = 4,   /* the step used the rbp it was given */
-	STEP_BP_NEEDED = 8, /* the rest of the walk uses the rbp it leaves */
+	STEP_BP_SLOT = 1,  /* rbp was read at cfa + bp_slot */
+	STEP_CFA_SLOT = 2, /* the CFA was read at cfa + cfa_slot */
+	STEP_USES_BP = 4,  /* the step used the rbp it was given */
 };
 
 /* One step of a recorded walk: the caller's CFA, the return address read
  * at cfa - 8, the rbp read from the stack (a step that keeps rbp leaves
- * bp alone: the state's rbp is the last one read, or the walk's first),
+ * bp alone: a state's rbp is the last one read, or the walk's first),
  * where rbp and the CFA were read from. */
 struct lp_memo_step {
 	uintptr_t cfa, ra, bp;
@@ -148,7 +147,7 @@ struct lp_memo {
 	int first, count;    /* steps recorded: step[first, first + count) */
 	bool ends;	     /* the rule after the last step is RULE_LAST */
 	bool volatile_rules; /* the steps used volatile rules */
-	bool bp_needed;	     /* the walk uses the rbp it started with */
+	int bp_free_from;    /* no step from here on uses or reads rbp */
 	struct lp_memo_step step[MEMO_STEPS];
 };
 
@@ -931,6 +930,24 @@ load_word(uintptr_t addr)
 	return v;
 }
 
+/* Whether the walk recorded in m uses the rbp of its state i: a step
+ * from there on uses rbp before one reads it from the stack (or the walk
+ * goes on past the memo). */
+static bool
+memo_needs_bp(const struct lp_memo *m, int i)
+{
+	if (i >= m->bp_free_from)
+		return !m->ends;
+	for (; i < m->count; i++) {
+		unsigned flags = m->step[m->first + i].flags;
+		if (flags & STEP_USES_BP)
+			return true;
+		if (flags & STEP_BP_SLOT)
+			return false;
+	}
+	return !m->ends;
+}
+
 /* Replay steps of a memo while the stack words they read still hold
  * what they held (rbp's only where the rest of the walk uses it); ips
  * receives their return addresses, *bp follows rbp.  In place, a step
@@ -939,9 +956,10 @@ load_word(uintptr_t addr)
  * and none exceeds the thread's top: checking the first one against the
  * floor bounds them.  Returns the steps replayed. */
 static inline __attribute__((always_inline)) int
-replay_steps(struct lp_memo_step *step, int count, void **ips, uintptr_t floor,
+replay_steps(const struct lp_memo *m, int at, int count, void **ips, uintptr_t floor,
 	     uintptr_t *bp, bool in_place, struct lp_memo_step *rec, int rec_count)
 {
+	struct lp_memo_step *step = (struct lp_memo_step *)m->step + m->first + at;
 	uintptr_t cur = *bp;
 	int i = 0;
 
@@ -960,7 +978,7 @@ replay_steps(struct lp_memo_step *step, int count, void **ips, uintptr_t floor,
 				break;
 			uintptr_t v = load_word(st->cfa + st->bp_slot);
 			if (lp_unlikely(v != st->bp)) {
-				if (flags & STEP_BP_NEEDED)
+				if (memo_needs_bp(m, at + i + 1))
 					break;
 				if (in_place)
 					st->bp = v;
@@ -994,41 +1012,11 @@ memo_pc(const struct lp_memo *m, int i)
 static inline bool
 memo_matches_bp(const struct lp_memo *m, int i, uintptr_t bp)
 {
-	if (i ? !(m->step[m->first + i - 1].flags & STEP_BP_NEEDED) : !m->bp_needed)
-		return true;
-	while (i > 0 && !(m->step[m->first + i - 1].flags & STEP_BP_SLOT))
-		i--;
-	return (i ? m->step[m->first + i - 1].bp : m->bp) == bp;
-}
+	int k = i;
 
-/* Whether a step's state uses its rbp, given whether the next one does. */
-static inline bool
-needs_bp_before(unsigned flags, bool after)
-{
-	return (flags & STEP_USES_BP) || (!(flags & STEP_BP_SLOT) && after);
-}
-
-/* Mark, from step i down to step 0, whether the rest of the walk uses the
- * rbp each state holds; needed: whether the state after step i does.
- * Steps [kept_lo, kept_hi) come from the previous memo with their marks:
- * once one of them keeps its mark, the marks below it down to kept_lo
- * stand.  Postcondition: every mark up to step i's is right. */
-static void
-mark_bp_needs(struct lp_memo *m, int i, bool needed, int kept_lo, int kept_hi)
-{
-	while (i >= 0) {
-		struct lp_memo_step *st = &m->step[m->first + i];
-		if (i >= kept_lo && i < kept_hi && !!(st->flags & STEP_BP_NEEDED) == needed) {
-			st = &m->step[m->first + kept_lo];
-			needed = needs_bp_before(st->flags, st->flags & STEP_BP_NEEDED);
-			i = kept_lo - 1;
-			continue;
-		}
-		st->flags = (uint8_t)((st->flags & ~STEP_BP_NEEDED) | (needed ? STEP_BP_NEEDED : 0));
-		needed = needs_bp_before(st->flags, needed);
-		i--;
-	}
-	m->bp_needed = needed;
+	while (k > 0 && !(m->step[m->first + k - 1].flags & STEP_BP_SLOT))
+		k--;
+	return (k ? m->step[m->first + k - 1].bp : m->bp) == bp || !memo_needs_bp(m, i);
 }
 
 static inline int
@@ -1058,14 +1046,16 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 	 * walk meets the memo, then in the memo itself. */
 	struct lp_memo_step *out = t->fresh;
 	int room = MEMO_STEPS, first = -1; /* first: where out begins in m */
-	/* next: the first state of m not below sp; -1: no more matching.
-	 * Steps [kept_lo, kept_hi) of this walk were replayed from m. */
-	int next = start->own_memo && m->gen == start->gen ? 0 : -1, kept_lo = 0, kept_hi = 0;
+	/* next: the first state of m not below sp; -1: no more matching. */
+	int next = start->own_memo && m->gen == start->gen ? 0 : -1;
 	/* checked: the generation was confirmed, volatile rules are
 	 * current (their modules have frames on this stack: they stay). */
 	bool checked = false, used_volatile = false, ends = false;
 	uintptr_t lookup = start->pc, sp = start->sp, bp = start->bp;
 	int n = 0, ret = -1;
+	/* For the record's bp_free_from: the last step of ours using or
+	 * reading rbp, and where the walk took m's steps to m's end. */
+	int last_bp_step = -1, tail_from = -1, tail_free = 0;
 
 	/* Step frame by frame.  Postcondition of each step: sp, bp are the
 	 * caller's CFA and rbp, lookup its pc, ips[0..n) the return
@@ -1098,18 +1088,22 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 					memcpy(m->step + first, t->fresh, (size_t)n * sizeof(*out));
 				out = m->step + first;
 				room = MEMO_STEPS - first;
-				done = replay_steps(m->step + at, min_int(m->count - next, max - n),
+				done = replay_steps(m, next, min_int(m->count - next, max - n),
 						    ips + n, floor, &bp, true, NULL, 0);
 			} else {
-				done = replay_steps(m->step + at, min_int(m->count - next, max - n),
+				done = replay_steps(m, next, min_int(m->count - next, max - n),
 						    ips + n, floor, &bp, false,
 						    n < room ? t->fresh + n : NULL, room - n);
 			}
-			kept_lo = n;
-			kept_hi = n + done;
+			int from = n;
 			n += done;
 			next += done;
 			if (next == m->count && m->ends && n < max) {
+				/* m's steps to its end carry over, and what
+				 * m knew of their use of rbp. */
+				tail_from = from;
+				tail_free = m->bp_free_from > next - done ?
+						    from + m->bp_free_from - (next - done) : from;
 				ends = true;
 				break;
 			}
@@ -1179,6 +1173,8 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 							   ((rule & RULE_ALIGNED) ? STEP_CFA_SLOT : 0) |
 							   ((rule & RULE_CFA_RBP) ? STEP_USES_BP : 0)),
 				};
+			if (rule & (RULE_RBP_SAVED | RULE_CFA_RBP))
+				last_bp_step = n;
 		}
 		ips[n++] = (void *)ra;
 		lookup = ra - 1; /* the call, not what follows it */
@@ -1198,7 +1194,14 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 		m->count = count;
 		m->ends = ends && n == count;
 		m->volatile_rules = used_volatile;
-		mark_bp_needs(m, count - 1, !m->ends, kept_lo, min_int(kept_hi, count));
+		if (tail_from >= 0 && n == count) {
+			m->bp_free_from = tail_free > tail_from ? tail_free : last_bp_step + 1;
+		} else {
+			int k = count;
+			while (k > 0 && !(m->step[first + k - 1].flags & (STEP_BP_SLOT | STEP_USES_BP)))
+				k--;
+			m->bp_free_from = k;
+		}
 	}
 	return n;
 

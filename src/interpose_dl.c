@@ -6,6 +6,7 @@
 #include "guard.h"
 #include "lp.h"
 #include "symbolize.h"
+#include "unwind.h"
 
 LP_EXPORT int
 dlclose(void *handle)
@@ -17,5 +18,8 @@ dlclose(void *handle)
 		lp_modules_remember();
 		lp_guard_leave();
 	}
-	return lp_real.dlclose(handle);
+	int rc = lp_real.dlclose(handle);
+	if (lp_state == LP_TRACKING)
+		lp_unwind_forget_modules();
+	return rc;
 }

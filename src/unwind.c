@@ -14,6 +14,8 @@
 #define UNW_CACHE_PER_THREAD 2 /* libunwind.h's unw_caching_policy_t */
 
 static int (*unw_backtrace_fn)(void **, int);
+static void (*unw_flush_fn)(void *, uintptr_t, uintptr_t);
+static void *unw_local_as;
 static uintptr_t self_lo, self_hi;
 static bool fast_ok;
 
@@ -60,12 +62,24 @@ lp_unwind_init(void)
 	void *local_as = dlsym(h, "_ULx86_64_local_addr_space");
 	if (set_caching && local_as)
 		set_caching(*(void **)local_as, UNW_CACHE_PER_THREAD);
+	unw_flush_fn = (void (*)(void *, uintptr_t, uintptr_t))dlsym(h, "_Ux86_64_flush_cache");
+	unw_local_as = local_as ? *(void **)local_as : NULL;
 	if (!unw_backtrace_fn) {
 		lp_warn("libunwind.so.8 has no unw_backtrace: allocations are recorded without stacks");
 		return false;
 	}
 	fast_ok = lp_opt.unwinder == 0 && lp_fast_unwind_init();
 	return true;
+}
+
+void
+lp_unwind_forget_modules(void)
+{
+	/* libunwind's per-thread caches keep unwind info of unloaded modules
+	 * (a new module at the same address then unwinds wrongly); flushing
+	 * bumps the generation they check. */
+	if (unw_flush_fn && unw_local_as)
+		unw_flush_fn(unw_local_as, 0, 0);
 }
 
 bool

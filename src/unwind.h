@@ -28,5 +28,8 @@ unsigned lp_unwind_capture(void **ips, unsigned max) LP_HIDDEN;
  * address into our caller's frame. */
 int lp_unwind_libunwind(void **ips, int max) LP_HIDDEN;
 
+/* After dlclose: no cached unwind information of the old modules. */
+void lp_unwind_forget_modules(void) LP_HIDDEN;
+
 /* True if ip lies in libleakprobe.so. */
 bool lp_unwind_is_self(uintptr_t ip) LP_HIDDEN;

@@ -7,6 +7,7 @@ misses), and fuzzes each target (LP_FUZZ_TARGET) in turn, LP_FUZZ_SECONDS
 (default 30) in all, so that one broken property does not hide the others.  Exit 77 when clang
 or libFuzzer is missing.  A failure prints the property or sanitizer
 report and the offending input."""
+import json
 import os
 import shutil
 import subprocess
@@ -159,6 +160,10 @@ def main():
         print(f"{name}: FAIL\n    {msg}")
         failures.append(f"{name}: {msg}")
     print(f"figures: fuzz_inputs={total}")
+    fdir = os.path.join(BUILD, "tests", "stress", "figures")
+    os.makedirs(fdir, exist_ok=True)
+    with open(os.path.join(fdir, "fuzz_options.json"), "w") as f:
+        json.dump({"fuzz_inputs": total}, f)
     if failures:
         fail(f"{len(failures)} of {len(TARGETS)} targets failed:\n  " + "\n  ".join(failures))
     print(f"ok run_fuzz: {total} inputs, no property violated")

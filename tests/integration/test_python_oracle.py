@@ -19,8 +19,12 @@ Both sides count everything unreachable, the case's garbage and whatever
 start-up left (the prologue of cases.py makes that the same in every run).
 In every run, each object the script made garbage on purpose (by id())
 must be among CPython's verdict and the shim's, with its type and, where
-the script states one, its description.  Cases run with -S (see
-tests/python/pylib.py); "none" and "all" also run with site."""
+the script states one, its description, refcount, generation, and for
+groups of known shape the members, edges (gc.get_referents) and in_cycle.
+Cases run with -S (see tests/python/pylib.py); "none" and "all" also run
+with site.  "(in-gc)" rows: the signal arrives during a collection (a
+__del__ sends it and sleeps), the report is deferred to the collection's
+end and must equal CPython's verdict right after, by address."""
 import os
 import sys
 
@@ -36,6 +40,7 @@ CASE_LIST = ["none", "oldgen", "list", "dict", "tuple", "class", "instance", "ne
              "slots", "tail", "materialized", "weakref", "chain", "nested", "legacy",
              "descriptions", "all"]
 SITE_CASES = ["none", "all"]
+IN_GC_CASES = ["oldgen", "all"]
 TIMEOUT = 120
 
 
@@ -136,6 +141,38 @@ def one_case(py, case, flags, soft, results):
     results[tag] = (exit_res, sig_res, f"{sum(want.values())}/{sum(want_sig.values())} objects")
 
 
+def in_gc_case(py, case, soft, results):
+    """The signal arrives while a collection runs (a __del__ sends it and
+    sleeps): the report is written when the collection stops, and must be
+    what CPython's collector finds right after, in the same process."""
+    tag = case + "(in-gc)"
+    s = run([py] + pylib.PYFLAGS + [pylib.CASES, "signal-in-gc", case], env=pylib.env(),
+            timeout=TIMEOUT)
+    check_run(s, f"{tag}: run")
+    st = truth_of(s, f"{tag}: run")
+    sig_txt = signal_truth(s)
+    check(sig_txt.get("seen") == 1, f"{tag}: no signal report within 30 s")
+    sig = s.report("signal")
+    pylib.python_section(sig, f"{tag}: signal report")
+    soft(check_eq, sig_txt.get("in_gc"), 1,
+         f"{tag}: the report was written before gc.collect(0) returned (deferred to the "
+         f"collection's end: the worker got the GIL while __del__ slept in the collection)")
+    sig_objs = pylib.unreachable(sig)
+    in_proc = pylib.debug_objects(s.stderr)
+    ok = set(sig_objs) == set(in_proc) and all(
+        sig_objs[a]["qualified_type"] == in_proc[a][0] for a in sig_objs)
+    soft(check, ok, f"{tag}: report vs CPython's collector right after, same process: only in "
+                    f"the report {[(hex(a), sig_objs[a]['type']) for a in set(sig_objs) - set(in_proc)][:8]}, "
+                    f"only CPython's {[(hex(a), in_proc[a][0]) for a in set(in_proc) - set(sig_objs)][:8]}")
+    # What collect(0) could not free: the garbage in generations 1 and 2.
+    old = {"objects": [n for n in st["objects"] if n.get("generation") in (1, 2)],
+           "groups": []}
+    check(old["objects"], f"{tag}: the case made no garbage in generations 1-2")
+    soft(pylib.check_noted, old, sig_objs, f"{tag}: signal report", True)
+    results[tag] = ("n/a", "match" if ok and sig_txt.get("in_gc") == 1 else "MISMATCH",
+                    f"{len(in_proc)} objects after collect(0)")
+
+
 def signal_truth(r):
     return r.files.get("signal.txt") or {}
 
@@ -152,6 +189,12 @@ def test():
                 except Failure as ex:
                     soft.errors.append(str(ex))
                     results.setdefault(case_tag(case, flags), ("ERROR", "ERROR", ""))
+        for case in IN_GC_CASES:
+            try:
+                in_gc_case(py, case, soft, results)
+            except Failure as ex:
+                soft.errors.append(str(ex))
+                results.setdefault(case + "(in-gc)", ("n/a", "ERROR", ""))
         print(f"Python {label} ({py}):")
         print(f"  {'case':18} {'exit':9} {'signal':9} CPython's garbage (exit/signal)")
         for tag, (e, s, note) in results.items():

@@ -30,6 +30,9 @@ import gc; gc.collect(); gc.disable()
 #                  judge in this same process: same objects, same addresses.
 #   oracle-signal  the same point of the program, the collector instead of
 #                  the signal (the separate-run oracle for the signal report).
+#   signal-in-gc   build, then gc.collect(0) where a __del__ sends SIGUSR1
+#                  and sleeps: the report is deferred to the end of that
+#                  collection; then the collector judges in this process.
 #
 # Every mode runs the same code up to the end of the build, so the garbage
 # (with whatever the imports below leave) is the same in all of them.
@@ -561,6 +564,29 @@ def types_in(g):
     return counts
 
 
+class Trigger:
+    # On a cycle; its __del__ runs inside a collection, sends the report
+    # signal and sleeps there (the GIL released, the collection still in
+    # progress): the shim must defer the report to the collection's end.
+    armed = False
+
+    def __del__(self):
+        if Trigger.armed:
+            Trigger.armed = False
+            os.kill(os.getpid(), signal.SIGUSR1)
+            time.sleep(0.5)
+
+
+def collect_with_signal(path):
+    t = Trigger()
+    t.me = t
+    del t
+    Trigger.armed = True
+    gc.collect(0)
+    # Written before the collection returned: at its "stop" callback.
+    return os.access(path, os.F_OK)
+
+
 def oracle_collect():
     gc.set_debug(gc.DEBUG_COLLECTABLE | gc.DEBUG_UNCOLLECTABLE)
     gc.collect()
@@ -584,7 +610,7 @@ def report_path(seq):
 
 def main():
     mode, which = sys.argv[1], sys.argv[2]
-    if mode not in ("exit", "oracle-exit", "signal", "oracle-signal"):
+    if mode not in ("exit", "oracle-exit", "signal", "oracle-signal", "signal-in-gc"):
         sys.exit("unknown mode %r" % mode)
     names = ALL if which == "all" else [] if which == "none" else which.split(",")
     if mode == "oracle-exit":
@@ -613,9 +639,13 @@ def main():
         gc.enable()
     # T is reachable and complete: nothing below makes garbage.
     write_file("truth.json", json.dumps(T))
-    if mode == "signal":
+    if mode in ("signal", "signal-in-gc"):
         path = report_path(1)
-        os.kill(os.getpid(), signal.SIGUSR1)
+        in_gc = 0
+        if mode == "signal":
+            os.kill(os.getpid(), signal.SIGUSR1)
+        else:
+            in_gc = collect_with_signal(path)
         # Wait (bounded) in time.sleep, which lets the shim's report thread
         # take the GIL.  os.access makes no garbage (os.path.exists raises
         # and catches an exception).
@@ -632,7 +662,8 @@ def main():
         # The report is written: now the same objects, at the same
         # addresses, to CPython's collector.
         oracle_collect()
-        write_file("signal.txt", "seen %d\nenabled_after %d\n" % (seen, enabled_after))
+        write_file("signal.txt", "seen %d\nenabled_after %d\nin_gc %d\n"
+                   % (seen, enabled_after, in_gc))
     elif mode == "oracle-signal":
         path = report_path(1)
         oracle_collect()

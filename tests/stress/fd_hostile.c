@@ -9,7 +9,8 @@
  *   dup2      dup2()s /dev/null over fd 1 and DIR/data2 over fd 2
  *   closefrom closes every fd above 2 (as daemons do), opens DIR/input
  *             for reading and DIR/output for writing (they get fds 3, 4),
- *             allocates from stacks of many depths, asks for a report, then
+ *             allocates from stacks of many depths, in a new thread and in
+ *             a signal handler, asks for a report, then
  *             reads its input and writes it to its output: both files must
  *             be as without the shim (no byte read or written behind the
  *             program's back)
@@ -90,6 +91,14 @@ open_in_dir(const char *name)
 	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
 }
 
+/* Allocations in a signal handler: stacks through a signal frame. */
+static void
+on_usr2(int sig)
+{
+	(void)sig;
+	nested(3);
+}
+
 static void *
 thread_allocs(void *arg)
 {
@@ -119,6 +128,9 @@ closefrom_mode(void)
 		nested(i % 60);
 	pthread_create(&t, NULL, thread_allocs, NULL);
 	pthread_join(t, NULL);
+	signal(SIGUSR2, on_usr2);
+	for (int i = 0; i < 20; i++)
+		raise(SIGUSR2);
 	report_now();
 	char buf[256];
 	ssize_t n = read(in, buf, sizeof(buf));

@@ -68,6 +68,12 @@ def main(test):
         print(f"FAIL {name}: {ex}")
         _write_figures(name)
         sys.exit(1)
+    except Exception:  # a bug in the test itself: say so, keep the figures
+        import traceback
+        traceback.print_exc()
+        print(f"FAIL {name}: the test raised an unexpected exception (see stderr)")
+        _write_figures(name)
+        sys.exit(1)
     print(f"ok {name} ({time.monotonic() - t0:.1f} s)")
     _write_figures(name)
     sys.exit(0)
@@ -119,6 +125,8 @@ class Result:
 
     def exit_report(self, pid=None):
         rs = [r for r in self.by_pid(pid) if r["reason"] == "exit"]
+        if not rs:
+            count(lost=1)
         check(len(rs) == 1, f"{self.name()}: expected one exit report for pid "
                             f"{pid or self.pid}, found {len(rs)}; stderr:\n{self.stderr[-2000:]}")
         return rs[0]

@@ -16,20 +16,22 @@ LINES = "program line 1\nprogram line 2\n"
 
 def read(path):
     try:
-        with open(path) as f:
+        with open(path, "rb") as f:
             return f.read()
     except FileNotFoundError:
         return None
 
 
-def one(soft, mode, datafiles):
+def one(soft, mode, datafiles, env=None):
     d_ref, d = tempfile.mkdtemp(prefix="lpfd."), tempfile.mkdtemp(prefix="lpfd.")
     for x in (d_ref, d):
         with open(os.path.join(x, "input"), "w") as f:
             f.write("the program's input, read after the allocations\n")
     ref = plain([prog("fd_hostile"), mode, d_ref], timeout=20)
     check(ref.rc == 0, f"{mode}: plain run failed: {ref.rc} {ref.stderr[-300:]}")
-    r = run([prog("fd_hostile"), mode, d], timeout=20)
+    r = run([prog("fd_hostile"), mode, d], timeout=20, env=env)
+    if env:
+        mode += "".join(f" {k}={v}" for k, v in env.items())
     count(signals=1)
     with soft(f"{mode}: same exit status and output"):
         same_output(ref, r, f"fd_hostile {mode}")
@@ -62,6 +64,7 @@ def test():
     one(soft, "reused", ["data0", "data1", "data2"])
     one(soft, "dup2", ["data2"])
     one(soft, "closefrom", ["input", "output"])
+    one(soft, "closefrom", ["input", "output"], {"LEAKPROBE_UNWIND": "1"})
     one(soft, "nofile", ["log"])
     one(soft, "nofile1", ["log"])
     soft.raise_if_any()

@@ -551,7 +551,6 @@ test_threads(unsigned kinds, bool churn, bool user_stack, bool random_max, const
 /* A walk inside a signal handler that interrupted a walk must leave the
  * interrupted walk (and the thread's memo) intact. */
 static volatile int nested_walks, nested_answers;
-static volatile bool nested_stop;
 
 static void
 on_nested_signal(int sig)
