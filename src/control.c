@@ -16,7 +16,9 @@
  */
 #include "control.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
+#include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -37,9 +39,9 @@
 #include "report.h"
 #include "safepoint.h"
 #include "stackdepot.h"
+#include "symbolize.h"
 #include "unwind.h"
 
-__thread int lp_guard_depth __attribute__((tls_model("initial-exec")));
 uint64_t lp_start_ns;
 
 static sem_t report_sem;
@@ -84,14 +86,66 @@ on_report_signal(int sig, siginfo_t *info, void *uc)
 	chain_user_handler(sig, info, uc);
 }
 
+/* The state letter of /proc/self/task/<tid>/stat (or of the process). */
+static char
+task_state(const char *path)
+{
+	char buf[512];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = 0;
+	char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/* glibc ends the process when its last thread exits (main may have called
+ * pthread_exit); our worker must not keep it alive.  True when the main
+ * thread is a zombie and every other thread but this one has exited. */
+static bool
+last_thread_standing(void)
+{
+	if (task_state("/proc/self/stat") != 'Z')
+		return false; /* main still runs: the usual case, one read */
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return false;
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	bool alone = true;
+	struct dirent *e;
+	while (alone && (e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == self)
+			continue;
+		char path[64];
+		lp_fmt(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+		char st = task_state(path);
+		alone = st == 'Z' || st == 'X';
+	}
+	closedir(d);
+	return alone;
+}
+
 static void *
 worker_main(void *arg)
 {
 	(void)arg;
 	lp_guard_enter(); /* nothing this thread allocates is the program's */
 	for (;;) {
-		if (sem_wait(&report_sem) != 0)
-			continue; /* EINTR */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250 * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (sem_timedwait(&report_sem, &until) != 0) {
+			if (errno == ETIMEDOUT && last_thread_standing())
+				exit(0); /* what the last thread's exit would do */
+			continue;
+		}
 		if (exiting)
 			continue;
 		/* With objects to examine, a safe point in the program writes
@@ -444,6 +498,7 @@ lp_init(void)
 	}
 	lp_heap_init(lp_opt.large);
 	lp_unwind_init();
+	lp_symbolize_init();
 	check_interposition();
 	read_command();
 	atexit(on_exit_hook);

@@ -17,6 +17,7 @@
 #include "guard.h"
 #include "lp.h"
 #include "record.h"
+#include "spinlock.h"
 
 /* Set by control.c around a call through the process's own binding of
  * malloc: cleared here if that binding is ours. */
@@ -88,6 +89,12 @@ untracked_realloc(void *p, size_t size)
 static LP_COLD void
 untracked_free(void *p)
 {
+	/* Inside the shim (guard up) a free still leaves the table: glibc
+	 * may free a program block there (a dlclosed module's TLS, freed by
+	 * __tls_get_addr while we unwind).  Not from inside a shim lock (a
+	 * signal handler's free): that would wait on our own lock. */
+	if (lp_state == LP_TRACKING && !lp_locks_held)
+		lp_record_free(p);
 	/* A pointer seen before the real free is known cannot be one of its
 	 * blocks... unless it came from an allocator before us: resolve. */
 	if (lp_resolve())
@@ -103,7 +110,7 @@ malloc(size_t size)
 		return untracked_malloc(size);
 	void *p = lp_real.malloc(size);
 	if (lp_likely(p != NULL))
-		lp_record_alloc(p, size);
+		lp_record_alloc(p, size, __builtin_return_address(0));
 	return p;
 }
 
@@ -126,7 +133,7 @@ calloc(size_t n, size_t size)
 		return untracked_calloc(n, size);
 	void *p = lp_real.calloc(n, size);
 	if (lp_likely(p != NULL))
-		lp_record_alloc(p, n * size);
+		lp_record_alloc(p, n * size, __builtin_return_address(0));
 	return p;
 }
 
@@ -135,7 +142,7 @@ realloc(void *p, size_t size)
 {
 	if (!tracking() || lp_is_bootstrap(p))
 		return untracked_realloc(p, size);
-	return lp_record_realloc(p, size);
+	return lp_record_realloc(p, size, __builtin_return_address(0));
 }
 
 LP_EXPORT void *
@@ -166,7 +173,7 @@ posix_memalign(void **out, size_t align, size_t size)
 	}
 	int rc = lp_real.posix_memalign(out, align, size);
 	if (rc == 0)
-		lp_record_alloc(*out, size);
+		lp_record_alloc(*out, size, __builtin_return_address(0));
 	return rc;
 }
 
@@ -178,7 +185,7 @@ aligned_alloc(size_t align, size_t size)
 				    : lp_bootstrap_alloc(size, align);
 	void *p = lp_real.aligned_alloc(align, size);
 	if (p)
-		lp_record_alloc(p, size);
+		lp_record_alloc(p, size, __builtin_return_address(0));
 	return p;
 }
 
@@ -189,7 +196,7 @@ memalign(size_t align, size_t size)
 		return untracked_aligned(align, size);
 	void *p = lp_real.memalign(align, size);
 	if (p)
-		lp_record_alloc(p, size);
+		lp_record_alloc(p, size, __builtin_return_address(0));
 	return p;
 }
 
@@ -201,7 +208,7 @@ valloc(size_t size)
 				    : lp_bootstrap_alloc(size, 4096);
 	void *p = lp_real.valloc(size);
 	if (p)
-		lp_record_alloc(p, size);
+		lp_record_alloc(p, size, __builtin_return_address(0));
 	return p;
 }
 
@@ -215,7 +222,8 @@ pvalloc(size_t size)
 	if (p) {
 		/* pvalloc allocates whole pages: that is the block's size. */
 		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		lp_record_alloc(p, size ? (size + page - 1) & ~(page - 1) : page);
+		lp_record_alloc(p, size ? (size + page - 1) & ~(page - 1) : page,
+				__builtin_return_address(0));
 	}
 	return p;
 }

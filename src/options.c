@@ -169,6 +169,9 @@ lp_parse_signal(const char *s, int *out)
 	if (v == SIGKILL || v == SIGSTOP || v == SIGSEGV || v == SIGBUS ||
 	    v == SIGFPE || v == SIGILL || v == SIGABRT)
 		return false;
+	/* 32 .. SIGRTMIN-1 belong to glibc (thread cancellation, setxid). */
+	if (v >= 32 && v < (uint64_t)SIGRTMIN)
+		return false;
 	*out = (int)v;
 	return true;
 }

@@ -18,6 +18,8 @@ lp_output_expand(char *dst, size_t cap, const char *pattern, int pid,
 {
 	size_t n = 0;
 	*unknown_escape = false;
+	if (!cap)
+		return false;
 
 	for (const char *p = pattern; *p; p++) {
 		char num[32];
@@ -103,6 +105,15 @@ lp_output_open(struct lp_output *o, const char *pattern, unsigned seq)
 		int dfd = above_stdio(open(o->final, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
 		if (dfd < 0) {
 			fall_back(o, "cannot open it", errno);
+			return;
+		}
+		/* The name may have been swapped (a hard link to a victim
+		 * file) between lstat and open: check what was opened. */
+		struct stat opened;
+		if (fstat(dfd, &opened) != 0 ||
+		    !(S_ISCHR(opened.st_mode) || S_ISFIFO(opened.st_mode))) {
+			close(dfd);
+			fall_back(o, "it changed into a regular file while being opened", 0);
 			return;
 		}
 		fcntl(dfd, F_SETFL, 0);

@@ -13,15 +13,23 @@
 struct lp_record_stats lp_record_stats;
 
 LP_NOINLINE void
-lp_record_alloc(void *p, size_t size)
+lp_record_alloc(void *p, size_t size, void *caller)
 {
 	void *ips[LP_MAX_DEPTH + LP_UNWIND_SLACK];
 	int saved = errno;
 	unsigned depth = 0;
 
 	lp_guard_enter();
-	if (lp_opt.depth)
+	if (lp_opt.depth) {
 		depth = lp_unwind_capture(ips, (unsigned)lp_opt.depth);
+		if (!depth) {
+			/* No unwinder got through (a signal frame, code
+			 * without CFI): the allocating call alone is still a
+			 * correct stack. */
+			ips[0] = caller;
+			depth = 1;
+		}
+	}
 	lp_heap_insert((uintptr_t)p, size, lp_depot_put(ips, depth));
 	lp_guard_leave();
 	errno = saved;
@@ -30,15 +38,18 @@ lp_record_alloc(void *p, size_t size)
 LP_NOINLINE void
 lp_record_free(void *p)
 {
+	/* The shim's own frees (guard already up) are of blocks it never
+	 * recorded: not the program's business. */
+	bool programs = !lp_guarded();
 	lp_guard_enter();
-	if (!lp_heap_remove((uintptr_t)p, NULL))
+	if (!lp_heap_remove((uintptr_t)p, NULL) && programs)
 		__atomic_fetch_add(&lp_record_stats.untracked_frees, 1,
 				   __ATOMIC_RELAXED);
 	lp_guard_leave();
 }
 
 LP_NOINLINE void *
-lp_record_realloc(void *p, size_t size)
+lp_record_realloc(void *p, size_t size, void *caller)
 {
 	struct lp_block old;
 	bool had = false;
@@ -50,7 +61,7 @@ lp_record_realloc(void *p, size_t size)
 	}
 	void *q = lp_real.realloc(p, size);
 	if (q) {
-		lp_record_alloc(q, size);
+		lp_record_alloc(q, size, caller);
 	} else if (had && size != 0) {
 		/* A failed realloc leaves the old block alive.  (size 0:
 		 * glibc freed it and returned NULL.) */

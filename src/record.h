@@ -8,11 +8,13 @@
 
 #include "lp.h"
 
-void lp_record_alloc(void *p, size_t size) LP_HIDDEN;
+/* caller: the return address into the code that called the allocator,
+ * the stack when no unwinder can do better. */
+void lp_record_alloc(void *p, size_t size, void *caller) LP_HIDDEN;
 void lp_record_free(void *p) LP_HIDDEN;
 /* realloc on a tracked path: the old block is forgotten before the real
  * realloc (its address may be reused at once) and restored if it fails. */
-void *lp_record_realloc(void *p, size_t size) LP_HIDDEN;
+void *lp_record_realloc(void *p, size_t size, void *caller) LP_HIDDEN;
 
 /* Counters of events the report mentions. */
 struct lp_record_stats {

@@ -10,6 +10,7 @@
 
 #include "cpython.h"
 #include "guard.h"
+#include "log.h"
 #include "options.h"
 #include "output.h"
 #include "record.h"
@@ -172,8 +173,11 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 					    __ATOMIC_RELAXED);
 
 	uint32_t nids = lp_depot_count();
-	if (!lp_heap_snapshot(&snap))
+	if (!lp_heap_snapshot(&snap)) {
+		lp_warn("report %u (%s) not written: no memory for a copy of the heap table",
+			r.seq, lp_reason_name(reason));
 		goto out;
+	}
 	r.totals = snap.totals;
 	r.depot_bytes = lp_depot_bytes();
 	by_id = map_array((size_t)nids + 1, sizeof(*by_id), &ids_mapped);

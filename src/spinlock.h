@@ -14,6 +14,10 @@ typedef struct {
 	int held;
 } lp_spinlock;
 
+/* How many shim locks this thread holds: a free() reached from inside a
+ * critical section (a signal handler's) must not take a lock again. */
+extern __thread int lp_locks_held __attribute__((tls_model("initial-exec"))) LP_HIDDEN;
+
 static LP_NOINLINE void
 lp_spin_wait(lp_spinlock *l)
 {
@@ -31,6 +35,8 @@ lp_spin_wait(lp_spinlock *l)
 static inline void
 lp_spin_lock(lp_spinlock *l)
 {
+	lp_locks_held++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (lp_unlikely(__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE)))
 		lp_spin_wait(l);
 }
@@ -39,4 +45,6 @@ static inline void
 lp_spin_unlock(lp_spinlock *l)
 {
 	__atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	lp_locks_held--;
 }

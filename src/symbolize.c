@@ -48,6 +48,12 @@ module_path(const char *name)
 	return exe_path;
 }
 
+void
+lp_symbolize_init(void)
+{
+	module_path("");
+}
+
 static void
 load_range(struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
 {

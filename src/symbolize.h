@@ -19,6 +19,10 @@ struct lp_frame {
 	uintptr_t offset;     /* ip - the module's load address */
 };
 
+/* Start-up: learn the executable's path while /proc/self/exe still
+ * resolves (it stops once the main thread has exited). */
+void lp_symbolize_init(void) LP_HIDDEN;
+
 /* Between begin and end, frames returned by lp_symbolize stay valid. */
 void lp_symbolize_begin(void) LP_HIDDEN;
 void lp_symbolize(uintptr_t ip, struct lp_frame *out) LP_HIDDEN;

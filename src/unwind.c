@@ -47,6 +47,15 @@ bool
 lp_unwind_init(void)
 {
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&lp_unwind_init);
+	if (lp_opt.unwinder == 0) {
+		/* libunwind is not loaded at all: it keeps a pipe open for
+		 * memory validation (two fds in every process, read and
+		 * written behind the program's back after it closes and
+		 * reuses its fds).  The cached unwinder stands alone; where it
+		 * cannot go on, the allocating call is the stack. */
+		fast_ok = lp_fast_unwind_init();
+		return fast_ok;
+	}
 
 	/* RTLD_LOCAL keeps libunwind's _Unwind_RaiseException and friends
 	 * out of the global scope. */
@@ -68,7 +77,6 @@ lp_unwind_init(void)
 		lp_warn("libunwind.so.8 has no unw_backtrace: allocations are recorded without stacks");
 		return false;
 	}
-	fast_ok = lp_opt.unwinder == 0 && lp_fast_unwind_init();
 	return true;
 }
 

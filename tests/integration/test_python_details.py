@@ -18,6 +18,8 @@ against what the program itself knows (tests/python/cases.py).
                 generations and a threshold of the script's choosing.
   gc state      a report on SIGUSR1 leaves the collector enabled if the
                 program had it enabled (the shim disables it while looking).
+  signals       the program's own Python handler for the report signal
+                still runs; LEAKPROBE_SIGNAL=USR2 works the same.
 """
 import os
 import sys
@@ -140,6 +142,31 @@ def generations(py, soft):
          "gc.isenabled() in the program after the signal report")
 
 
+def signals(py, soft):
+    """The program's own Python handler for the report signal still runs,
+    and another report signal (LEAKPROBE_SIGNAL=USR2) works the same; the
+    report equals CPython's verdict right after it, by address."""
+    for what, extra in (("Python handler for SIGUSR1", {"LP_PY_HANDLER": "1"}),
+                        ("LEAKPROBE_SIGNAL=USR2", {"LP_SIGNAL": "USR2", "LEAKPROBE_SIGNAL": "USR2"}),
+                        ("Python handler for SIGUSR2 with LEAKPROBE_SIGNAL=USR2",
+                         {"LP_PY_HANDLER": "1", "LP_SIGNAL": "USR2", "LEAKPROBE_SIGNAL": "USR2"})):
+        r = cases_run(py, "signal", "list,slots", extra)
+        st = r.files.get("signal.txt") or {}
+        check_eq(st.get("seen"), 1, f"{what}: the signal report appeared")
+        if extra.get("LP_PY_HANDLER"):
+            soft(check_eq, st.get("handled"), 1, f"{what}: the program's handler ran")
+        sig = r.report("signal")
+        objs = pylib.unreachable(sig)
+        in_proc = pylib.debug_objects(r.stderr)
+        soft(check, set(objs) == set(in_proc),
+             f"{what}: report vs CPython's collector right after: "
+             f"{len(set(objs) - set(in_proc))} only in the report, "
+             f"{len(set(in_proc) - set(objs))} only CPython's")
+        soft(pylib.check_noted, r.truth, objs, what, True)
+        print(f"  signals ({what}): report with {len(objs)} unreachable objects, "
+              f"handler ran {st.get('handled')} times")
+
+
 def _types(r):
     # types.json is written by cases.py next to truth.json; lptest reads
     # only truth.json*, so it comes back through pylib.run's files.
@@ -153,7 +180,7 @@ def test():
     for label, py in pylib.interpreters(sys.argv[1]):
         print(f"Python {label} ({py}):")
         for name, fn in (("tracebacks", tracebacks), ("descriptions", descriptions),
-                         ("generations", generations)):
+                         ("generations", generations), ("signals", signals)):
             n = len(soft.errors)
             soft(fn, py, soft)
             print(f"  {name}: {'ok' if len(soft.errors) == n else 'FAILED'}")

@@ -37,7 +37,7 @@ from pylib import run  # noqa: E402
 
 CASE_LIST = ["none", "oldgen", "list", "dict", "tuple", "class", "instance", "newinstance", "method",
              "function", "frame", "exception", "generator", "closure", "del", "resurrect",
-             "slots", "tail", "materialized", "weakref", "chain", "nested", "legacy",
+             "slots", "tail", "materialized", "weakref", "chain", "nested", "legacy", "thread", "frozen",
              "descriptions", "all"]
 SITE_CASES = ["none", "all"]
 IN_GC_CASES = ["oldgen", "all"]

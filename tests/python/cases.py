@@ -56,11 +56,20 @@ import gc; gc.collect(); gc.disable()
 #   LP_GC_ENABLE=1          gc.enable() once the garbage is built
 #   LP_TYPES=1              types.json: each generation's objects by type,
 #                           from an atexit callback that runs before at_exit
+# and for the signal modes:
+#   LP_SIGNAL=USR2          the signal to send (default USR1)
+#   LP_PY_HANDLER=1         the program installs its own Python handler for
+#                           it (signal.signal) and waits for it to run
+#   LP_PATCH_GC=1           the program wraps gc.get_objects & co. in Python
+#                           functions (get_objects returning []) once the
+#                           garbage is built; signal.txt counts their calls
+#                           while the report was written
 import atexit
 import json
 import os
 import signal
 import sys
+import threading
 import time
 import weakref
 
@@ -143,6 +152,14 @@ class NewB(list):
 
 
 class NewC(NewB, NewA):
+    pass
+
+
+class TupleSub(tuple):
+    pass
+
+
+class DictSub(dict):
     pass
 
 
@@ -456,17 +473,38 @@ def case_descriptions():
 
 
 def make_cycle():
-    # Objects whose allocation traceback tracemalloc keeps: no free list
-    # (instances with a managed dict on 3.11+, __slots__ instances,
-    # functions), each allocated on the line that records the stack.
+    # Objects whose allocation traceback tracemalloc keeps (no free list),
+    # each allocated on the line that records the stack, of every layout:
+    # managed dict and weakref pre-header (3.11+: Node), __slots__, a
+    # function, subclasses of list, tuple (variable size) and dict, an
+    # exception, a generator, a class.
     n = Node(); T["stacks"]["node"] = stack_here()
     n.me = n
     s = WithSlots(); T["stacks"]["slots"] = stack_here()
     s.other = s
     fn = lambda: fn; T["stacks"]["function"] = stack_here()
+    c = NewC(); T["stacks"]["newc"] = stack_here()
+    c.me = c
+    tu = TupleSub((1, 2)); T["stacks"]["tuplesub"] = stack_here()
+    tu.me = tu
+    ds = DictSub(); T["stacks"]["dictsub"] = stack_here()
+    ds["me"] = ds
+    ex = ValueError("x"); T["stacks"]["exception"] = stack_here()
+    ex.me = ex
+    g = self_gen(); T["stacks"]["generator"] = stack_here()
+    next(g)
+    g.send(g)
+    k = type("K", (), {}); T["stacks"]["class"] = stack_here()
+    k.me = k
     note(n, "traceback", "stack:node")
     note(s, "traceback", "stack:slots")
     note(fn, "traceback", "stack:function")
+    note(c, "traceback", "stack:newc")
+    note(tu, "traceback", "stack:tuplesub")
+    note(ds, "traceback", "stack:dictsub")
+    note(ex, "traceback", "stack:exception")
+    note(g, "traceback", "stack:generator")
+    note(k, "traceback", "stack:class")
 
 
 def descend(k):
@@ -482,6 +520,55 @@ def case_traceback():
     descend(4)
 
 
+THREADS = []
+
+
+def thread_body(ready, go):
+    # A cycle reachable only from this running frame (a root while the
+    # thread runs), and one that is garbage already.
+    keep = []
+    keep.append(keep)
+    g = {}
+    g["me"] = g
+    note(g, "thread", "dict of 1", refcount=1)
+    group("thread", [g])
+    del g
+    ready.set()
+    go.wait(60)
+    del keep
+
+
+def case_thread():
+    ready, go = threading.Event(), threading.Event()
+    t = threading.Thread(target=thread_body, args=(ready, go), name="holder")
+    THREADS.append((t, go))
+    t.start()
+    ready.wait(60)
+
+
+def release_threads():
+    for t, go in THREADS:
+        go.set()
+        t.join(60)
+
+
+def case_frozen():
+    # gc.freeze(): the permanent generation is never collected nor listed.
+    # a is garbage when frozen (CPython will never report it); b is young
+    # and referenced from a: reachable, not garbage; c is young garbage.
+    a = []
+    a.append(a)
+    gc.freeze()
+    b = []
+    b.append(b)
+    a.append(b)
+    c = []
+    c.append(c)
+    note(c, "frozen", "list of 1", refcount=1)
+    group("frozen", [c])
+    T["frozen_ids"] = ["0x%x" % id(a), "0x%x" % id(b)]
+
+
 CASES = {
     "oldgen": case_oldgen,
     "list": case_list, "dict": case_dict, "tuple": case_tuple, "class": case_class,
@@ -491,10 +578,12 @@ CASES = {
     "resurrect": case_resurrect, "slots": case_slots, "weakref": case_weakref,
     "chain": case_chain, "nested": case_nested, "legacy": case_legacy,
     "tail": case_tail, "materialized": case_materialized,
+    "thread": case_thread, "frozen": case_frozen,
     "descriptions": case_descriptions, "traceback": case_traceback,
 }
-# "all" builds the test_gc.py cases in one process (not the feature cases).
-ALL = [c for c in CASES if c not in ("descriptions", "traceback")]
+# "all" builds the test_gc.py cases in one process (not the feature cases;
+# not "frozen": gc.freeze() would hide the others' garbage).
+ALL = [c for c in CASES if c not in ("descriptions", "traceback", "frozen")]
 
 
 def gen_shape():
@@ -573,8 +662,35 @@ class Trigger:
     def __del__(self):
         if Trigger.armed:
             Trigger.armed = False
-            os.kill(os.getpid(), signal.SIGUSR1)
+            os.kill(os.getpid(), REPORT_SIGNAL)
             time.sleep(0.5)
+
+
+REPORT_SIGNAL = getattr(signal, "SIG" + os.environ.get("LP_SIGNAL", "USR1"))
+HANDLED = [0]
+
+
+def py_handler(signum, frame):
+    HANDLED[0] += 1
+
+
+PATCH_CALLS = []
+
+
+def patch_gc():
+    # What a profiler, test framework or debugging helper may do: wrap the
+    # gc module's functions.  The wrappers are program code: they count
+    # their calls; get_objects lies (an empty list).  CPython's collector
+    # (gc.collect, the oracle) does not go through them.
+    def make(name, f):
+        def wrapper(*args, **kwargs):
+            PATCH_CALLS.append(name)
+            if name == "get_objects":
+                return []
+            return f(*args, **kwargs)
+        return wrapper
+    for name in ("get_objects", "get_count", "get_threshold", "isenabled", "disable", "enable"):
+        setattr(gc, name, make(name, getattr(gc, name)))
 
 
 def collect_with_signal(path):
@@ -623,6 +739,8 @@ def main():
     atexit.register(at_exit)
     if os.environ.get("LP_TYPES") == "1":
         atexit.register(at_exit_types)
+    if os.environ.get("LP_PY_HANDLER") == "1":
+        signal.signal(REPORT_SIGNAL, py_handler)
     th = os.environ.get("LP_SET_THRESHOLD")
     if th:
         a, b, c = (int(x) for x in th.split(","))
@@ -637,13 +755,16 @@ def main():
         gen_shape()
     if os.environ.get("LP_GC_ENABLE") == "1":
         gc.enable()
+    if os.environ.get("LP_PATCH_GC") == "1":
+        patch_gc()
     # T is reachable and complete: nothing below makes garbage.
     write_file("truth.json", json.dumps(T))
     if mode in ("signal", "signal-in-gc"):
         path = report_path(1)
         in_gc = 0
+        calls_before = len(PATCH_CALLS)
         if mode == "signal":
-            os.kill(os.getpid(), signal.SIGUSR1)
+            os.kill(os.getpid(), REPORT_SIGNAL)
         else:
             in_gc = collect_with_signal(path)
         # Wait (bounded) in time.sleep, which lets the shim's report thread
@@ -658,15 +779,29 @@ def main():
             if time.monotonic() > deadline:
                 break
             time.sleep(0.002)
+        if os.environ.get("LP_PY_HANDLER") == "1":
+            # The program's own Python handler runs too (at a bytecode
+            # boundary of this thread, soon).
+            deadline = time.monotonic() + 10.0
+            while not HANDLED[0] and time.monotonic() < deadline:
+                time.sleep(0.002)
+        patched_calls = PATCH_CALLS[calls_before:]
+        if patched_calls:
+            sys.stderr.write("cases: program code ran during the report: the patched gc "
+                             "functions %s\n" % ", ".join(patched_calls))
         enabled_after = gc.isenabled()
         # The report is written: now the same objects, at the same
         # addresses, to CPython's collector.
         oracle_collect()
-        write_file("signal.txt", "seen %d\nenabled_after %d\nin_gc %d\n"
-                   % (seen, enabled_after, in_gc))
+        write_file("signal.txt", "seen %d\nenabled_after %d\nin_gc %d\nhandled %d\n"
+                   "patched_calls %d\n"
+                   % (seen, enabled_after, in_gc, HANDLED[0], len(patched_calls)))
     elif mode == "oracle-signal":
         path = report_path(1)
         oracle_collect()
+    # Threads end now: after the signal report and its oracle, before the
+    # exit report (the interpreter joins them before atexit callbacks).
+    release_threads()
 
 
 main()

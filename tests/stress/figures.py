@@ -5,7 +5,7 @@ after `meson test -C BUILD_DIR --suite stress --suite fuzz`.  Each test
 writes BUILD_DIR/tests/stress/figures/<test>.json: processes run (with and
 without the shim), signals sent to processes under the shim, forks and
 threads they made, reports collected, reports lost (expected but never
-written), fuzz inputs."""
+written), runs that hung (killed at their timeout), fuzz inputs."""
 import glob
 import json
 import os
@@ -18,7 +18,7 @@ if not files:
 total = {}
 print(f"{'test':32} " + " ".join(f"{k:>10}" for k in
                                   ("runs", "shim_runs", "signals", "forks", "threads", "reports",
-                                   "lost", "fuzz_inputs")))
+                                   "lost", "hangs", "fuzz_inputs")))
 for f in files:
     with open(f) as fh:
         d = json.load(fh)
@@ -26,7 +26,7 @@ for f in files:
         total[k] = total.get(k, 0) + v
     print(f"{os.path.basename(f)[:-5]:32} " + " ".join(
         f"{d.get(k, 0):>10}" for k in ("runs", "shim_runs", "signals", "forks", "threads",
-                                        "reports", "lost", "fuzz_inputs")))
+                                        "reports", "lost", "hangs", "fuzz_inputs")))
 print(f"{'total':32} " + " ".join(f"{total.get(k, 0):>10}" for k in
                                    ("runs", "shim_runs", "signals", "forks", "threads", "reports",
-                                    "lost", "fuzz_inputs")))
+                                    "lost", "hangs", "fuzz_inputs")))

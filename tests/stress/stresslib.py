@@ -41,7 +41,7 @@ def prog(name):
 # --- figures -----------------------------------------------------------------
 
 FIGURES = {"runs": 0, "shim_runs": 0, "signals": 0, "forks": 0, "threads": 0,
-           "reports": 0, "lost": 0}
+           "reports": 0, "lost": 0, "hangs": 0}
 
 
 def count(**kw):
@@ -185,6 +185,7 @@ def finish(p, tmp, errf, argv, timeout, keep_tmp=False, input_=None):
     except subprocess.TimeoutExpired:
         _kill_group(p)
         p.communicate()
+        count(hangs=1)
         errf.seek(0)
         err = errf.read().decode(errors="replace")
         raise Failure(f"deadlock suspected: {' '.join(argv)[:200]} did not finish in "

@@ -4,8 +4,8 @@ keeps its block live (and reported); errno is kept on success.  Then the
 address space really runs out (RLIMIT_AS): the program sees ENOMEM as
 without the shim, the shim neither crashes nor loses the report — also when
 the program exits with the memory still taken."""
-from stresslib import (Soft, check, check_consistent, check_truth, main, plain, prog,
-                       run, same_output)
+from stresslib import (Soft, check, check_consistent, check_truth, count, main, plain,
+                       prog, run, same_output)
 
 
 def test():
@@ -33,6 +33,7 @@ def test():
         with soft(f"{mode}: the exit report is written (or one warning says why not)"):
             reps = r.by_pid()
             if not reps:
+                count(lost=1)
                 check(len(r.warnings()) == 1,
                       f"no report and {len(r.warnings())} warnings: {r.warnings()}")
             else:
