@@ -4,6 +4,7 @@
 #include "symbolize.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <elfutils/libdwfl.h>
 #include <link.h>
 #include <stdlib.h>
@@ -107,6 +108,7 @@ lp_modules_remember(void)
 
 /* --- the per-report module list ---------------------------------------- */
 
+static unsigned starved;
 static struct module *mods;
 static unsigned nmods, capmods;
 
@@ -114,6 +116,7 @@ struct cached_frame {
 	uintptr_t ip;
 	struct lp_frame f;
 	char *owned; /* demangled name, freed at the end of the report */
+	char *file;  /* copy: libdw's strings go when its files are closed */
 	UT_hash_handle hh;
 };
 static struct cached_frame *cache;
@@ -152,6 +155,7 @@ void
 lp_symbolize_begin(void)
 {
 	nmods = 0;
+	starved = 0;
 	dl_iterate_phdr(add_current, NULL);
 	unsigned ncurrent = nmods;
 	lp_spin_lock(&history.lock);
@@ -175,6 +179,29 @@ static const Dwfl_Callbacks callbacks = {
 	.section_address = dwfl_offline_section_address,
 };
 
+static void
+close_module(struct module *m)
+{
+	if (m->dwfl)
+		dwfl_end(m->dwfl);
+	m->dwfl = NULL;
+	m->dm = NULL;
+}
+
+static bool
+open_module(struct module *m)
+{
+	m->dwfl = dwfl_begin(&callbacks);
+	if (!m->dwfl)
+		return false;
+	dwfl_report_begin(m->dwfl);
+	m->dm = dwfl_report_elf(m->dwfl, m->path, m->path, -1, m->bias, false);
+	dwfl_report_end(m->dwfl, NULL, NULL);
+	if (!m->dm)
+		close_module(m);
+	return m->dm != NULL;
+}
+
 static Dwfl_Module *
 dwfl_module_of(struct module *m)
 {
@@ -183,13 +210,33 @@ dwfl_module_of(struct module *m)
 	m->dwfl_tried = true;
 	if (access(m->path, R_OK) != 0)
 		return NULL; /* e.g. linux-vdso.so.1 */
-	m->dwfl = dwfl_begin(&callbacks);
-	if (!m->dwfl)
-		return NULL;
-	dwfl_report_begin(m->dwfl);
-	m->dm = dwfl_report_elf(m->dwfl, m->path, m->path, -1, m->bias, false);
-	dwfl_report_end(m->dwfl, NULL, NULL);
+	if (!open_module(m)) {
+		/* Out of file descriptors, perhaps (a program at its
+		 * RLIMIT_NOFILE): give back the other modules' and retry. */
+		for (unsigned i = 0; i < nmods; i++)
+			if (&mods[i] != m && mods[i].dwfl) {
+				close_module(&mods[i]);
+				mods[i].dwfl_tried = false;
+			}
+		if (!open_module(m) && (errno == EMFILE || errno == ENFILE))
+			starved++;
+	}
 	return m->dm;
+}
+
+unsigned
+lp_symbolize_starved(void)
+{
+	return starved;
+}
+
+void
+lp_symbolize_release_files(void)
+{
+	for (unsigned i = 0; i < nmods; i++) {
+		close_module(&mods[i]);
+		mods[i].dwfl_tried = false;
+	}
 }
 
 static struct module *
@@ -282,12 +329,20 @@ lp_symbolize(uintptr_t ip, struct lp_frame *out)
 			char *owned = NULL;
 			resolve(ip, out, &owned);
 			out->function = NULL; /* owned would leak or dangle */
+			out->file = NULL;
 			free(owned);
 			return;
 		}
 		c->ip = ip;
 		c->owned = NULL;
 		resolve(ip, &c->f, &c->owned);
+		/* Own copies of libdw's strings: they must outlive its files. */
+		c->file = c->f.file ? strdup(c->f.file) : NULL;
+		c->f.file = c->file;
+		if (c->f.function && !c->owned) {
+			c->owned = strdup(c->f.function);
+			c->f.function = c->owned;
+		}
 		HASH_ADD(hh, cache, ip, sizeof(c->ip), c);
 	}
 	*out = c->f;
@@ -300,11 +355,11 @@ lp_symbolize_end(void)
 	HASH_ITER(hh, cache, c, tmp) {
 		HASH_DEL(cache, c);
 		free(c->owned);
+		free(c->file);
 		free(c);
 	}
 	for (unsigned i = 0; i < nmods; i++) {
-		if (mods[i].dwfl)
-			dwfl_end(mods[i].dwfl);
+		close_module(&mods[i]);
 		free(mods[i].path);
 	}
 	nmods = 0;

@@ -27,6 +27,12 @@ void lp_symbolize_init(void) LP_HIDDEN;
 void lp_symbolize_begin(void) LP_HIDDEN;
 void lp_symbolize(uintptr_t ip, struct lp_frame *out) LP_HIDDEN;
 void lp_symbolize_end(void) LP_HIDDEN;
+/* Close every ELF/DWARF file libdw holds (frames already resolved stay
+ * valid): the report's output file may need the descriptors. */
+void lp_symbolize_release_files(void) LP_HIDDEN;
+/* Modules that could not be opened for lack of a file descriptor during
+ * this report (their frames carry module + offset only). */
+unsigned lp_symbolize_starved(void) LP_HIDDEN;
 
 /* Remember every loaded module before a dlclose may unmap some. */
 void lp_modules_remember(void) LP_HIDDEN;

@@ -39,15 +39,19 @@ import gc; gc.collect(); gc.disable()
 #
 # Ground truth, in the directory of $LP_TRUTH (written with os.write: no
 # Python file objects, nothing on a cycle):
-#   truth.json   the address (id()), type and, where stated, description of
-#                each object a case made garbage on purpose; for the
-#                traceback case the stack of each allocation, from the
-#                frames themselves
+#   truth.json   the address (id()), type and, where known, description,
+#                refcount and generation of each object a case made garbage
+#                on purpose; groups of known shape (members, and the edges
+#                between them from gc.get_referents); for the traceback
+#                case the stack of each allocation, from the frames
 #   atexit.txt   from an atexit callback that runs just before the shim's:
 #                gc.get_count(), get_threshold(), isenabled() and the size
 #                of each generation
-#   signal.txt   signal mode: whether the report appeared, and whether the
-#                collector was still enabled afterwards
+#   types.json   (LP_TYPES=1) each generation's objects by type __name__
+#   signal.txt   signal modes: whether the report appeared (seen), whether
+#                it was written inside the collection (in_gc), whether the
+#                collector was still enabled afterwards, how often the
+#                program's own handler ran and its gc wrappers were called
 #
 # Knobs for the generation tests (environment):
 #   LP_SET_THRESHOLD=a,b,c  gc.set_threshold(a, b, c) before building

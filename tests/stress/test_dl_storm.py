@@ -49,10 +49,16 @@ def one(plugins, env=None):
 
 
 def test():
-    # libunwind only: its own dynamic TLS makes ld.so free an unloaded
-    # plugin's TLS blocks while the thread is inside the shim.
-    failures = (one(["plugin_a"]) + one(["plugin_a", "plugin_b"]) +
-                one(["plugin_a"], {"LEAKPROBE_UNWIND": "1"}))
+    import sys
+    if sys.argv[1:] == ["reuse"]:
+        # KNOWN LIMITATION (docs/design.md, registered should_fail): stacks
+        # are raw addresses named at report time, so blocks of a plugin
+        # loaded where an unloaded one was are named after the first.
+        failures = one(["plugin_a", "plugin_b"])
+    else:
+        # libunwind only: its own dynamic TLS makes ld.so free an unloaded
+        # plugin's TLS blocks while the thread is inside the shim.
+        failures = one(["plugin_a"]) + one(["plugin_a"], {"LEAKPROBE_UNWIND": "1"})
     check(not failures, "\n  ".join(failures))
 
 

@@ -45,8 +45,13 @@ def one(soft, mode, datafiles, env=None):
         check(reasons == ["exit", "signal"], f"reports {reasons}, expected exit and signal; "
                                              f"stderr:\n{r.stderr[-1500:]}")
         warns = r.warnings()
-        check(len(warns) <= len(r.stderr_reports),
+        # One warning per cause and report: the output file, and (with no
+        # descriptor at all) the modules that could not be read.
+        check(len(warns) <= 2 * max(len(r.stderr_reports), 1),
               f"{len(warns)} warnings for {len(r.stderr_reports)} reports on stderr: {warns}")
+        if mode == "nofile":
+            check(any("no file descriptor left to read" in w for w in warns),
+                  f"no warning that frames could not be named: {warns}")
         for x in r.stderr_reports:
             check(warns, "a report on stderr without a warning saying why")
         print(f"{mode}: {len(r.reports)} reports in files, {len(r.stderr_reports)} on stderr; "
@@ -54,7 +59,18 @@ def one(soft, mode, datafiles, env=None):
     with soft(f"{mode}: reports exact"):
         for x in r.by_pid():
             check_consistent(x, f"{x['reason']} report")
-            check_truth(x, r.truth)
+            if mode != "nofile":
+                check_truth(x, r.truth)
+                continue
+            # No descriptor at all: frames cannot be named (the warning
+            # above), but the leak is still exact, at a site whose top
+            # frame lies in the program (module + offset).
+            leak = next(l for l in r.truth["leaks"] if l["function"] == "fd_leak")
+            hits = [s for s in x["sites"] if s["stack"]
+                    and (s["stack"][0]["module"] or "").endswith("fd_hostile")
+                    and (s["blocks"], s["bytes"]) == (leak["blocks"], leak["bytes"])]
+            check(len(hits) == 1, f"{x['reason']} report: no single site of "
+                                  f"{leak['blocks']} blocks / {leak['bytes']} bytes in fd_hostile")
     return r
 
 
@@ -63,8 +79,14 @@ def test():
     one(soft, "closed", [])
     one(soft, "reused", ["data0", "data1", "data2"])
     one(soft, "dup2", ["data2"])
+    import sys
+    if sys.argv[1:] == ["libunwind"]:
+        # KNOWN HAZARD of the opt-in LEAKPROBE_UNWIND=1 (docs/options.md,
+        # registered should_fail): libunwind's validation pipe.
+        one(soft, "closefrom", ["input", "output"], {"LEAKPROBE_UNWIND": "1"})
+        soft.raise_if_any()
+        return
     one(soft, "closefrom", ["input", "output"])
-    one(soft, "closefrom", ["input", "output"], {"LEAKPROBE_UNWIND": "1"})
     one(soft, "nofile", ["log"])
     one(soft, "nofile1", ["log"])
     soft.raise_if_any()
