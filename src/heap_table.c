@@ -7,8 +7,9 @@
 
 #include "log.h"
 #include "spinlock.h"
+#include "vec.h"
 
-#define NSHARDS 256
+#define NSHARDS 16
 #define MAX_LOAD_PERCENT 80
 #define SIZE_IN_LARGE UINT32_MAX /* the size lives in the large table */
 
@@ -61,15 +62,15 @@ hash_ptr(uintptr_t p)
 static inline uint32_t
 home_of(uint64_t h, uint32_t cap)
 {
-	return (uint32_t)(((h >> 24) & 0xffffffffu) * (uint64_t)cap >> 32);
+	return (uint32_t)(((h >> 20) & 0xffffffffu) * (uint64_t)cap >> 32);
 }
 
+/* Big shard arrays are probed at random on every malloc and free: 2 MiB
+ * pages spare a TLB miss per operation. */
 static void *
 map_slots(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	return lp_map_large(bytes);
 }
 
 /* --- open addressing over any entry with the key first ------------------ */
@@ -240,7 +241,7 @@ void
 lp_heap_insert(uintptr_t ptr, uint64_t size, uint32_t stack)
 {
 	uint64_t h = hash_ptr(ptr);
-	struct shard *s = &shards[h >> 56];
+	struct shard *s = &shards[h >> 60];
 	bool is_large = size >= large_threshold || size >= SIZE_IN_LARGE;
 
 	lp_spin_lock(&s->lock);
@@ -262,7 +263,7 @@ lp_heap_insert(uintptr_t ptr, uint64_t size, uint32_t stack)
 bool
 lp_heap_remove(uintptr_t ptr, struct lp_block *out)
 {
-	struct shard *s = &shards[hash_ptr(ptr) >> 56];
+	struct shard *s = &shards[hash_ptr(ptr) >> 60];
 	struct entry e;
 	bool found = false;
 
@@ -301,7 +302,7 @@ lp_heap_remove(uintptr_t ptr, struct lp_block *out)
 bool
 lp_heap_lookup(uintptr_t ptr, struct lp_block *out)
 {
-	struct shard *s = &shards[hash_ptr(ptr) >> 56];
+	struct shard *s = &shards[hash_ptr(ptr) >> 60];
 	bool found = false;
 
 	lp_spin_lock(&s->lock);
@@ -317,7 +318,7 @@ lp_heap_lookup(uintptr_t ptr, struct lp_block *out)
 void
 lp_heap_restore(const struct lp_block *b)
 {
-	struct shard *s = &shards[hash_ptr(b->ptr) >> 56];
+	struct shard *s = &shards[hash_ptr(b->ptr) >> 60];
 	bool is_large = b->size >= large_threshold || b->size >= SIZE_IN_LARGE;
 
 	lp_spin_lock(&s->lock);

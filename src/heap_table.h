@@ -2,7 +2,7 @@
 /*
  * heap_table.h - the live block table: pointer -> {size, stack id}.
  *
- * 256 shards chosen by pointer hash, each an open-addressing array of
+ * 16 shards chosen by pointer hash, each an open-addressing array of
  * 16-byte entries under its own spinlock: no global lock on the
  * malloc/free path.  Blocks too big for the 32-bit size field, and blocks
  * at or above LEAKPROBE_LARGE, also get an entry in the large table, which
