@@ -15,6 +15,7 @@
 #include "pyapi.h"
 
 struct lp_pyapi lp_py;
+struct lp_py_gcfuns lp_py_gc;
 static int py_minor;           /* 3.x */
 static bool armed, arming;
 static volatile int alive;     /* cleared in our atexit callback */
@@ -134,6 +135,28 @@ arm(void)
 		lp_py.Err_Clear();
 	if (!gc_module || !atexit_mod)
 		goto out;
+	/* The builtins themselves, now, before program code could wrap them. */
+	struct { void **slot; void *mod; const char *name; } funs[] = {
+		{ &lp_py_gc.isenabled, gc_module, "isenabled" },
+		{ &lp_py_gc.get_count, gc_module, "get_count" },
+		{ &lp_py_gc.get_threshold, gc_module, "get_threshold" },
+		{ &lp_py_gc.get_objects, gc_module, "get_objects" },
+		{ &lp_py_gc.disable, gc_module, "disable" },
+		{ &lp_py_gc.enable, gc_module, "enable" },
+		{ &lp_py_gc.is_tracing, tracemalloc_module, "is_tracing" },
+	};
+	for (size_t i = 0; i < LP_ARRAY_LENGTH(funs); i++) {
+		void *f = funs[i].mod ? lp_py.GetAttrString(funs[i].mod, funs[i].name) : NULL;
+		if (f && lp_py_type((uintptr_t)f) != (uintptr_t)lp_py.CFunction_Type) {
+			lp_py.DecRef(f); /* already replaced: not ours to call */
+			f = NULL;
+		}
+		if (!f)
+			lp_py.Err_Clear();
+		*funs[i].slot = f;
+	}
+	if (!lp_py_gc.get_objects)
+		goto out;
 	void *cb = lp_py.CFunction_NewEx(&atexit_def, NULL, NULL);
 	void *r = cb ? lp_py.CallMethod(atexit_mod, "register", "O", cb) : NULL;
 	if (!r)
@@ -206,6 +229,15 @@ lp_cpython_init(void)
 	}
 	if (lp_py.AddAuditHook(audit_hook, NULL) != 0)
 		lp_warn("cannot install a Python audit hook: Python objects are not examined");
+}
+
+void *
+lp_cpython_call(void *fn)
+{
+	void *r = fn ? lp_py.CallFunction(fn, NULL) : NULL;
+	if (!r)
+		lp_py.Err_Clear();
+	return r;
 }
 
 int

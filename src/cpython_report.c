@@ -22,14 +22,6 @@
 #include "trial_deletion.h"
 
 
-static void *
-call0(void *mod, const char *name)
-{
-	void *r = lp_py.CallMethod(mod, name, NULL);
-	if (!r)
-		lp_py.Err_Clear();
-	return r;
-}
 
 static void
 read_triple(void *tuple, long long out[3])
@@ -102,19 +94,18 @@ lp_cpython_gather(const struct lp_report *r)
 	char *sp = strchr(s->version, ' ');
 	if (sp)
 		*sp = 0;
-	void *en = call0(gc, "isenabled");
+	void *en = lp_cpython_call(lp_py_gc.isenabled);
 	s->gc_enabled = en && lp_py.Object_IsTrue(en);
 	if (en)
 		lp_py.DecRef(en);
-	read_triple(call0(gc, "get_count"), s->count);
-	read_triple(call0(gc, "get_threshold"), s->threshold);
-	void *tm = lp_cpython_tracemalloc_module();
-	void *tr = tm ? call0(tm, "is_tracing") : NULL;
+	read_triple(lp_cpython_call(lp_py_gc.get_count), s->count);
+	read_triple(lp_cpython_call(lp_py_gc.get_threshold), s->threshold);
+	void *tr = lp_cpython_call(lp_py_gc.is_tracing);
 	s->tracemalloc = tr && lp_py.Object_IsTrue(tr);
 	if (tr)
 		lp_py.DecRef(tr);
 	if (s->gc_enabled) {
-		void *d = call0(gc, "disable");
+		void *d = lp_cpython_call(lp_py_gc.disable);
 		if (d)
 			lp_py.DecRef(d);
 		s->restore_gc = true;
@@ -125,7 +116,7 @@ lp_cpython_gather(const struct lp_report *r)
 	s->objs = (struct lp_vec)LP_VEC_INIT(uintptr_t);
 	s->gens = (struct lp_vec)LP_VEC_INIT(uint8_t);
 	for (int g = 2; g >= 0; g--) {
-		s->lists[g] = lp_py.CallMethod(gc, "get_objects", "i", g);
+		s->lists[g] = lp_py.CallFunction(lp_py_gc.get_objects, "i", g);
 		if (!s->lists[g])
 			lp_py.Err_Clear();
 	}
@@ -179,7 +170,7 @@ lp_cpython_release(const struct lp_report *r, struct lp_py_section *s)
 	lp_vec_free(&s->objs);
 	lp_vec_free(&s->gens);
 	if (s->restore_gc) {
-		void *e = call0(lp_cpython_gc_module(), "enable");
+		void *e = lp_cpython_call(lp_py_gc.enable);
 		if (e)
 			lp_py.DecRef(e);
 	}

@@ -31,6 +31,7 @@ lp_pyapi_resolve(struct lp_pyapi *a)
 	REQUIRED(Import, "PyImport_ImportModule");
 	REQUIRED(GetAttrString, "PyObject_GetAttrString");
 	REQUIRED(CallMethod, "PyObject_CallMethod");
+	REQUIRED(CallFunction, "PyObject_CallFunction");
 	REQUIRED(List_Size, "PyList_Size");
 	REQUIRED(List_GetItem, "PyList_GetItem");
 	REQUIRED(Tuple_Size, "PyTuple_Size");
@@ -60,6 +61,7 @@ lp_pyapi_resolve(struct lp_pyapi *a)
 	REQUIRED(ByteArray_Type, "PyByteArray_Type");
 	REQUIRED(Method_Type, "PyMethod_Type");
 	REQUIRED(Cell_Type, "PyCell_Type");
+	REQUIRED(CFunction_Type, "PyCFunction_Type");
 	OPTIONAL(Gen_Type, "PyGen_Type");
 	OPTIONAL(Frame_Type, "PyFrame_Type");
 	OPTIONAL(TraceMalloc_GetTraceback, "_PyTraceMalloc_GetTraceback");

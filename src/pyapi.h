@@ -32,6 +32,7 @@ struct lp_pyapi {
 	void *(*Import)(const char *);
 	void *(*GetAttrString)(void *, const char *);
 	void *(*CallMethod)(void *, const char *, const char *, ...);
+	void *(*CallFunction)(void *, const char *, ...);
 	ssize_t (*List_Size)(void *);
 	void *(*List_GetItem)(void *, ssize_t);
 	ssize_t (*Tuple_Size)(void *);
@@ -52,8 +53,18 @@ struct lp_pyapi {
 	/* type objects, for exact type checks */
 	void *Type_Type, *Function_Type, *Module_Type, *Dict_Type, *List_Type,
 		*Tuple_Type, *Set_Type, *Unicode_Type, *Long_Type, *Bytes_Type,
-		*ByteArray_Type, *Method_Type, *Cell_Type, *Gen_Type, *Frame_Type;
+		*ByteArray_Type, *Method_Type, *Cell_Type, *Gen_Type, *Frame_Type,
+		*CFunction_Type;
 };
+
+/* The collector's functions, taken when the adapter arms (before any
+ * program code runs): a program that later replaces gc.get_objects with a
+ * Python wrapper must not have its code run inside a report. */
+struct lp_py_gcfuns {
+	void *isenabled, *get_count, *get_threshold, *get_objects, *disable,
+		*enable, *is_tracing;
+};
+extern struct lp_py_gcfuns lp_py_gc LP_HIDDEN;
 
 extern struct lp_pyapi lp_py LP_HIDDEN;
 
@@ -62,4 +73,6 @@ bool lp_pyapi_resolve(struct lp_pyapi *api) LP_HIDDEN;
 
 int lp_cpython_minor(void) LP_HIDDEN;
 void *lp_cpython_gc_module(void) LP_HIDDEN;
+/* Call one of lp_py_gc's functions (NULL: not available). */
+void *lp_cpython_call(void *fn) LP_HIDDEN;
 void *lp_cpython_tracemalloc_module(void) LP_HIDDEN;

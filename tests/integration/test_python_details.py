@@ -170,20 +170,21 @@ def signals(py, soft):
 def _types(r):
     # types.json is written by cases.py next to truth.json; lptest reads
     # only truth.json*, so it comes back through pylib.run's files.
-    t = r.files.get("types.json")
-    return t
+    return r.files.get("types.json")
 
 
 def test():
     check(len(sys.argv) == 2, f"usage: {sys.argv[0]} KEY ({'|'.join(pylib.KEYS)})")
     soft = Soft()
     for label, py in pylib.interpreters(sys.argv[1]):
+        first_error = len(soft.errors)
         print(f"Python {label} ({py}):")
         for name, fn in (("tracebacks", tracebacks), ("descriptions", descriptions),
                          ("generations", generations), ("signals", signals)):
             n = len(soft.errors)
             soft(fn, py, soft)
             print(f"  {name}: {'ok' if len(soft.errors) == n else 'FAILED'}")
+        soft.errors[first_error:] = [f"Python {label}: {e}" for e in soft.errors[first_error:]]
     soft.done()
 
 

@@ -52,14 +52,8 @@ def truth_of(r, what):
 
 def check_run(r, what):
     check(r.rc == 0, f"{what}: exit code {r.rc}; stderr:\n{pylib.tail(r.stderr)}")
-    warn = [w for w in r.warnings()]
+    warn = r.warnings()
     check(not warn, f"{what}: the shim warned: {warn}")
-
-
-def available(truth, case):
-    states = truth.get("cases", {})
-    bad = {k: v for k, v in states.items() if v != "built"}
-    return bad
 
 
 def case_tag(case, flags):
@@ -75,21 +69,21 @@ def one_case(py, case, flags, soft, results):
     o = run(argv("oracle-exit"), env=env, shim=False, timeout=TIMEOUT)
     check_run(o, f"{tag}: oracle run")
     ot = truth_of(o, f"{tag}: oracle run")
-    missing = available(ot, case)
-    if missing:
-        results[tag] = ("n/a", "n/a", f"unavailable: {missing}")
+    state = ot.get("cases", {}).get(case, "built")
+    if state != "built":  # legacy without _testcapi ("all" goes on without it)
+        results[tag] = ("n/a", "n/a", state)
         return
     oracle = pylib.debug_objects(o.stderr)
     pylib.check_noted(ot, oracle, f"{tag}: oracle run", shim=False)
     want = pylib.oracle_counter(oracle)
 
+    errors = len(soft.errors)
     r = run(argv("exit"), env=env, timeout=TIMEOUT)
     check_run(r, f"{tag}: exit run")
     rep = r.report("exit")
     pylib.python_section(rep, f"{tag}: exit report")
     got_objs = pylib.unreachable(rep)
     got = pylib.shim_counter(got_objs)
-    exit_res = "match" if got == want else "MISMATCH"
     soft(check, got == want,
          f"{tag}: exit report: per-type counts of unreachable objects differ from CPython's "
          f"collector ({sum(want.values())} objects expected, {sum(got.values())} reported): "
@@ -100,7 +94,10 @@ def one_case(py, case, flags, soft, results):
     soft(check_eq, rep["detector"].get("unreachable"), sum(got.values()),
          f"{tag}: exit report: detector.unreachable vs objects listed")
 
+    exit_res = "match" if len(soft.errors) == errors else "MISMATCH"
+
     # --- signal: the report on SIGUSR1 while main() waits
+    errors = len(soft.errors)
     os_ = run(argv("oracle-signal"), env=env, shim=False, timeout=TIMEOUT)
     check_run(os_, f"{tag}: oracle-signal run")
     want_sig = pylib.oracle_counter(pylib.debug_objects(os_.stderr))
@@ -118,7 +115,6 @@ def one_case(py, case, flags, soft, results):
     sig_got = pylib.shim_counter(sig_objs)
     same_addr = set(sig_objs) == set(in_proc) and all(
         sig_objs[a]["qualified_type"] == in_proc[a][0] for a in sig_objs)
-    sig_res = "match" if same_addr and sig_got == want_sig else "MISMATCH"
     if not same_addr:
         only_shim = sorted(set(sig_objs) - set(in_proc))
         only_gc = sorted(set(in_proc) - set(sig_objs))
@@ -138,6 +134,7 @@ def one_case(py, case, flags, soft, results):
     soft(pylib.check_groups, st, sig, f"{tag}: signal report")
     soft(check, sig_txt.get("enabled_after") == 0,
          f"{tag}: the collector is enabled after the signal report; the script had disabled it")
+    sig_res = "match" if len(soft.errors) == errors else "MISMATCH"
     results[tag] = (exit_res, sig_res, f"{sum(want.values())}/{sum(want_sig.values())} objects")
 
 
@@ -146,6 +143,7 @@ def in_gc_case(py, case, soft, results):
     sleeps): the report is written when the collection stops, and must be
     what CPython's collector finds right after, in the same process."""
     tag = case + "(in-gc)"
+    errors = len(soft.errors)
     s = run([py] + pylib.PYFLAGS + [pylib.CASES, "signal-in-gc", case], env=pylib.env(),
             timeout=TIMEOUT)
     check_run(s, f"{tag}: run")
@@ -169,7 +167,7 @@ def in_gc_case(py, case, soft, results):
            "groups": []}
     check(old["objects"], f"{tag}: the case made no garbage in generations 1-2")
     soft(pylib.check_noted, old, sig_objs, f"{tag}: signal report", True)
-    results[tag] = ("n/a", "match" if ok and sig_txt.get("in_gc") == 1 else "MISMATCH",
+    results[tag] = ("n/a", "match" if len(soft.errors) == errors else "MISMATCH",
                     f"{len(in_proc)} objects after collect(0)")
 
 
@@ -181,6 +179,7 @@ def test():
     check(len(sys.argv) == 2, f"usage: {sys.argv[0]} KEY ({'|'.join(pylib.KEYS)})")
     soft = Soft()
     for label, py in pylib.interpreters(sys.argv[1]):
+        first_error = len(soft.errors)
         results = {}
         for flags, cases in ((pylib.PYFLAGS, CASE_LIST), ([], SITE_CASES)):
             for case in cases:
@@ -199,6 +198,7 @@ def test():
         print(f"  {'case':18} {'exit':9} {'signal':9} CPython's garbage (exit/signal)")
         for tag, (e, s, note) in results.items():
             print(f"  {tag:18} {e:9} {s:9} {note}")
+        soft.errors[first_error:] = [f"Python {label}: {e}" for e in soft.errors[first_error:]]
     soft.done()
 
 
