@@ -34,22 +34,6 @@ read_triple(void *tuple, long long out[3])
 		lp_py.DecRef(tuple);
 }
 
-static int
-by_count_desc(const void *a, const void *b)
-{
-	const struct lp_type_count *x = a, *y = b;
-	if (x->count != y->count)
-		return x->count < y->count ? 1 : -1;
-	return x->type < y->type ? -1 : x->type > y->type;
-}
-
-static int
-by_ptr(const void *a, const void *b)
-{
-	const uintptr_t *x = a, *y = b;
-	return *x < *y ? -1 : *x > *y;
-}
-
 /* Histogram of types for one generation, most common first. */
 static void
 count_types(struct lp_py_section *s, int g, size_t from, size_t to)
@@ -61,22 +45,7 @@ count_types(struct lp_py_section *s, int g, size_t from, size_t to)
 	uintptr_t *t = types.data;
 	for (size_t i = from; i < to; i++)
 		t[i - from] = lp_py_type(LP_VEC_AT(&s->objs, uintptr_t, i));
-	size_t n = to - from;
-	qsort(t, n, sizeof(*t), by_ptr);
-	for (size_t k = 0; k < n;) {
-		size_t j = k;
-		while (j < n && t[j] == t[k])
-			j++;
-		struct lp_type_count *tc = lp_vec_push(&s->by_type[g]);
-		if (tc) {
-			tc->type = t[k];
-			tc->count = j - k;
-		}
-		k = j;
-	}
-	if (s->by_type[g].len)
-		qsort(s->by_type[g].data, s->by_type[g].len, sizeof(struct lp_type_count),
-		      by_count_desc);
+	lp_type_histogram(t, to - from, &s->by_type[g]);
 	lp_vec_free(&types);
 }
 
@@ -303,30 +272,6 @@ object_size(uintptr_t obj)
 
 /* --- rendering ------------------------------------------------------------ */
 
-static void
-json_by_type(struct lp_lw *lw, const struct lp_vec *v)
-{
-	const struct lp_type_count *tc = v->data;
-	bool first = true;
-	for (size_t i = 0; i < v->len; i++) {
-		const char *name = lp_py_short_name(lp_py_type_name(tc[i].type));
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = !strcmp(name, lp_py_short_name(lp_py_type_name(tc[j].type)));
-		if (seen)
-			continue;
-		uint64_t count = tc[i].count;
-		for (size_t j = i + 1; j < v->len; j++)
-			if (!strcmp(name, lp_py_short_name(lp_py_type_name(tc[j].type))))
-				count += tc[j].count;
-		if (!first)
-			lp_lw_puts(lw, ", ");
-		lp_lw_json_string(lw, name);
-		lp_lw_printf(lw, ": %" PRIu64, count);
-		first = false;
-	}
-}
-
 static uintptr_t
 member(const struct lp_py_section *s, const struct lp_detect_group *g, uint32_t k,
        bool *cyc, int *gen)
@@ -357,7 +302,7 @@ lp_cpython_render_json(struct lp_lw *lw, const struct lp_report *r,
 		lp_lw_printf(lw, "%s\n  {\"gen\": %d, \"count\": %lld, \"threshold\": %lld"
 			     ", \"objects\": %" PRIu64 ", \"by_type\": {",
 			     g ? "," : "", g, s->count[g], s->threshold[g], s->nobjs[g]);
-		json_by_type(lw, &s->by_type[g]);
+		lp_by_type_json(lw, &s->by_type[g]);
 		lp_lw_puts(lw, "}}");
 	}
 	lp_lw_puts(lw, "],\n \"unreachable\": [");
@@ -405,11 +350,6 @@ lp_cpython_render_json(struct lp_lw *lw, const struct lp_report *r,
 	lp_lw_puts(lw, "\n");
 }
 
-#define P(lw, r, ...)                                                          \
-	do {                                                                   \
-		lp_lw_printf(lw, "==%d== ", (r)->pid);                         \
-		lp_lw_printf(lw, __VA_ARGS__);                                 \
-	} while (0)
 
 static void
 text_traceback_top(struct lp_lw *lw, uintptr_t obj)
@@ -432,14 +372,14 @@ lp_cpython_render_text(struct lp_lw *lw, const struct lp_report *r,
 {
 	char desc[256];
 
-	P(lw, r, "\n");
-	P(lw, r, "Python %s: gc %s, count (%lld, %lld, %lld), threshold (%lld, %lld, %lld)%s\n",
+	LP_LINE(lw, r, "\n");
+	LP_LINE(lw, r, "Python %s: gc %s, count (%lld, %lld, %lld), threshold (%lld, %lld, %lld)%s\n",
 	  s->version, s->gc_enabled ? "enabled" : "disabled", s->count[0], s->count[1],
 	  s->count[2], s->threshold[0], s->threshold[1], s->threshold[2],
 	  s->tracemalloc ? ", tracemalloc on" : "");
 	for (int g = 0; g < 3; g++) {
 		const struct lp_type_count *tc = s->by_type[g].data;
-		P(lw, r, "  generation %d: %" PRIu64 " objects", g, s->nobjs[g]);
+		LP_LINE(lw, r, "  generation %d: %" PRIu64 " objects", g, s->nobjs[g]);
 		for (size_t i = 0; i < s->by_type[g].len && i < 8; i++)
 			lp_lw_printf(lw, "%s%s %" PRIu64, i ? ", " : ": ",
 				     lp_py_short_name(lp_py_type_name(tc[i].type)), tc[i].count);
@@ -451,25 +391,25 @@ lp_cpython_render_text(struct lp_lw *lw, const struct lp_report *r,
 	for (size_t gi = 0; gi < ngroups && gi < 50; gi++) {
 		const struct lp_detect_group *g =
 			&LP_VEC_AT(&s->det.groups, struct lp_detect_group, gi);
-		P(lw, r, "\n");
-		P(lw, r, "Unreachable group %zu: %u objects\n", gi + 1, g->count);
+		LP_LINE(lw, r, "\n");
+		LP_LINE(lw, r, "Unreachable group %zu: %u objects\n", gi + 1, g->count);
 		for (uint32_t k = 0; k < g->count && k < 20; k++) {
 			bool cyc;
 			int gen;
 			uintptr_t o = member(s, g, k, &cyc, &gen);
 			lp_cpython_describe(o, desc, sizeof(desc));
-			P(lw, r, "    [%u] %s@%p (%s), refcount %" PRId64 ", gen %d, %s",
+			LP_LINE(lw, r, "    [%u] %s@%p (%s), refcount %" PRId64 ", gen %d, %s",
 			  k, lp_py_short_name(lp_py_type_name(lp_py_type(o))), (void *)o, desc,
 			  lp_py_refcnt(o) - 1, gen, cyc ? "on a cycle" : "hangs off a cycle");
 			text_traceback_top(lw, o);
 			lp_lw_puts(lw, "\n");
 		}
 		if (g->count > 20)
-			P(lw, r, "    ... %u more\n", g->count - 20);
+			LP_LINE(lw, r, "    ... %u more\n", g->count - 20);
 	}
 	if (ngroups > 50)
-		P(lw, r, "... %zu more unreachable groups (JSON lists all)\n", ngroups - 50);
-	P(lw, r, "\n");
-	P(lw, r, "detector: %u Python objects examined in %.3f s; %zu unreachable in %zu groups\n",
+		LP_LINE(lw, r, "... %zu more unreachable groups (JSON lists all)\n", ngroups - 50);
+	LP_LINE(lw, r, "\n");
+	LP_LINE(lw, r, "detector: %u Python objects examined in %.3f s; %zu unreachable in %zu groups\n",
 	  s->det.n, s->det.seconds, s->det.unreachable.len, ngroups);
 }

@@ -477,6 +477,26 @@ by_type(const void *a, const void *b)
 }
 
 void
+lp_type_histogram(uintptr_t *types, size_t n, struct lp_vec *out)
+{
+	if (n)
+		qsort(types, n, sizeof(*types), by_type);
+	for (size_t k = 0; k < n;) {
+		size_t j = k;
+		while (j < n && types[j] == types[k])
+			j++;
+		struct lp_type_count *tc = lp_vec_push(out);
+		if (tc) {
+			tc->type = types[k];
+			tc->count = j - k;
+		}
+		k = j;
+	}
+	if (out->len)
+		qsort(out->data, out->len, sizeof(struct lp_type_count), by_count_desc);
+}
+
+void
 lp_objects_stats(struct lp_objects_stats *s)
 {
 	struct lp_vec types = LP_VEC_INIT(uintptr_t);
@@ -500,24 +520,7 @@ lp_objects_stats(struct lp_objects_stats *s)
 			if (t)
 				*t = rec(i)->type;
 		}
-		/* Histogram by sorting: no allocation per type. */
-		uintptr_t *tv = types.data;
-		if (types.len)
-			qsort(tv, types.len, sizeof(*tv), by_type);
-		for (size_t k = 0; k < types.len;) {
-			size_t j = k;
-			while (j < types.len && tv[j] == tv[k])
-				j++;
-			struct lp_type_count *tc = lp_vec_push(&gs->by_type);
-			if (tc) {
-				tc->type = tv[k];
-				tc->count = j - k;
-			}
-			k = j;
-		}
-		if (gs->by_type.len)
-			qsort(gs->by_type.data, gs->by_type.len,
-			      sizeof(struct lp_type_count), by_count_desc);
+		lp_type_histogram(types.data, types.len, &gs->by_type);
 	}
 	s->untracked = s->registered - s->tracked;
 	lp_spin_unlock(&lock);

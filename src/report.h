@@ -48,6 +48,13 @@ struct lp_report {
 	struct lp_py_section *py;
 };
 
+/* One line of the text report: "==PID== " and the formatted text. */
+#define LP_LINE(lw, r, ...)                                                          \
+	do {                                                                   \
+		lp_lw_printf(lw, "==%d== ", (r)->pid);                         \
+		lp_lw_printf(lw, __VA_ARGS__);                                 \
+	} while (0)
+
 /* Write a report now.  Serialised: one report at a time.  safe_point:
  * the caller guarantees no thread mutates the object graph, so the cycle
  * detector may run (see safepoint.h). */

@@ -38,16 +38,6 @@ print_stack(struct lp_lw *lw, uint32_t id)
 }
 
 static void
-by_type_entry(void *ctx, const char *name, uint64_t count, bool first)
-{
-	struct lp_lw *lw = ctx;
-	if (!first)
-		lp_lw_puts(lw, ", ");
-	lp_lw_json_string(lw, name);
-	lp_lw_printf(lw, ": %" PRIu64, count);
-}
-
-static void
 render_objects(struct lp_lw *lw, const struct lp_report *r)
 {
 	const struct lp_objects_stats *os = &r->objects;
@@ -58,7 +48,7 @@ render_objects(struct lp_lw *lw, const struct lp_report *r)
 		lp_lw_printf(lw, "%s\n  {\"gen\": %d, \"count\": %" PRId64 ", \"threshold\": %" PRId64
 			     ", \"objects\": %" PRIu64 ", \"by_type\": {",
 			     g ? "," : "", g, gs->count, gs->threshold, gs->objects);
-		lp_gen_by_name(gs, by_type_entry, lw);
+		lp_by_type_json(lw, &gs->by_type);
 		lp_lw_puts(lw, "}}");
 	}
 	lp_lw_puts(lw, "],\n \"unreachable\": [");

@@ -2,6 +2,7 @@
 /* report_objects.c - see report_objects.h. */
 #include "report_objects.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "pyabi.h"
@@ -13,12 +14,12 @@ lp_obj_type_name(const struct lp_obj *o)
 }
 
 void
-lp_gen_by_name(const struct lp_gen_stats *g,
+lp_gen_by_name(const struct lp_vec *by_type,
 	       void (*fn)(void *ctx, const char *name, uint64_t count, bool first),
 	       void *ctx)
 {
-	const struct lp_type_count *tc = g->by_type.data;
-	size_t n = g->by_type.len;
+	const struct lp_type_count *tc = by_type->data;
+	size_t n = by_type->len;
 	bool first = true;
 
 	for (size_t i = 0; i < n; i++) {
@@ -35,6 +36,22 @@ lp_gen_by_name(const struct lp_gen_stats *g,
 		fn(ctx, name, count, first);
 		first = false;
 	}
+}
+
+static void
+json_entry(void *ctx, const char *name, uint64_t count, bool first)
+{
+	struct lp_lw *lw = ctx;
+	if (!first)
+		lp_lw_puts(lw, ", ");
+	lp_lw_json_string(lw, name);
+	lp_lw_printf(lw, ": %" PRIu64, count);
+}
+
+void
+lp_by_type_json(struct lp_lw *lw, const struct lp_vec *by_type)
+{
+	lp_gen_by_name(by_type, json_entry, lw);
 }
 
 const struct lp_obj *

@@ -15,11 +15,6 @@
 #include "stackdepot.h"
 #include "symbolize.h"
 
-#define P(lw, r, ...)                                                          \
-	do {                                                                   \
-		lp_lw_printf(lw, "==%d== ", (r)->pid);                         \
-		lp_lw_printf(lw, __VA_ARGS__);                                 \
-	} while (0)
 
 static void
 print_stack(struct lp_lw *lw, const struct lp_report *r, uint32_t id)
@@ -27,13 +22,13 @@ print_stack(struct lp_lw *lw, const struct lp_report *r, uint32_t id)
 	const struct lp_stack *s = lp_depot_get(id);
 
 	if (!s) {
-		P(lw, r, "    (no stack: LEAKPROBE_DEPTH=0 or capture failed)\n");
+		LP_LINE(lw, r, "    (no stack: LEAKPROBE_DEPTH=0 or capture failed)\n");
 		return;
 	}
 	for (uint32_t i = 0; i < s->depth; i++) {
 		struct lp_frame f;
 		lp_symbolize(s->ips[i], &f);
-		P(lw, r, "    #%u %p", i, (void *)f.ip);
+		LP_LINE(lw, r, "    #%u %p", i, (void *)f.ip);
 		if (f.function) {
 			lp_lw_puts(lw, " in ");
 			lp_lw_text_safe(lw, f.function);
@@ -149,19 +144,19 @@ render_objects(struct lp_lw *lw, const struct lp_report *r)
 {
 	const struct lp_objects_stats *os = &r->objects;
 
-	P(lw, r, "\n");
-	P(lw, r, "Objects: %" PRIu64 " registered, %" PRIu64 " tracked; %" PRIu64
+	LP_LINE(lw, r, "\n");
+	LP_LINE(lw, r, "Objects: %" PRIu64 " registered, %" PRIu64 " tracked; %" PRIu64
 	  " Py_IncRef and %" PRIu64 " Py_DecRef calls intercepted\n",
 	  os->registered, os->tracked, os->incref_calls, os->decref_calls);
 	for (int g = 0; g < LP_NGEN; g++) {
 		struct by_type_ctx c = { lw, 0 };
-		P(lw, r, "  generation %d: count %" PRId64 " (threshold %" PRId64 "), %" PRIu64 " objects",
+		LP_LINE(lw, r, "  generation %d: count %" PRId64 " (threshold %" PRId64 "), %" PRIu64 " objects",
 		  g, os->gen[g].count, os->gen[g].threshold, os->gen[g].objects);
-		lp_gen_by_name(&os->gen[g], by_type_entry, &c);
+		lp_gen_by_name(&os->gen[g].by_type, by_type_entry, &c);
 		lp_lw_puts(lw, c.shown > 8 ? ", ...\n" : "\n");
 	}
 	if (!r->detected) {
-		P(lw, r, "cycle detector not run: %s\n",
+		LP_LINE(lw, r, "cycle detector not run: %s\n",
 		  r->detector_note ? r->detector_note : "no objects");
 		return;
 	}
@@ -169,24 +164,24 @@ render_objects(struct lp_lw *lw, const struct lp_report *r)
 	for (size_t gi = 0; gi < ngroups; gi++) {
 		const struct lp_detect_group *g =
 			&LP_VEC_AT(&r->pass.det.groups, struct lp_detect_group, gi);
-		P(lw, r, "\n");
-		P(lw, r, "Unreachable group %zu: %u objects, %" PRIu64 " bytes\n", gi + 1,
+		LP_LINE(lw, r, "\n");
+		LP_LINE(lw, r, "Unreachable group %zu: %u objects, %" PRIu64 " bytes\n", gi + 1,
 		  g->count, g->bytes);
-		P(lw, r, "    ");
+		LP_LINE(lw, r, "    ");
 		print_picture(lw, r, gi);
 		lp_lw_puts(lw, "\n");
 		for (uint32_t k = 0; k < g->count; k++) {
 			bool cyc;
 			const struct lp_obj *o = lp_group_member(r, gi, k, &cyc);
-			P(lw, r, "    [%u] %s@%p %u bytes, refcount %" PRId64 ", gen %d, %s, allocated at ",
+			LP_LINE(lw, r, "    [%u] %s@%p %u bytes, refcount %" PRId64 ", gen %d, %s, allocated at ",
 			  k, lp_obj_type_name(o), (void *)o->addr, o->size,
 			  lp_py_refcnt(o->addr), o->gen, cyc ? "on a cycle" : "hangs off a cycle");
 			print_site(lw, o->stack, o->type);
 			lp_lw_puts(lw, "\n");
 		}
 	}
-	P(lw, r, "\n");
-	P(lw, r, "detector: %u objects examined in %.3f s; %zu unreachable in %zu groups%s\n",
+	LP_LINE(lw, r, "\n");
+	LP_LINE(lw, r, "detector: %u objects examined in %.3f s; %zu unreachable in %zu groups%s\n",
 	  r->pass.det.n, r->pass.det.seconds, r->pass.det.unreachable.len, ngroups,
 	  r->pass.det.clamped ? " (some refcounts were too small: see JSON clamped)" : "");
 }
@@ -197,29 +192,29 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 	const struct lp_heap_totals *t = &r->totals;
 	size_t shown = r->nsites < lp_opt.top ? r->nsites : (size_t)lp_opt.top;
 
-	P(lw, r, "leakprobe report %u (%s", r->seq, lp_reason_name(r->reason));
+	LP_LINE(lw, r, "leakprobe report %u (%s", r->seq, lp_reason_name(r->reason));
 	if (r->label) {
 		lp_lw_puts(lw, ": ");
 		lp_lw_text_safe(lw, r->label);
 	}
 	lp_lw_printf(lw, "), pid %d, uptime %.2f s\n", r->pid, r->uptime_s);
-	P(lw, r, "command: ");
+	LP_LINE(lw, r, "command: ");
 	lp_lw_text_safe(lw, r->command);
 	lp_lw_puts(lw, "\n");
 	if (r->warning)
-		P(lw, r, "WARNING: %s\n", r->warning);
-	P(lw, r, "heap: %" PRIu64 " live blocks, %" PRIu64 " live bytes, peak %"
+		LP_LINE(lw, r, "WARNING: %s\n", r->warning);
+	LP_LINE(lw, r, "heap: %" PRIu64 " live blocks, %" PRIu64 " live bytes, peak %"
 	  PRIu64 " bytes; %" PRIu64 " allocations, %" PRIu64 " frees\n",
 	  t->live_blocks, t->live_bytes, t->peak_bytes, t->allocs, t->frees);
 	if (r->untracked_frees)
-		P(lw, r, "note: %" PRIu64 " frees of pointers leakprobe never saw "
+		LP_LINE(lw, r, "note: %" PRIu64 " frees of pointers leakprobe never saw "
 		  "allocated (made before it started, or invalid)\n",
 		  r->untracked_frees);
 
 	for (size_t i = 0; i < shown; i++) {
 		const struct lp_site *s = &r->sites[i];
-		P(lw, r, "\n");
-		P(lw, r, "%" PRIu64 " bytes in %" PRIu64 " blocks live, allocated from:\n",
+		LP_LINE(lw, r, "\n");
+		LP_LINE(lw, r, "%" PRIu64 " bytes in %" PRIu64 " blocks live, allocated from:\n",
 		  s->bytes, s->blocks);
 		print_stack(lw, r, s->stack);
 	}
@@ -229,22 +224,22 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 			bytes += r->sites[i].bytes;
 			blocks += r->sites[i].blocks;
 		}
-		P(lw, r, "\n");
-		P(lw, r, "... and %zu more sites: %" PRIu64 " bytes in %" PRIu64
+		LP_LINE(lw, r, "\n");
+		LP_LINE(lw, r, "... and %zu more sites: %" PRIu64 " bytes in %" PRIu64
 		  " blocks (LEAKPROBE_TOP=%" PRIu64 " shows more; JSON lists all)\n",
 		  r->nsites - shown, bytes, blocks, (uint64_t)lp_opt.top);
 	}
 
 	if (r->nlarge) {
-		P(lw, r, "\n");
-		P(lw, r, "Lingering large allocations (>= %" PRIu64 " bytes): %zu\n",
+		LP_LINE(lw, r, "\n");
+		LP_LINE(lw, r, "Lingering large allocations (>= %" PRIu64 " bytes): %zu\n",
 		  r->large_threshold, r->nlarge);
 		for (size_t i = 0; i < r->nlarge; i++) {
 			const struct lp_block *b = &r->large[i];
 			double age = b->birth_ns && r->now_ns > b->birth_ns
 				     ? (double)(r->now_ns - b->birth_ns) / 1e9 : 0;
-			P(lw, r, "\n");
-			P(lw, r, "%" PRIu64 " bytes at %p, age %.2f s, allocated from:\n",
+			LP_LINE(lw, r, "\n");
+			LP_LINE(lw, r, "%" PRIu64 " bytes at %p, age %.2f s, allocated from:\n",
 			  b->size, (void *)b->ptr, age);
 			if (r->py)
 				lp_cpython_owner_text(lw, r, r->py, i);
@@ -255,8 +250,8 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 		lp_cpython_render_text(lw, r, r->py);
 	else if (r->objects.in_use)
 		render_objects(lw, r);
-	P(lw, r, "\n");
-	P(lw, r, "SUMMARY: leakprobe: %" PRIu64 " bytes live in %" PRIu64
+	LP_LINE(lw, r, "\n");
+	LP_LINE(lw, r, "SUMMARY: leakprobe: %" PRIu64 " bytes live in %" PRIu64
 	  " blocks from %zu sites; %zu large.\n",
 	  t->live_bytes, t->live_blocks, r->nsites, r->nlarge);
 }

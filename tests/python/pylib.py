@@ -17,7 +17,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = os.path.join(HERE, "cases.py")
 STRESS = os.path.join(HERE, "stress.py")
 SYSTEM_PYTHON = "/usr/bin/python3"
-PYENV_ROOT = os.environ.get("PYENV_ROOT") or "/root/.pyenv"
+# LP_PYENV_ROOT, not PYENV_ROOT: meson's python3 may be a pyenv shim, which
+# resets PYENV_ROOT for the driver.
+PYENV_ROOT = os.environ.get("LP_PYENV_ROOT") or os.environ.get("PYENV_ROOT") or "/root/.pyenv"
 KEYS = ["system", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 
 # -S: no site module.  site runs every .pth file of site-packages, and those
