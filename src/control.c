@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc_log.h"
 #include "cpython.h"
 #include "guard.h"
 #include "heap_table.h"
@@ -36,6 +37,7 @@
 #include "log.h"
 #include "options.h"
 #include "objects.h"
+#include "record.h"
 #include "report.h"
 #include "safepoint.h"
 #include "stackdepot.h"
@@ -134,6 +136,9 @@ worker_main(void *arg)
 	(void)arg;
 	lp_guard_enter(); /* nothing this thread allocates is the program's */
 	for (;;) {
+		/* This thread is always inside the shim: frees that reach it
+		 * (glibc's, at most) wait until here. */
+		lp_log_free_deferred();
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += 250 * 1000000;
@@ -356,6 +361,7 @@ before_fork(void)
 	lp_report_lock();
 	lp_objects_lock();
 	lp_depot_lock_all();
+	lp_log_lock_all();
 	lp_heap_lock_all();
 }
 
@@ -363,6 +369,7 @@ static void
 after_fork_parent(void)
 {
 	lp_heap_unlock_all();
+	lp_log_unlock_all();
 	lp_depot_unlock_all();
 	lp_objects_unlock();
 	lp_report_unlock();
@@ -379,6 +386,7 @@ static void
 after_fork_child(void)
 {
 	lp_heap_unlock_all();
+	lp_log_after_fork_child();
 	lp_depot_unlock_all();
 	lp_objects_unlock();
 	lp_report_after_fork_child();
@@ -497,6 +505,8 @@ lp_init(void)
 		goto out;
 	}
 	lp_heap_init(lp_opt.large);
+	if (lp_opt.headers && lp_log_init())
+		lp_header_limit = lp_opt.large < UINT32_MAX ? (size_t)lp_opt.large : UINT32_MAX;
 	lp_unwind_init();
 	lp_symbolize_init();
 	check_interposition();

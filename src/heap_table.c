@@ -198,8 +198,8 @@ lp_heap_init(uint64_t threshold)
 	large_threshold = threshold;
 }
 
-static inline void
-account(int64_t delta)
+void
+lp_heap_account(int64_t delta)
 {
 	int64_t d = thread_delta + delta;
 	int64_t now = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED) + d;
@@ -257,7 +257,7 @@ lp_heap_insert(uintptr_t ptr, uint64_t size, uint32_t stack)
 	if (lp_unlikely(is_large))
 		large_put(ptr, size, lp_now_ns());
 	lp_spin_unlock(&s->lock);
-	account((int64_t)size);
+	lp_heap_account((int64_t)size);
 }
 
 bool
@@ -293,7 +293,7 @@ lp_heap_remove(uintptr_t ptr, struct lp_block *out)
 	}
 	s->live_bytes -= size;
 	lp_spin_unlock(&s->lock);
-	account(-(int64_t)size);
+	lp_heap_account(-(int64_t)size);
 	if (out)
 		*out = (struct lp_block){ ptr, size, e.stack, birth };
 	return true;
@@ -333,7 +333,7 @@ lp_heap_restore(const struct lp_block *b)
 		s->frees--;
 	}
 	lp_spin_unlock(&s->lock);
-	account((int64_t)b->size);
+	lp_heap_account((int64_t)b->size);
 }
 
 /* --- snapshots ---------------------------------------------------------- */
@@ -353,61 +353,42 @@ large_lookup_locked(uintptr_t ptr, uint64_t *birth)
 	return large.slots[i].size;
 }
 
-bool
-lp_heap_snapshot(struct lp_heap_snapshot *snap)
+void
+lp_heap_visit(void (*fn)(const struct lp_block *b, void *arg), void *arg,
+	      struct lp_heap_totals *totals)
 {
-	size_t want = 0;
-	memset(snap, 0, sizeof(*snap));
-
-	/* Room for what is live now plus what appears while we copy. */
-	for (int i = 0; i < NSHARDS; i++)
-		want += __atomic_load_n(&shards[i].count, __ATOMIC_RELAXED);
-	want = want + want / 4 + 1024;
-	snap->mapped = (want * sizeof(struct lp_block) + 4095) & ~(size_t)4095;
-	snap->blocks = map_slots(snap->mapped);
-	if (!snap->blocks)
-		return false;
-	size_t cap = snap->mapped / sizeof(struct lp_block);
-
 	for (int i = 0; i < NSHARDS; i++) {
 		struct shard *s = &shards[i];
 		lp_spin_lock(&s->lock);
-		snap->totals.allocs += s->allocs;
-		snap->totals.frees += s->frees;
-		snap->totals.live_bytes += s->live_bytes;
-		snap->totals.table_bytes += ((size_t)s->cap * sizeof(struct entry) + 4095) & ~(size_t)4095;
-		for (uint32_t j = 0; j < s->cap && snap->count < cap; j++) {
+		totals->allocs += s->allocs;
+		totals->frees += s->frees;
+		totals->live_blocks += s->count;
+		totals->live_bytes += s->live_bytes;
+		totals->table_bytes += ((size_t)s->cap * sizeof(struct entry) + 4095) & ~(size_t)4095;
+		for (uint32_t j = 0; j < s->cap; j++) {
 			const struct entry *e = &s->slots[j];
 			if (!e->ptr)
 				continue;
-			struct lp_block *b = &snap->blocks[snap->count++];
-			b->ptr = e->ptr;
-			b->size = e->size;
-			b->stack = e->stack;
-			b->birth_ns = 0;
+			struct lp_block b = { e->ptr, e->size, e->stack, 0 };
 			if (e->size == SIZE_IN_LARGE || e->size >= large_threshold) {
 				lp_spin_lock(&large.lock);
-				b->size = large_lookup_locked(e->ptr, &b->birth_ns);
+				b.size = large_lookup_locked(e->ptr, &b.birth_ns);
 				lp_spin_unlock(&large.lock);
 			}
+			fn(&b, arg);
 		}
 		lp_spin_unlock(&s->lock);
 	}
-	snap->totals.table_bytes += ((size_t)large.cap * sizeof(struct large_entry) + 4095) & ~(size_t)4095;
-	snap->totals.live_blocks = snap->count;
-	int64_t peak = __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED);
-	snap->totals.peak_bytes = peak > 0 ? (uint64_t)peak : 0;
-	if (snap->totals.peak_bytes < snap->totals.live_bytes)
-		snap->totals.peak_bytes = snap->totals.live_bytes;
-	return true;
+	lp_spin_lock(&large.lock);
+	totals->table_bytes += ((size_t)large.cap * sizeof(struct large_entry) + 4095) & ~(size_t)4095;
+	lp_spin_unlock(&large.lock);
 }
 
-void
-lp_heap_snapshot_free(struct lp_heap_snapshot *snap)
+uint64_t
+lp_heap_peak(void)
 {
-	if (snap->blocks)
-		munmap(snap->blocks, snap->mapped);
-	snap->blocks = NULL;
+	int64_t peak = __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED);
+	return peak > 0 ? (uint64_t)peak : 0;
 }
 
 void

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * heap_table.h - the live block table: pointer -> {size, stack id}.
+ * heap_table.h - the side table of live blocks: pointer -> {size, stack id}.
  *
- * 16 shards chosen by pointer hash, each an open-addressing array of
- * 16-byte entries under its own spinlock: no global lock on the
- * malloc/free path.  Blocks too big for the 32-bit size field, and blocks
+ * Most blocks carry a header and live in the allocation logs
+ * (alloc_log.h); this table holds the others: the aligned family's, the
+ * large ones, and every block when LEAKPROBE_HEADERS=0.  16 shards chosen
+ * by pointer hash, each an open-addressing array of 16-byte entries under
+ * its own spinlock: no global lock on the malloc/free path.  Blocks too big for the 32-bit size field, and blocks
  * at or above LEAKPROBE_LARGE, also get an entry in the large table, which
  * keeps their full size and birth time.
  *
@@ -25,7 +27,8 @@ struct lp_block {
 
 struct lp_heap_totals {
 	uint64_t live_blocks, live_bytes, peak_bytes, allocs, frees;
-	uint64_t table_bytes; /* memory the table itself uses */
+	uint64_t table_bytes;  /* memory the side table and the logs use */
+	uint64_t header_bytes; /* block headers of the live blocks */
 };
 
 void lp_heap_init(uint64_t large_threshold) LP_HIDDEN;
@@ -37,17 +40,15 @@ bool lp_heap_lookup(uintptr_t ptr, struct lp_block *out) LP_HIDDEN;
 /* Put back a block taken by lp_heap_remove (failed realloc). */
 void lp_heap_restore(const struct lp_block *b) LP_HIDDEN;
 
-/* Copy every live block into a buffer mapped with mmap; the caller
- * releases it with lp_heap_snapshot_free.  Shards are locked one at a
- * time, so the program keeps running. */
-struct lp_heap_snapshot {
-	struct lp_block *blocks;
-	size_t count;
-	size_t mapped;
-	struct lp_heap_totals totals;
-};
-bool lp_heap_snapshot(struct lp_heap_snapshot *s) LP_HIDDEN;
-void lp_heap_snapshot_free(struct lp_heap_snapshot *s) LP_HIDDEN;
+/* Call fn for every live block, one shard locked at a time (the program
+ * keeps running): fn must not allocate.  Adds the table's counters and
+ * memory to *totals. */
+void lp_heap_visit(void (*fn)(const struct lp_block *b, void *arg), void *arg,
+		   struct lp_heap_totals *totals) LP_HIDDEN;
+
+/* Live bytes went up or down by delta: keeps the peak (for the logs too). */
+void lp_heap_account(int64_t delta) LP_HIDDEN;
+uint64_t lp_heap_peak(void) LP_HIDDEN;
 
 /* fork: take every lock before, release (parent and child) after. */
 void lp_heap_lock_all(void) LP_HIDDEN;

@@ -6,6 +6,10 @@
  * the real function, then record.  Everything else (bootstrap, reentrancy,
  * not yet initialised) takes the out-of-line slow path, which never
  * records.
+ *
+ * malloc, calloc and realloc below lp_header_limit hand out blocks with a
+ * header in front (block_header.h): the real allocator gets the base, 16
+ * bytes lower, on every path, tracked or not.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block_header.h"
 #include "bootstrap.h"
 #include "guard.h"
 #include "lp.h"
@@ -28,6 +33,8 @@ tracking(void)
 {
 	return lp_likely(lp_state == LP_TRACKING) && !lp_guarded();
 }
+
+size_t lp_header_limit;
 
 /* --- slow paths --------------------------------------------------------- */
 
@@ -98,7 +105,70 @@ untracked_free(void *p)
 	/* A pointer seen before the real free is known cannot be one of its
 	 * blocks... unless it came from an allocator before us: resolve. */
 	if (lp_resolve())
-		lp_real.free(p);
+		lp_real.free(lp_header_stale_base(p));
+}
+
+/* --- headered blocks ---------------------------------------------------- */
+
+static LP_COLD void *
+malloc_side(size_t size, void *caller)
+{
+	void *p = lp_real.malloc(size);
+	if (p)
+		lp_record_alloc(p, size, caller);
+	return p;
+}
+
+static inline void *
+tracked_malloc(size_t size, void *caller)
+{
+	if (lp_unlikely(size >= lp_header_limit))
+		return malloc_side(size, caller);
+	char *b = lp_real.malloc(size + LP_HEADER_SIZE);
+	if (lp_unlikely(b == NULL))
+		return NULL;
+	lp_record_alloc_headered(b + LP_HEADER_SIZE, size, caller);
+	return b + LP_HEADER_SIZE;
+}
+
+static size_t
+headered_usable(void *p)
+{
+	return lp_real.malloc_usable_size(lp_header_base(p)) - LP_HEADER_SIZE;
+}
+
+/* Into a block of another kind (headerless, or the side table): copy and
+ * free, as a moving realloc would. */
+static void *
+realloc_by_copy(void *p, size_t size, void *q)
+{
+	if (q) {
+		size_t old = headered_usable(p);
+		memcpy(q, p, old < size ? old : size);
+		free(p);
+	}
+	return q;
+}
+
+static LP_COLD void *
+realloc_headered_slow(void *p, size_t size, void *caller)
+{
+	if (size == 0) {
+		free(p); /* like glibc: realloc(p, 0) frees p */
+		return NULL;
+	}
+	if (!tracking())
+		return realloc_by_copy(p, size, lp_real.malloc(size));
+	/* A large block lives headerless, in the side table. */
+	return realloc_by_copy(p, size, malloc_side(size, caller));
+}
+
+static inline void *
+realloc_headered(void *p, size_t size, void *caller)
+{
+	if (lp_unlikely(!tracking() || size >= lp_header_limit || size == 0))
+		return realloc_headered_slow(p, size, caller);
+	return lp_record_realloc_headered(p, size, caller);
 }
 
 /* --- entry points ------------------------------------------------------- */
@@ -108,10 +178,7 @@ malloc(size_t size)
 {
 	if (!tracking())
 		return untracked_malloc(size);
-	void *p = lp_real.malloc(size);
-	if (lp_likely(p != NULL))
-		lp_record_alloc(p, size, __builtin_return_address(0));
-	return p;
+	return tracked_malloc(size, __builtin_return_address(0));
 }
 
 LP_EXPORT void
@@ -119,31 +186,61 @@ free(void *p)
 {
 	if (lp_unlikely(p == NULL || lp_is_bootstrap(p)))
 		return;
+	if (lp_likely(lp_has_header(p))) {
+		if (lp_likely(tracking()))
+			lp_record_free_headered(p);
+		else if (!lp_record_free_headered_slow(p))
+			return;
+		lp_real.free(lp_header_base(p));
+		return;
+	}
 	if (!tracking())
 		return untracked_free(p);
 	/* Before the real free: the address may be reused at once. */
 	lp_record_free(p);
-	lp_real.free(p);
+	lp_real.free(lp_header_stale_base(p));
 }
 
 LP_EXPORT void *
 calloc(size_t n, size_t size)
 {
+	size_t total;
 	if (!tracking())
 		return untracked_calloc(n, size);
-	void *p = lp_real.calloc(n, size);
-	if (lp_likely(p != NULL))
-		lp_record_alloc(p, n * size, __builtin_return_address(0));
-	return p;
+	if (lp_unlikely(__builtin_mul_overflow(n, size, &total))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *caller = __builtin_return_address(0);
+	if (lp_unlikely(total >= lp_header_limit)) {
+		void *p = lp_real.calloc(n, size);
+		if (p)
+			lp_record_alloc(p, total, caller);
+		return p;
+	}
+	char *b = lp_real.calloc(1, total + LP_HEADER_SIZE);
+	if (lp_unlikely(b == NULL))
+		return NULL;
+	lp_record_alloc_headered(b + LP_HEADER_SIZE, total, caller);
+	return b + LP_HEADER_SIZE;
 }
 
 LP_EXPORT void *
 realloc(void *p, size_t size)
 {
+	void *caller = __builtin_return_address(0);
+	if (p && !lp_is_bootstrap(p) && lp_has_header(p))
+		return realloc_headered(p, size, caller);
 	if (!tracking() || lp_is_bootstrap(p))
 		return untracked_realloc(p, size);
-	return lp_record_realloc(p, size, __builtin_return_address(0));
+	if (!p)
+		return tracked_malloc(size, caller);
+	return lp_record_realloc(p, size, caller);
 }
+
+
+
+
 
 LP_EXPORT void *
 reallocarray(void *p, size_t n, size_t size)
@@ -233,7 +330,31 @@ malloc_usable_size(void *p)
 {
 	if (p && lp_is_bootstrap(p))
 		return lp_bootstrap_size(p);
+	if (p && lp_has_header(p))
+		return headered_usable(p);
 	if (!lp_resolve() || !lp_real.malloc_usable_size)
 		return 0;
 	return lp_real.malloc_usable_size(p);
+}
+
+/* Other names for free: each must strip the header too. */
+LP_EXPORT void
+cfree(void *p)
+{
+	free(p);
+}
+
+LP_EXPORT void
+free_sized(void *p, size_t size)
+{
+	(void)size;
+	free(p);
+}
+
+LP_EXPORT void
+free_aligned_sized(void *p, size_t align, size_t size)
+{
+	(void)align;
+	(void)size;
+	free(p);
 }

@@ -9,6 +9,7 @@
 
 #include "addrmap.h"
 #include "heap_table.h"
+#include "record.h"
 #include "options.h"
 #include "safepoint.h"
 #include "pyabi.h"
@@ -178,7 +179,7 @@ lp_objects_tracked(uintptr_t obj)
 	/* Not seen created (a free list, an inline allocation): the native
 	 * block holding the object tells where it was allocated. */
 	if (fresh)
-		lp_heap_lookup(obj - LP_PY_GC_HEAD_SIZE, &b);
+		lp_record_lookup(obj - LP_PY_GC_HEAD_SIZE, &b);
 
 	lp_spin_lock(&lock);
 	uint32_t i = record_for_locked(obj, true);

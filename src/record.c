@@ -3,7 +3,10 @@
 #include "record.h"
 
 #include <errno.h>
+#include <string.h>
 
+#include "alloc_log.h"
+#include "block_header.h"
 #include "guard.h"
 #include "heap_table.h"
 #include "options.h"
@@ -12,14 +15,13 @@
 
 struct lp_record_stats lp_record_stats;
 
-LP_NOINLINE void
-lp_record_alloc(void *p, size_t size, void *caller)
+/* The allocating thread's stack, interned.  Guard up. */
+static inline uint32_t
+capture(void *caller)
 {
 	void *ips[LP_MAX_DEPTH + LP_UNWIND_SLACK];
-	int saved = errno;
 	unsigned depth = 0;
 
-	lp_guard_enter();
 	if (lp_opt.depth) {
 		depth = lp_unwind_capture(ips, (unsigned)lp_opt.depth);
 		if (!depth) {
@@ -30,8 +32,41 @@ lp_record_alloc(void *p, size_t size, void *caller)
 			depth = 1;
 		}
 	}
-	lp_heap_insert((uintptr_t)p, size, lp_depot_put(ips, depth));
+	return lp_depot_put(ips, depth);
+}
+
+LP_NOINLINE void
+lp_record_alloc(void *p, size_t size, void *caller)
+{
+	int saved = errno;
+
+	lp_guard_enter();
+	lp_heap_insert((uintptr_t)p, size, capture(caller));
 	lp_guard_leave();
+	errno = saved;
+}
+
+/* A headered block into the log; into the side table (its header saying
+ * so) when no log can be had. */
+static void
+add_headered(void *p, uint32_t size, uint32_t stack)
+{
+	if (lp_unlikely(!lp_log_add(p, size, stack))) {
+		lp_header_write(p, LP_HEADER_NO_LOG, 0);
+		lp_heap_insert((uintptr_t)p, size, stack);
+	}
+}
+
+LP_NOINLINE void
+lp_record_alloc_headered(void *p, size_t size, void *caller)
+{
+	int saved = errno;
+
+	lp_guard_enter();
+	add_headered(p, (uint32_t)size, capture(caller));
+	lp_guard_leave();
+	if (lp_unlikely(lp_log_deferred != NULL))
+		lp_log_free_deferred();
 	errno = saved;
 }
 
@@ -46,6 +81,44 @@ lp_record_free(void *p)
 		__atomic_fetch_add(&lp_record_stats.untracked_frees, 1,
 				   __ATOMIC_RELAXED);
 	lp_guard_leave();
+}
+
+/* Guard up. */
+static bool
+forget_headered(void *p, struct lp_block *old)
+{
+	if (lp_header_of(p)->log == LP_HEADER_NO_LOG)
+		return lp_heap_remove((uintptr_t)p, old);
+	struct lp_log_entry e;
+	if (!lp_log_forget(p, &e))
+		return false;
+	if (old)
+		*old = (struct lp_block){ e.ptr, e.size, e.stack, 0 };
+	return true;
+}
+
+LP_NOINLINE void
+lp_record_free_headered(void *p)
+{
+	lp_guard_enter();
+	forget_headered(p, NULL);
+	lp_guard_leave();
+	lp_header_clear(p);
+}
+
+LP_NOINLINE bool
+lp_record_free_headered_slow(void *p)
+{
+	if (lp_state == LP_TRACKING) {
+		/* This thread is inside the shim (a signal handler's free,
+		 * or glibc's while we unwind): its log may be half-way
+		 * through a change.  The block stays allocated until the
+		 * thread next leaves the shim. */
+		lp_log_defer(p);
+		return false;
+	}
+	lp_header_clear(p); /* not tracking: nothing to forget */
+	return true;
 }
 
 LP_NOINLINE void *
@@ -72,4 +145,47 @@ lp_record_realloc(void *p, size_t size, void *caller)
 		errno = saved;
 	}
 	return q;
+}
+
+LP_NOINLINE void *
+lp_record_realloc_headered(void *p, size_t size, void *caller)
+{
+	struct lp_block old;
+
+	lp_guard_enter();
+	bool had = forget_headered(p, &old);
+	lp_guard_leave();
+	lp_header_clear(p);
+	char *b = lp_real.realloc(lp_header_base(p), size + LP_HEADER_SIZE);
+	if (lp_unlikely(!b)) {
+		/* The old block lives on, with its old record. */
+		int saved = errno;
+		lp_guard_enter();
+		if (had) {
+			add_headered(p, (uint32_t)old.size, old.stack);
+			/* Neither an allocation nor a free after all. */
+			__atomic_fetch_add(&lp_record_stats.restored, 1, __ATOMIC_RELAXED);
+		} else
+			lp_header_write(p, LP_HEADER_NO_LOG, 0);
+		lp_guard_leave();
+		errno = saved;
+		return NULL;
+	}
+	void *q = b + LP_HEADER_SIZE;
+	lp_record_alloc_headered(q, size, caller);
+	return q;
+}
+
+bool
+lp_record_lookup(uintptr_t ptr, struct lp_block *out)
+{
+	if (ptr && lp_has_header((void *)ptr) &&
+	    lp_header_of((void *)ptr)->log != LP_HEADER_NO_LOG) {
+		struct lp_log_entry e;
+		if (!lp_log_lookup((void *)ptr, &e))
+			return false;
+		*out = (struct lp_block){ e.ptr, e.size, e.stack, 0 };
+		return true;
+	}
+	return lp_heap_lookup(ptr, out);
 }

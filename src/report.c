@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "alloc_log.h"
 #include "cpython.h"
 #include "guard.h"
 #include "log.h"
@@ -16,6 +17,7 @@
 #include "record.h"
 #include "stackdepot.h"
 #include "symbolize.h"
+#include "vec.h"
 
 static pthread_mutex_t report_mutex = PTHREAD_MUTEX_INITIALIZER;
 static unsigned report_seq;
@@ -97,46 +99,51 @@ by_size_desc(const void *a, const void *b)
 	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
 }
 
-/* Group the snapshot's blocks by stack id.  Ids are dense, so an array
- * indexed by id does it in one pass.  After this, sites[] holds one entry
- * per stack with live blocks, largest total first. */
+/* What a report needs of the live blocks, gathered in one pass without
+ * copying them: per stack id, the blocks and bytes (ids are dense, so an
+ * array indexed by id does it), and the large blocks one by one. */
+struct gather {
+	struct lp_site *by_id;
+	uint32_t nids;
+	uint64_t threshold;
+	struct lp_vec large; /* struct lp_block */
+};
+
+static void
+gather_block(const struct lp_block *b, void *arg)
+{
+	struct gather *g = arg;
+	uint32_t id = b->stack <= g->nids ? b->stack : 0; /* newer than our array */
+	g->by_id[id].blocks++;
+	g->by_id[id].bytes += b->size;
+	if (b->size >= g->threshold) {
+		struct lp_block *l = lp_vec_push(&g->large);
+		if (l)
+			*l = *b;
+	}
+}
+
+static void
+gather_entry(const struct lp_log_entry *e, void *arg)
+{
+	struct lp_block b = { e->ptr, e->size, e->stack, 0 };
+	gather_block(&b, arg);
+}
+
+/* After this, sites[] holds one entry per stack with live blocks, largest
+ * total first. */
 static size_t
-group_sites(const struct lp_heap_snapshot *snap, struct lp_site *sites,
-	    struct lp_site *by_id, uint32_t nids)
+collect_sites(const struct gather *g, struct lp_site *sites)
 {
 	size_t n = 0;
-
-	for (size_t i = 0; i < snap->count; i++) {
-		uint32_t id = snap->blocks[i].stack;
-		if (id > nids)
-			id = 0; /* inserted after we sized the array */
-		by_id[id].blocks++;
-		by_id[id].bytes += snap->blocks[i].size;
-	}
-	for (uint32_t id = 0; id <= nids; id++) {
-		if (!by_id[id].blocks)
+	for (uint32_t id = 0; id <= g->nids; id++) {
+		if (!g->by_id[id].blocks)
 			continue;
-		sites[n] = by_id[id];
+		sites[n] = g->by_id[id];
 		sites[n].stack = id;
 		n++;
 	}
 	qsort(sites, n, sizeof(*sites), by_bytes_desc);
-	return n;
-}
-
-/* The large blocks, moved to the front of the snapshot, largest first. */
-static size_t
-gather_large(struct lp_heap_snapshot *snap, uint64_t threshold)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < snap->count; i++) {
-		if (snap->blocks[i].size < threshold)
-			continue;
-		struct lp_block t = snap->blocks[n];
-		snap->blocks[n++] = snap->blocks[i];
-		snap->blocks[i] = t;
-	}
-	qsort(snap->blocks, n, sizeof(struct lp_block), by_size_desc);
 	return n;
 }
 
@@ -179,10 +186,9 @@ void
 lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 {
 	static struct lp_lw lw; /* 16 KiB: too big for small thread stacks */
-	struct lp_heap_snapshot snap;
 	struct lp_report r = { 0 };
 	size_t sites_mapped = 0, ids_mapped = 0;
-	struct lp_site *by_id = NULL;
+	struct gather g = { .large = LP_VEC_INIT(struct lp_block) };
 
 	lp_guard_enter();
 	pthread_mutex_lock(&report_mutex);
@@ -198,21 +204,29 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	r.untracked_frees = __atomic_load_n(&lp_record_stats.untracked_frees,
 					    __ATOMIC_RELAXED);
 
-	uint32_t nids = lp_depot_count();
-	if (!lp_heap_snapshot(&snap)) {
-		lp_warn("report %u (%s) not written: no memory for a copy of the heap table",
+	g.nids = lp_depot_count();
+	g.threshold = lp_opt.large;
+	g.by_id = map_array((size_t)g.nids + 1, sizeof(*g.by_id), &ids_mapped);
+	r.sites = map_array((size_t)g.nids + 1, sizeof(*r.sites), &sites_mapped);
+	if (!g.by_id || !r.sites) {
+		lp_warn("report %u (%s) not written: no memory to gather the heap",
 			r.seq, lp_reason_name(reason));
 		goto out;
 	}
-	r.totals = snap.totals;
+	lp_log_visit(gather_entry, &g, &r.totals);
+	lp_heap_visit(gather_block, &g, &r.totals);
+	r.totals.peak_bytes = lp_heap_peak();
+	if (r.totals.peak_bytes < r.totals.live_bytes)
+		r.totals.peak_bytes = r.totals.live_bytes;
+	uint64_t restored = __atomic_load_n(&lp_record_stats.restored, __ATOMIC_RELAXED);
+	r.totals.allocs -= restored;
+	r.totals.frees -= restored;
 	r.depot_bytes = lp_depot_bytes();
-	by_id = map_array((size_t)nids + 1, sizeof(*by_id), &ids_mapped);
-	r.sites = map_array(snap.count + 1, sizeof(*r.sites), &sites_mapped);
-	if (!by_id || !r.sites)
-		goto out;
-	r.nsites = group_sites(&snap, r.sites, by_id, nids);
-	r.nlarge = gather_large(&snap, lp_opt.large);
-	r.large = snap.blocks;
+	r.nsites = collect_sites(&g, r.sites);
+	r.large = g.large.data;
+	r.nlarge = g.large.len;
+	if (r.nlarge)
+		qsort(r.large, r.nlarge, sizeof(struct lp_block), by_size_desc);
 
 	if (lp_cpython_gil_held())
 		r.py = lp_cpython_gather(&r);
@@ -248,11 +262,11 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	lp_cpython_release(&r, r.py);
 	lp_objects_stats_free(&r.objects);
 out:
-	if (by_id)
-		munmap(by_id, ids_mapped);
+	if (g.by_id)
+		munmap(g.by_id, ids_mapped);
 	if (r.sites)
 		munmap(r.sites, sites_mapped);
-	lp_heap_snapshot_free(&snap);
+	lp_vec_free(&g.large);
 	pthread_mutex_unlock(&report_mutex);
 	lp_guard_leave();
 }

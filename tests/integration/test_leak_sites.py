@@ -1,5 +1,7 @@
 """Leaks at known sites are reported exactly, grouped by site, with
-file:line; totals agree with valgrind's leak summary."""
+file:line; totals agree with valgrind's leak summary.  Both ways of
+recording blocks: headers (default) and the side table alone
+(LEAKPROBE_HEADERS=0)."""
 import os
 import re
 import shutil
@@ -8,8 +10,17 @@ import subprocess
 from lptest import check, check_truth, main, prog, run
 
 
+MODES = [{}, {"LEAKPROBE_HEADERS": "0"}]
+
+
 def test():
-    r = run([prog("leak_sites")])
+    for env in MODES:
+        one(env)
+
+
+def one(env):
+    print(f"mode {env or 'default'}")
+    r = run([prog("leak_sites")], env=env)
     check(r.rc == 0, f"exit code {r.rc}")
     rep = r.report("exit")
     for key in ("schema", "pid", "reason", "seq", "heap", "sites", "large"):
@@ -43,7 +54,7 @@ def test():
     vg_bytes, vg_blocks = (int(x.replace(",", "")) for x in m.groups())
     # Without LP_TRUTH the program allocates nothing more; under valgrind
     # our shim is absent, so both count the program's own blocks.
-    r2 = run([prog("leak_sites")], env={"LP_TRUTH": "/dev/null"})
+    r2 = run([prog("leak_sites")], env=dict(env, LP_TRUTH="/dev/null"))
     h = r2.report("exit")["heap"]
     check((h["live_bytes"], h["live_blocks"]) == (vg_bytes, vg_blocks),
           f"leakprobe live {h['live_bytes']} bytes / {h['live_blocks']} blocks, "

@@ -1,7 +1,7 @@
 """Storm: 8 threads x 200k random malloc/calloc/realloc/posix_memalign/
 aligned_alloc/free (1 B - 2 KiB, some 64 MiB), forks from the workers
-mid-storm, 25 SIGUSR1 during the storm; three times (default unwinder,
-libunwind only, 1 KiB large threshold).  No crash, no deadlock, the same
+mid-storm, 25 SIGUSR1 during the storm; four times (default unwinder,
+libunwind only, 1 KiB large threshold, no block headers).  No crash, no deadlock, the same
 output as without the shim, the program's own SIGUSR1 handler still
 called, every report consistent, the blocks leaked on purpose reported
 exactly (parent and every child)."""
@@ -11,11 +11,13 @@ from stresslib import (Soft, check, check_consistent, check_seqs, check_truth, c
 THREADS, OPS, SIGNALS, FORKS = 8, 200000, 25, 2
 
 
-# Three storms: the default unwinder; libunwind only; and a 1 KiB "large"
+# Four storms: the default unwinder; libunwind only; a 1 KiB "large"
 # threshold, so that half the blocks also go through the large table and
-# its single lock.
+# its single lock (and reallocs cross between headered and headerless
+# blocks); and every block in the side table (no headers).
 VARIANTS = [("default", {}), ("LEAKPROBE_UNWIND=1", {"LEAKPROBE_UNWIND": "1"}),
-            ("LEAKPROBE_LARGE=1K", {"LEAKPROBE_LARGE": "1K"})]
+            ("LEAKPROBE_LARGE=1K", {"LEAKPROBE_LARGE": "1K"}),
+            ("LEAKPROBE_HEADERS=0", {"LEAKPROBE_HEADERS": "0"})]
 
 
 def test():
