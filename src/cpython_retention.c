@@ -3,15 +3,22 @@
  * cpython_retention.c - which Python object owns a lingering large native
  * block, and the chain of references from a module that keeps it alive.
  *
- * find_owners: every GC-tracked object is looked at once: its own block,
- *   the separately allocated arrays of exact lists, dicts and sets, and
- *   (through tp_traverse) the non-container objects it holds: bytes, str
- *   and int are their own block, a bytearray's buffer is ob_bytes.
- * build_referrers: the reverse of the tp_traverse edges between tracked
- *   objects, in CSR form.
- * find_paths: a breadth-first search backwards from each holder; the first
- *   module reached is the root of the shortest chain.  An owner held only
- *   by garbage has no chain: its unreachable group is named instead.
+ * An object is examined for the blocks it holds: its own block, the
+ * separately allocated arrays of exact lists, dicts and sets, and (through
+ * tp_traverse) the non-container objects it holds: bytes, str and int are
+ * their own block, a bytearray's buffer is ob_bytes.
+ *
+ * search_from_modules: a breadth-first search from every module at once
+ *   over the tp_traverse edges between tracked objects, examining each
+ *   object as it is reached.  The first holder found for a block is one
+ *   nearest to a module, and the search's parent links are its chain.  It
+ *   stops as soon as every large block has an owner: in a service that
+ *   keeps its big buffers a few references from a module, after a small
+ *   part of the heap.
+ * examine_the_rest: blocks still without an owner are looked for among the
+ *   objects no module reaches: an owner held only by garbage has no chain
+ *   (its unreachable group is named instead), nor one held from C code or
+ *   a frame.
  * Offsets read (stable 3.8-3.13): list ob_item @24, dict ma_keys @32 and
  * ma_values @40, set table @40, bytearray ob_bytes @32.
  */
@@ -25,8 +32,6 @@
 #include "pyabi.h"
 #include "pyapi.h"
 
-#define MAX_OWNER_SEARCHES 64
-
 struct finder {
 	struct lp_py_section *s;
 	uintptr_t via;            /* untracked container being examined */
@@ -35,7 +40,12 @@ struct finder {
 	struct lp_py_owner *owners;
 	uint32_t current;         /* objs index of the object traversed */
 	size_t remaining;
+	uint32_t *parent;         /* search: objs index -> who reached it */
+	struct lp_vec queue;      /* search: uint32_t objs indices */
+	bool searching;
 };
+
+#define UNSEEN UINT32_MAX
 
 static void
 claim(struct finder *f, uintptr_t block, uintptr_t owner)
@@ -66,6 +76,16 @@ visit_owned(void *obj, void *arg)
 		return 0;
 	t = lp_py_type(o);
 	if (lp_py_is_gc_type(t)) {
+		if (f->searching && f->depth == 0) {
+			int64_t i = lp_detect_index_of(&f->s->det, o);
+			if (i >= 0 && f->parent[i] == UNSEEN) {
+				uint32_t *slot = lp_vec_push(&f->queue);
+				if (slot) {
+					f->parent[i] = f->current;
+					*slot = (uint32_t)i;
+				}
+			}
+		}
 		/* Tracked containers are examined on their own.  CPython
 		 * untracks exact dicts and tuples that hold only atomic
 		 * values: those are examined from here.  No other untracked
@@ -110,120 +130,46 @@ examine(struct finder *f, uintptr_t o)
 		tp((void *)o, visit_owned, f);
 }
 
-/* --- reverse edges -------------------------------------------------------- */
-
-struct referrers {
-	struct lp_addrmap index; /* obj -> objs index */
-	uint32_t *start;         /* n + 1 */
-	uint32_t *from;          /* edges: referrer of ... */
-	struct lp_vec start_v, from_v;
-	uint32_t current;
-	bool fill;
-};
-
-static int
-visit_ref(void *obj, void *arg)
-{
-	struct referrers *rf = arg;
-	struct lp_addrmap_slot *sl = obj ? lp_addrmap_find(&rf->index, (uintptr_t)obj) : NULL;
-	if (!sl)
-		return 0;
-	if (rf->fill)
-		rf->from[rf->start[sl->value]++] = rf->current;
-	else
-		rf->start[sl->value + 1]++;
-	return 0;
-}
-
-static bool
-build_referrers(struct lp_py_section *s, struct referrers *rf)
-{
-	uint32_t n = (uint32_t)s->objs.len;
-	const uintptr_t *objs = s->objs.data;
-
-	memset(rf, 0, sizeof(*rf));
-	rf->start_v = (struct lp_vec)LP_VEC_INIT(uint32_t);
-	rf->from_v = (struct lp_vec)LP_VEC_INIT(uint32_t);
-	if (!lp_addrmap_reserve(&rf->index, n) || !lp_vec_reserve(&rf->start_v, (size_t)n + 2))
-		return false;
-	for (uint32_t i = 0; i < n; i++)
-		lp_addrmap_put(&rf->index, objs[i], i);
-	rf->start = rf->start_v.data;
-	memset(rf->start, 0, ((size_t)n + 2) * sizeof(uint32_t));
-	for (int pass = 0; pass < 2; pass++) {
-		rf->fill = pass == 1;
-		if (rf->fill) {
-			for (uint32_t i = 0; i < n; i++)
-				rf->start[i + 1] += rf->start[i];
-			if (!lp_vec_reserve(&rf->from_v, (size_t)rf->start[n] + 1))
-				return false;
-			rf->from = rf->from_v.data;
-		}
-		for (uint32_t i = 0; i < n; i++) {
-			lp_traverseproc tp = lp_py_type_traverse(lp_py_type(objs[i]));
-			rf->current = i;
-			if (tp)
-				tp((void *)objs[i], visit_ref, rf);
-		}
-	}
-	/* The fill pass advanced each start to the next one's: shift back. */
-	for (uint32_t i = n; i > 0; i--)
-		rf->start[i] = rf->start[i - 1];
-	rf->start[0] = 0;
-	return true;
-}
-
+/* The chain of parent links from a module down to holder, root first. */
 static void
-free_referrers(struct referrers *rf)
+chain_of(const uint32_t *parent, uint32_t holder, struct lp_vec *path)
 {
-	lp_addrmap_free(&rf->index);
-	lp_vec_free(&rf->start_v);
-	lp_vec_free(&rf->from_v);
-}
-
-/* Breadth-first backwards from holder to the nearest module; the path is
- * stored root first. */
-static void
-find_path(struct lp_py_section *s, struct referrers *rf, uint32_t holder,
-	  uint32_t *parent, struct lp_vec *queue, struct lp_py_owner *ow)
-{
-	const uintptr_t *objs = s->objs.data;
-	uint32_t n = (uint32_t)s->objs.len;
-	uint32_t root = UINT32_MAX;
-
-	memset(parent, 0xff, (size_t)n * sizeof(uint32_t));
-	queue->len = 0;
-	*(uint32_t *)lp_vec_push(queue) = holder;
-	parent[holder] = holder;
-	for (size_t q = 0; q < queue->len && root == UINT32_MAX; q++) {
-		uint32_t v = LP_VEC_AT(queue, uint32_t, q);
-		if (lp_py_type(objs[v]) == (uintptr_t)lp_py.Module_Type) {
-			root = v;
+	size_t n = 0;
+	for (uint32_t v = holder;; v = parent[v]) {
+		n++;
+		if (parent[v] == v)
 			break;
-		}
-		for (uint32_t k = rf->start[v]; k < rf->start[v + 1]; k++) {
-			uint32_t u = rf->from[k];
-			if (parent[u] != UINT32_MAX)
-				continue;
-			parent[u] = v;
-			uint32_t *slot = lp_vec_push(queue);
+	}
+	if (!lp_vec_reserve(path, n))
+		return;
+	path->len = n;
+	uint32_t v = holder;
+	for (size_t k = n; k-- > 0; v = parent[v])
+		LP_VEC_AT(path, uint32_t, k) = v;
+}
+
+/* After this, every block an object reachable from a module holds has its
+ * owner, holder and chain, or the search stopped with every block owned. */
+static void
+search_from_modules(struct finder *f)
+{
+	const uintptr_t *objs = f->s->objs.data;
+	uint32_t n = (uint32_t)f->s->objs.len;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (lp_py_type(objs[i]) == (uintptr_t)lp_py.Module_Type) {
+			uint32_t *slot = lp_vec_push(&f->queue);
 			if (!slot)
 				return;
-			*slot = u;
+			f->parent[i] = i;
+			*slot = i;
 		}
+	f->searching = true;
+	for (size_t q = 0; q < f->queue.len && f->remaining; q++) {
+		f->current = LP_VEC_AT(&f->queue, uint32_t, q);
+		examine(f, objs[f->current]);
 	}
-	ow->path = (struct lp_vec)LP_VEC_INIT(uint32_t);
-	if (root == UINT32_MAX)
-		return;
-	/* parent[] points from referrer towards the holder: root first. */
-	for (uint32_t v = root;; v = parent[v]) {
-		uint32_t *slot = lp_vec_push(&ow->path);
-		if (!slot)
-			return;
-		*slot = v;
-		if (v == holder)
-			break;
-	}
+	f->searching = false;
 }
 
 static int32_t
@@ -241,43 +187,47 @@ group_of(struct lp_py_section *s, uint32_t idx)
 void
 lp_cpython_find_owners(const struct lp_report *r, struct lp_py_section *s)
 {
-	struct finder f = { .s = s };
-	struct referrers rf;
-	struct lp_vec parent_v = LP_VEC_INIT(uint32_t), queue = LP_VEC_INIT(uint32_t);
+	struct finder f = { .s = s, .queue = LP_VEC_INIT(uint32_t) };
+	struct lp_vec parent_v = LP_VEC_INIT(uint32_t);
+	uint32_t n = (uint32_t)s->objs.len;
 
 	f.owners = calloc(r->nlarge, sizeof(*f.owners));
-	if (!f.owners || !lp_addrmap_reserve(&f.large, (uint32_t)r->nlarge)) {
+	if (!f.owners || !lp_addrmap_reserve(&f.large, (uint32_t)r->nlarge) ||
+	    !lp_vec_reserve(&parent_v, (size_t)n + 1)) {
 		free(f.owners);
+		lp_addrmap_free(&f.large);
 		return;
 	}
 	s->owners = f.owners;
-	for (size_t i = 0; i < r->nlarge; i++)
+	for (size_t i = 0; i < r->nlarge; i++) {
 		lp_addrmap_put(&f.large, r->large[i].ptr, (uint32_t)i);
+		f.owners[i].path = (struct lp_vec)LP_VEC_INIT(uint32_t);
+		f.owners[i].group = -1;
+	}
 	f.remaining = r->nlarge;
-	for (uint32_t i = 0; i < s->objs.len && f.remaining; i++) {
+	f.parent = parent_v.data;
+	memset(f.parent, 0xff, (size_t)n * sizeof(uint32_t));
+
+	search_from_modules(&f);
+	for (size_t i = 0; i < r->nlarge; i++)
+		if (f.owners[i].owner)
+			chain_of(f.parent, f.owners[i].holder, &f.owners[i].path);
+
+	/* examine_the_rest */
+	for (uint32_t i = 0; i < n && f.remaining; i++) {
+		if (f.parent[i] != UNSEEN)
+			continue;
 		f.current = i;
 		examine(&f, LP_VEC_AT(&s->objs, uintptr_t, i));
 	}
-	lp_addrmap_free(&f.large);
-	if (f.remaining == r->nlarge)
-		return; /* no Python object owns any */
-
-	bool paths = build_referrers(s, &rf) &&
-		     lp_vec_reserve(&parent_v, s->objs.len + 1);
-	unsigned searched = 0;
 	for (size_t i = 0; i < r->nlarge; i++) {
 		struct lp_py_owner *ow = &f.owners[i];
-		ow->path = (struct lp_vec)LP_VEC_INIT(uint32_t);
-		if (!ow->owner)
-			continue;
-		ow->group = group_of(s, ow->holder);
-		if (ow->group < 0 && paths && searched++ < MAX_OWNER_SEARCHES)
-			find_path(s, &rf, ow->holder, parent_v.data, &queue, ow);
+		if (ow->owner && !ow->path.len)
+			ow->group = group_of(s, ow->holder);
 	}
-	if (paths)
-		free_referrers(&rf);
+	lp_addrmap_free(&f.large);
 	lp_vec_free(&parent_v);
-	lp_vec_free(&queue);
+	lp_vec_free(&f.queue);
 }
 
 void

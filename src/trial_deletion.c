@@ -525,6 +525,15 @@ seconds_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void
+free_results(struct lp_detect *d)
+{
+	lp_vec_free(&d->unreachable);
+	lp_vec_free(&d->in_cycle);
+	lp_vec_free(&d->edges);
+	lp_vec_free(&d->groups);
+}
+
 /* Working memory kept between runs (see trial_deletion.h). */
 static pthread_mutex_t workspace_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lp_addrmap ws_map;
@@ -541,7 +550,10 @@ lp_detect_run(struct lp_detect *d)
 	bool ok = false;
 
 	pthread_mutex_lock(&workspace_lock);
+	/* The map goes out with the results (d->index) and comes back at
+	 * lp_detect_free; a run meanwhile builds a fresh one. */
 	c.map = ws_map;
+	ws_map = (struct lp_addrmap){ 0 };
 	lp_addrmap_clear(&c.map);
 	c.stack = ws_stack;
 	c.stack.len = 0;
@@ -567,12 +579,15 @@ lp_detect_run(struct lp_detect *d)
 	ok = group_unreachable(d, &c);
 out:
 	if (!ok) {
-		lp_detect_free(d);
+		free_results(d);
 		d->groups.len = d->unreachable.len = 0;
 	}
 	ws_stack = c.stack;
 	ws_batch = c.batch;
-	ws_map = c.map;
+	if (ok)
+		d->index = c.map;
+	else
+		ws_map = c.map;
 	pthread_mutex_unlock(&workspace_lock);
 	d->seconds = seconds_now() - t0;
 	return ok;
@@ -581,8 +596,14 @@ out:
 void
 lp_detect_free(struct lp_detect *d)
 {
-	lp_vec_free(&d->unreachable);
-	lp_vec_free(&d->in_cycle);
-	lp_vec_free(&d->edges);
-	lp_vec_free(&d->groups);
+	if (d->index.slots) {
+		pthread_mutex_lock(&workspace_lock);
+		if (!ws_map.slots)
+			ws_map = d->index;
+		else
+			lp_addrmap_free(&d->index);
+		pthread_mutex_unlock(&workspace_lock);
+		d->index = (struct lp_addrmap){ 0 };
+	}
+	free_results(d);
 }

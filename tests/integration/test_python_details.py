@@ -20,6 +20,13 @@ against what the program itself knows (tests/python/cases.py).
                 program had it enabled (the shim disables it while looking).
   signals       the program's own Python handler for the report signal
                 still runs; LEAKPROBE_SIGNAL=USR2 works the same.
+  retention     every large block the script made (bytes, a bytearray's
+                buffer, a list's item array, bytes nested in lists) is
+                owned by the object the script says, and retained_by is
+                the chain of references from module __main__ the script
+                built, step by step; a block held only by a cycle has no
+                chain and names the unreachable group holding the cycle.
+                At exit and on SIGUSR1.
 """
 import os
 import sys
@@ -167,6 +174,43 @@ def signals(py, soft):
               f"handler ran {st.get('handled')} times")
 
 
+def retention(py, soft):
+    for mode, reason in (("exit", "exit"), ("signal", "signal")):
+        r = cases_run(py, mode, "retention")
+        rep = r.report(reason)
+        pylib.python_section(rep, f"{reason} report")
+        want = r.truth.get("large") or []
+        check(len(want) == 5, f"the retention case stated {len(want)} large objects")
+        by_owner = {}
+        for b in rep["large"]:
+            o = b.get("owner")
+            if o:
+                by_owner[int(o["address"], 16)] = (b, o)
+        for w in want:
+            what = f"{reason} report: large block owned by {w['type']} {w['owner']}"
+            got = by_owner.get(int(w["owner"], 16))
+            soft(check, got is not None,
+                 f"{what}: no large block names it as owner; owners "
+                 f"{[(hex(a), o['type']) for a, (b, o) in by_owner.items()]}")
+            if got is None:
+                continue
+            block, owner = got
+            soft(check_eq, owner["type"], w["type"], f"{what}: owner type")
+            soft(check_eq, owner["retained_by"], w["retained_by"], f"{what}: retained_by")
+            if w["garbage_member"]:
+                gi = owner.get("unreachable_group")
+                soft(check, gi is not None and 0 <= gi < len(rep["unreachable"]) and
+                     int(w["garbage_member"], 16) in
+                     {int(o["address"], 16) for o in rep["unreachable"][gi]["objects"]},
+                     f"{what}: unreachable_group {gi} does not hold the cycle "
+                     f"{w['garbage_member']}")
+            else:
+                soft(check, "unreachable_group" not in owner,
+                     f"{what}: reachable from __main__, yet unreachable_group "
+                     f"{owner.get('unreachable_group')}")
+        print(f"  retention ({reason}): {len(want)} owners checked")
+
+
 def _types(r):
     # types.json is written by cases.py next to truth.json; lptest reads
     # only truth.json*, so it comes back through pylib.run's files.
@@ -180,7 +224,8 @@ def test():
         first_error = len(soft.errors)
         print(f"Python {label} ({py}):")
         for name, fn in (("tracebacks", tracebacks), ("descriptions", descriptions),
-                         ("generations", generations), ("signals", signals)):
+                         ("generations", generations), ("signals", signals),
+                         ("retention", retention)):
             n = len(soft.errors)
             soft(fn, py, soft)
             print(f"  {name}: {'ok' if len(soft.errors) == n else 'FAILED'}")

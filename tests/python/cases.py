@@ -573,6 +573,64 @@ def case_frozen():
     T["frozen_ids"] = ["0x%x" % id(a), "0x%x" % id(b)]
 
 
+# Owners of large blocks (>= LEAKPROBE_LARGE, 1 MiB by default) and the
+# chains of references that keep them: each object states its owner's
+# address and type, and the retained_by steps the report must give (JSON
+# form, docs/report-format.md), root first.
+RET_CACHE = {}
+RET_BOX = None
+RET_LIST = None
+RET_NEST = None
+
+
+class Box:
+    pass
+
+
+def mod(name):
+    return {"type": "module", "name": name}
+
+
+def dkey(key):
+    return {"type": "dict", "key": key}
+
+
+def lindex(i):
+    return {"type": "list", "index": i}
+
+
+def large(owner, steps, garbage_member=None):
+    T.setdefault("large", []).append({
+        "owner": "0x%x" % id(owner), "type": type(owner).__name__, "retained_by": steps,
+        "garbage_member": "0x%x" % id(garbage_member) if garbage_member is not None else None})
+
+
+def case_retention():
+    global RET_BOX, RET_LIST, RET_NEST
+    main_steps = [mod("__main__")]
+    page = bytes(2 << 20)  # a bytes object is its own block
+    RET_CACHE["page"] = page
+    large(page, main_steps + [dkey("RET_CACHE"), dkey("page")])
+    box = Box()
+    box.buf = bytearray(3 << 20)  # a bytearray's buffer is its block
+    RET_BOX = box
+    via_instance = [{"type": "Box", "attribute": None}]
+    if sys.version_info < (3, 11):  # the instance's __dict__ is a dict of its own
+        via_instance.append(dkey("buf"))
+    large(box.buf, main_steps + [dkey("RET_BOX")] + via_instance)
+    RET_LIST = [None] * 300000  # a list owns its item array (2.4 MB)
+    large(RET_LIST, main_steps + [dkey("RET_LIST")])
+    inner = [0, 1, bytes(1 << 21)]
+    RET_NEST = [inner, 0]
+    RET_NEST.insert(0, None)  # inner at index 1
+    large(inner[2], main_steps + [dkey("RET_NEST"), lindex(1), lindex(2)])
+    # Garbage: a cycle holds the block; no chain, its group instead.
+    g = [bytes(3 << 20)]
+    g.append(g)
+    large(g[0], [], garbage_member=g)
+    del g
+
+
 CASES = {
     "oldgen": case_oldgen,
     "list": case_list, "dict": case_dict, "tuple": case_tuple, "class": case_class,
@@ -584,10 +642,11 @@ CASES = {
     "tail": case_tail, "materialized": case_materialized,
     "thread": case_thread, "frozen": case_frozen,
     "descriptions": case_descriptions, "traceback": case_traceback,
+    "retention": case_retention,
 }
 # "all" builds the test_gc.py cases in one process (not the feature cases;
 # not "frozen": gc.freeze() would hide the others' garbage).
-ALL = [c for c in CASES if c not in ("descriptions", "traceback", "frozen")]
+ALL = [c for c in CASES if c not in ("descriptions", "traceback", "frozen", "retention")]
 
 
 def gen_shape():
