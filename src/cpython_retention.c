@@ -72,6 +72,8 @@ visit_owned(void *obj, void *arg)
 {
 	struct finder *f = arg;
 	uintptr_t o = (uintptr_t)obj, t;
+	if (!f->remaining)
+		return 1; /* every block owned: stop this traversal */
 	if (!o)
 		return 0;
 	t = lp_py_type(o);

@@ -9,8 +9,8 @@
  *   refs[i]     gc_refs (int32), a dense array: the walks over the set read
  *               it in order, and probes from edges land in 4 bytes/object
  *   reached     a bitmap: REACHABLE
- *   map         address -> i (slot.value); in group_unreachable slot.extra
- *               holds the object's position in the garbage list
+ *   ix          address -> i (object_index.h: slots that follow addresses)
+ *   garbage_pos in group_unreachable, i -> position in the garbage list
  */
 #include "trial_deletion.h"
 
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "addrmap.h"
+#include "object_index.h"
 #include "pyabi.h"
 
 #define ROOT_REFS (INT32_MAX / 2) /* immortal or absurdly referenced */
@@ -27,7 +27,8 @@
 #define EDGE_PREFETCH 24  /* probes in flight */
 
 struct ctx {
-	struct lp_addrmap map;
+	struct lp_objindex ix;
+	uint32_t *garbage_pos;            /* by object index */
 	int32_t *refs;                    /* gc_refs by object index */
 	uint64_t *reached;                /* bitmap of REACHABLE, by object index */
 	struct lp_vec stack;              /* uint32_t object indices */
@@ -61,19 +62,20 @@ visit_collect(void *obj, void *arg)
 	return 0;
 }
 
-/* Probe every referent collected in the batch, EDGE_PREFETCH ahead, and
- * hand each slot found to fn. */
+/* Look up every referent collected in the batch (prefetching
+ * EDGE_PREFETCH ahead where the index is a hash table) and hand the
+ * position of each one in the set to fn. */
 static inline void
-drain_batch(struct ctx *c, void (*fn)(struct ctx *, struct lp_addrmap_slot *))
+drain_batch(struct ctx *c, void (*fn)(struct ctx *, uint32_t))
 {
 	const uintptr_t *b = c->batch.data;
 	size_t n = c->batch.len;
 	for (size_t k = 0; k < n; k++) {
 		if (k + EDGE_PREFETCH < n)
-			__builtin_prefetch(lp_addrmap_home_slot(&c->map, b[k + EDGE_PREFETCH]), 1);
-		struct lp_addrmap_slot *s = lp_addrmap_find(&c->map, b[k]);
-		if (s)
-			fn(c, s);
+			lp_objindex_prefetch(&c->ix, b[k + EDGE_PREFETCH]);
+		int64_t j = lp_objindex_find(&c->ix, b[k]);
+		if (j >= 0)
+			fn(c, (uint32_t)j);
 	}
 	c->batch.len = 0;
 }
@@ -87,11 +89,6 @@ traverse(uintptr_t obj, lp_visitproc visit, void *arg)
 		tp((void *)obj, visit, arg);
 }
 
-static inline struct lp_addrmap_slot *
-lookup(struct ctx *c, void *obj)
-{
-	return obj ? lp_addrmap_find(&c->map, (uintptr_t)obj) : NULL;
-}
 
 /* --- update_refs ---------------------------------------------------------
  * After this, every object of the set has a slot whose gc_refs equals its
@@ -101,22 +98,17 @@ lookup(struct ctx *c, void *obj)
 static bool
 update_refs(struct lp_detect *d, struct ctx *c)
 {
-	if (!lp_addrmap_reserve(&c->map, d->n))
+	if (!lp_objindex_build(&c->ix, d->objs, d->n))
 		return false;
 	for (uint32_t i = 0; i < d->n; i++) {
 		uintptr_t obj = d->objs[i];
-		if (i + PREFETCH_AHEAD < d->n) {
-			uintptr_t ahead = d->objs[i + PREFETCH_AHEAD];
-			__builtin_prefetch(lp_addrmap_home_slot(&c->map, ahead), 1);
-			if (!d->refcnts)
-				__builtin_prefetch((void *)ahead);
-		}
+		if (!d->refcnts && i + PREFETCH_AHEAD < d->n)
+			__builtin_prefetch((void *)d->objs[i + PREFETCH_AHEAD]);
 		int64_t refs = d->refcnts ? d->refcnts[i] : lp_py_refcnt(obj);
 		if (lp_py_immortal(refs) || refs > ROOT_REFS)
 			refs = ROOT_REFS;
 		else
 			refs -= d->extra_refs ? d->extra_refs[i] : d->extra_all;
-		lp_addrmap_insert_new(&c->map, obj)->value = i;
 		c->refs[i] = (int32_t)refs;
 	}
 	return true;
@@ -130,9 +122,9 @@ update_refs(struct lp_detect *d, struct ctx *c)
  * cache misses, and independent. */
 
 static void
-decref_slot(struct ctx *c, struct lp_addrmap_slot *s)
+decref(struct ctx *c, uint32_t j)
 {
-	c->refs[s->value]--;
+	c->refs[j]--;
 }
 
 static void
@@ -143,7 +135,7 @@ subtract_refs(struct lp_detect *d, struct ctx *c)
 			__builtin_prefetch((void *)d->objs[i + PREFETCH_AHEAD]);
 		traverse(d->objs[i], visit_collect, c);
 		if (c->batch.len >= BATCH * 4 || i + 1 == d->n)
-			drain_batch(c, decref_slot);
+			drain_batch(c, decref);
 	}
 	/* Negative counts are clamped by move_unreachable, which reads every
 	 * slot anyway. */
@@ -172,9 +164,8 @@ set_reached(struct ctx *c, uint32_t j)
 }
 
 static void
-mark_slot(struct ctx *c, struct lp_addrmap_slot *s)
+mark(struct ctx *c, uint32_t j)
 {
-	uint32_t j = s->value;
 	if (is_reached(c, j))
 		return;
 	set_reached(c, j);
@@ -210,14 +201,14 @@ move_unreachable(struct lp_detect *d, struct ctx *c)
 			if (is_reached(c, i))
 				traverse(d->objs[i], visit_collect, c);
 		}
-		drain_batch(c, mark_slot);
+		drain_batch(c, mark);
 		while (c->stack.len && !c->oom) {
 			size_t take = c->stack.len < BATCH ? c->stack.len : BATCH;
 			for (size_t k = 0; k < take; k++) {
 				uint32_t j = LP_VEC_AT(&c->stack, uint32_t, --c->stack.len);
 				traverse(d->objs[j], visit_collect, c);
 			}
-			drain_batch(c, mark_slot);
+			drain_batch(c, mark);
 		}
 		if (c->oom)
 			return false;
@@ -235,8 +226,8 @@ static int
 visit_edge(void *obj, void *arg)
 {
 	struct ctx *c = arg;
-	struct lp_addrmap_slot *s = lookup(c, obj);
-	if (!s || is_reached(c, s->value))
+	int64_t j = obj ? lp_objindex_find(&c->ix, (uintptr_t)obj) : -1;
+	if (j < 0 || is_reached(c, (uint32_t)j))
 		return 0;
 	uint32_t *e = lp_vec_push(c->edges);
 	if (!e) {
@@ -244,7 +235,7 @@ visit_edge(void *obj, void *arg)
 		return 0;
 	}
 	e[0] = c->current;
-	e[1] = s->extra;
+	e[1] = c->garbage_pos[j];
 	return 0;
 }
 
@@ -361,11 +352,10 @@ group_unreachable(struct lp_detect *d, struct ctx *c)
 	bool ok = false;
 	uint32_t nu = 0;
 
-	/* Positions in the garbage list, in the order of objs (the dense
-	 * bitmap, not the scattered slots, says who is garbage). */
+	/* Positions in the garbage list, in the order of objs. */
 	for (uint32_t i = 0; i < d->n; i++)
 		if (!is_reached(c, i))
-			lookup(c, (void *)d->objs[i])->extra = nu++;
+			c->garbage_pos[i] = nu++;
 	if (!nu)
 		return true;
 	/* tmp: garbage index by position (nu), union-find parents (nu),
@@ -536,7 +526,8 @@ free_results(struct lp_detect *d)
 
 /* Working memory kept between runs (see trial_deletion.h). */
 static pthread_mutex_t workspace_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct lp_addrmap ws_map;
+static struct lp_objindex ws_index;
+static struct lp_vec ws_garbage_pos = LP_VEC_INIT(uint32_t);
 static struct lp_vec ws_refs = LP_VEC_INIT(int32_t);
 static struct lp_vec ws_stack = LP_VEC_INIT(uint32_t);
 static struct lp_vec ws_batch = LP_VEC_INIT(uintptr_t);
@@ -550,18 +541,19 @@ lp_detect_run(struct lp_detect *d)
 	bool ok = false;
 
 	pthread_mutex_lock(&workspace_lock);
-	/* The map goes out with the results (d->index) and comes back at
+	/* The index goes out with the results (d->index) and comes back at
 	 * lp_detect_free; a run meanwhile builds a fresh one. */
-	c.map = ws_map;
-	ws_map = (struct lp_addrmap){ 0 };
-	lp_addrmap_clear(&c.map);
+	c.ix = ws_index;
+	ws_index = (struct lp_objindex){ 0 };
 	c.stack = ws_stack;
 	c.stack.len = 0;
 	c.batch = ws_batch;
 	c.batch.len = 0;
 	size_t words = (size_t)d->n / 64 + 1;
-	if (!lp_vec_reserve(&ws_reached, words) || !lp_vec_reserve(&ws_refs, (size_t)d->n + 1))
+	if (!lp_vec_reserve(&ws_reached, words) || !lp_vec_reserve(&ws_refs, (size_t)d->n + 1) ||
+	    !lp_vec_reserve(&ws_garbage_pos, (size_t)d->n + 1))
 		goto out;
+	c.garbage_pos = ws_garbage_pos.data;
 	c.reached = ws_reached.data;
 	c.refs = ws_refs.data;
 	memset(c.reached, 0, words * sizeof(uint64_t));
@@ -584,10 +576,12 @@ out:
 	}
 	ws_stack = c.stack;
 	ws_batch = c.batch;
-	if (ok)
-		d->index = c.map;
-	else
-		ws_map = c.map;
+	if (ok) {
+		d->index = c.ix;
+	} else {
+		lp_objindex_clear(&c.ix);
+		ws_index = c.ix;
+	}
 	pthread_mutex_unlock(&workspace_lock);
 	d->seconds = seconds_now() - t0;
 	return ok;
@@ -596,14 +590,16 @@ out:
 void
 lp_detect_free(struct lp_detect *d)
 {
-	if (d->index.slots) {
+	if (d->index.keys) {
+		/* While d->objs, which the index names, is still valid. */
+		lp_objindex_clear(&d->index);
 		pthread_mutex_lock(&workspace_lock);
-		if (!ws_map.slots)
-			ws_map = d->index;
+		if (!ws_index.space && !ws_index.map.slots)
+			ws_index = d->index;
 		else
-			lp_addrmap_free(&d->index);
+			lp_objindex_free(&d->index);
 		pthread_mutex_unlock(&workspace_lock);
-		d->index = (struct lp_addrmap){ 0 };
+		d->index = (struct lp_objindex){ 0 };
 	}
 	free_results(d);
 }

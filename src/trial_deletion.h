@@ -11,7 +11,7 @@
  */
 #pragma once
 
-#include "addrmap.h"
+#include "object_index.h"
 #include "lp.h"
 #include "vec.h"
 
@@ -41,18 +41,17 @@ struct lp_detect {
 	struct lp_vec groups;          /* struct lp_detect_group */
 	uint64_t clamped;              /* counts that went negative (anomalies) */
 	double seconds;
-	/* object address -> index in objs (slot value), until
-	 * lp_detect_free: later passes over the same set (owners of large
-	 * blocks) need not build their own */
-	struct lp_addrmap index;
+	/* object address -> index in objs, until lp_detect_free: later
+	 * passes over the same set (owners of large blocks) need not build
+	 * their own */
+	struct lp_objindex index;
 };
 
 /* Index of obj in objs, or -1 when it is not in the set. */
 static inline int64_t
 lp_detect_index_of(const struct lp_detect *d, uintptr_t obj)
 {
-	const struct lp_addrmap_slot *s = obj ? lp_addrmap_find(&d->index, obj) : NULL;
-	return s ? (int64_t)s->value : -1;
+	return lp_objindex_find(&d->index, obj);
 }
 
 /* Run the phases; false when out of memory (results then empty).  The

@@ -2,7 +2,9 @@
  * (CPython's object ABI, built here), against a naive oracle: the
  * garbage is what no externally referenced object reaches; groups are the
  * weakly connected parts of the garbage; a member is on a cycle iff it
- * reaches itself. */
+ * reaches itself.  Every graph twice: objects packed 16-aligned (the object
+ * index's dense form) and spread 64 KiB apart (its hash-table form); also
+ * objects placed in the shuffled order the allocator leaves. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,10 +21,27 @@ struct obj {
 	int nref;
 	struct obj *ref[MAXE];
 };
-struct tracked { struct gc_head h; struct obj o; };
+struct tracked { struct gc_head h; struct obj o; } __attribute__((aligned(16)));
 
 static char gc_type[256], atom_type[256];
-static struct tracked nodes[MAXN];
+/* Layouts: packed, spread, packed but shuffled (node i in slot perm[i]). */
+#define SPREAD (64 * 1024)
+/* On a 16 KiB boundary: a graph of 128 to 204 objects fits one page of
+ * the index's slots, 256 to 400 two. */
+static struct tracked packed[MAXN] __attribute__((aligned(16384)));
+static char spread[MAXN][SPREAD] __attribute__((aligned(16)));
+static int layout, perm[MAXN], dense_runs;
+
+static struct tracked *
+node(int i)
+{
+	switch (layout) {
+	case 1: return (struct tracked *)spread[i];
+	case 2: return &packed[perm[i]];
+	default: return &packed[i];
+	}
+}
+#define nodes_o(i) (node(i)->o)
 static struct obj atom; /* a non-container every node may refer to */
 
 static int
@@ -72,9 +91,16 @@ one_graph(unsigned seed, int n)
 	uintptr_t objs[MAXN];
 	srand(seed);
 	memset(adj, 0, sizeof(adj));
+	for (int i = 0; i < n; i++)
+		perm[i] = i;
+	for (int i = n - 1; i > 0; i--) {
+		int j = rand() % (i + 1), t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
 	for (int i = 0; i < n; i++) {
-		struct obj *o = &nodes[i].o;
-		nodes[i].h.next = 1; /* tracked */
+		struct obj *o = &node(i)->o;
+		node(i)->h.next = 1; /* tracked */
 		o->type = gc_type;
 		o->nref = rand() % (MAXE + 1);
 		external[i] = rand() % 10 == 0 ? 1 + rand() % 3 : 0;
@@ -82,10 +108,10 @@ one_graph(unsigned seed, int n)
 		objs[i] = (uintptr_t)o;
 	}
 	for (int i = 0; i < n; i++)
-		for (int k = 0; k < nodes[i].o.nref; k++) {
+		for (int k = 0; k < nodes_o(i).nref; k++) {
 			int j = rand() % 7 == 0 ? i : rand() % n;
-			nodes[i].o.ref[k] = &nodes[j].o;
-			nodes[j].o.refcnt++;
+			nodes_o(i).ref[k] = &nodes_o(j);
+			nodes_o(j).refcnt++;
 			adj[i][j] = true;
 		}
 
@@ -106,6 +132,14 @@ one_graph(unsigned seed, int n)
 
 	struct lp_detect d = { .objs = objs, .n = (uint32_t)n };
 	CHECK(lp_detect_run(&d));
+	/* Spread objects never get the dense form; packed ones do once
+	 * there are enough of them (counted: see main). */
+	if (layout == 1)
+		CHECK(!d.index.dense);
+	dense_runs += d.index.dense;
+	for (int i = 0; i < n; i++)
+		CHECK(lp_detect_index_of(&d, objs[i]) == i);
+	CHECK(lp_detect_index_of(&d, (uintptr_t)&atom) == -1);
 	int found = 0;
 	bool reported[MAXN] = { 0 };
 	int group_of[MAXN];
@@ -146,16 +180,20 @@ main(void)
 	make_type(atom_type, "int", 0, NULL);
 	atom.type = atom_type;
 	atom.refcnt = 1000;
-	for (unsigned seed = 1; seed <= 300; seed++)
-		one_graph(seed, 1 + (int)(seed % MAXN));
+	for (layout = 0; layout < 3; layout++)
+		for (unsigned seed = 1; seed <= 300; seed++)
+			one_graph(seed, 1 + (int)(seed % MAXN));
+	printf("dense object index in %d of 900 runs\n", dense_runs);
+	CHECK(dense_runs > 100); /* the dense form was exercised */
+	layout = 0;
 
 	/* A refcount that is too small is clamped and counted. */
 	uintptr_t one[1];
-	nodes[0].o.type = gc_type;
-	nodes[0].o.nref = 1;
-	nodes[0].o.ref[0] = &nodes[0].o;
-	nodes[0].o.refcnt = 0; /* refers to itself, but counts nothing */
-	one[0] = (uintptr_t)&nodes[0].o;
+	nodes_o(0).type = gc_type;
+	nodes_o(0).nref = 1;
+	nodes_o(0).ref[0] = &nodes_o(0);
+	nodes_o(0).refcnt = 0; /* refers to itself, but counts nothing */
+	one[0] = (uintptr_t)&nodes_o(0);
 	struct lp_detect d = { .objs = one, .n = 1 };
 	CHECK(lp_detect_run(&d));
 	CHECK(d.clamped == 1);
