@@ -30,9 +30,11 @@
  * thread's stack, which no correct program unloads under it.
  *
  * Memo: the walk is a chain of dependent loads (~7 ns a frame).  Each
- * thread keeps its previous walk; where a new walk reaches one of its
+ * thread keeps its previous walk; wherever a new walk reaches one of its
  * states (same pc and sp, and same rbp if the rest of the walk uses it)
- * the rest is verified with independent loads (~1 ns a frame).
+ * the steps that follow are verified with independent loads (~1 ns a
+ * frame), until a word differs; the walk then goes on by itself and may
+ * meet the memo again further up.
  *
  * Memory safety: every stack load lies between the walk's own rsp and
  * the top of this thread's stack, every .eh_frame read inside the
@@ -135,16 +137,16 @@ struct lp_memo_step {
 
 /* The previous walk of this thread.  Its steps after a state (pc, sp,
  * rbp) depend only on that state, the rules (fixed for one loader
- * generation) and the stack words they read; so when a new walk reaches
- * one of its states, the rest is replayed by checking those words, loads
- * that do not depend on each other, instead of walking.  Steps are kept
- * at the end of step[] (step i at step[first + i]): a new walk that meets
- * the memo writes its own few first steps in front of the shared ones
- * instead of moving them. */
+ * generation) and the stack words they read; so wherever a new walk
+ * reaches one of its states, the steps that follow are replayed by
+ * checking those words, loads that do not depend on each other, instead
+ * of walking.  A walk may leave the memo (a word differs: another caller
+ * down there) and meet it again further up (the same outer frames), as
+ * stacks of one program mostly do.  Steps are step[0, count). */
 struct lp_memo {
 	uintptr_t pc, sp, bp; /* the state the walk started from */
 	uint64_t gen;
-	int first, count;    /* steps recorded: step[first, first + count) */
+	int count;	     /* steps recorded */
 	bool ends;	     /* the rule after the last step is RULE_LAST */
 	bool volatile_rules; /* the steps used volatile rules */
 	int bp_free_from;    /* no step from here on uses or reads rbp */
@@ -152,14 +154,15 @@ struct lp_memo {
 };
 
 /* This thread: its stack, [lo, hi) mapped (the main thread's stack grows:
- * below lo, down to floor, it may have grown since we looked), the memo,
- * and the steps of the current walk until it meets the memo. */
+ * below lo, down to floor, it may have grown since we looked), and two
+ * records: the memo a walk reads and the one it writes, which then swap
+ * (the memo stays whole while the walk is under way). */
 struct lp_thread {
 	uintptr_t lo, hi, floor;
 	int stack_state; /* 0 unknown, 1 learning, 2 known */
 	bool walking;	 /* a signal handler's walk leaves the memo alone */
-	struct lp_memo memo;
-	struct lp_memo_step fresh[MEMO_STEPS];
+	struct lp_memo *memo, *spare;
+	struct lp_memo records[2];
 };
 static __thread struct lp_thread this_thread
 	__attribute__((tls_model("initial-exec")));
@@ -939,7 +942,7 @@ memo_needs_bp(const struct lp_memo *m, int i)
 	if (i >= m->bp_free_from)
 		return !m->ends;
 	for (; i < m->count; i++) {
-		unsigned flags = m->step[m->first + i].flags;
+		unsigned flags = m->step[i].flags;
 		if (flags & STEP_USES_BP)
 			return true;
 		if (flags & STEP_BP_SLOT)
@@ -950,23 +953,22 @@ memo_needs_bp(const struct lp_memo *m, int i)
 
 /* Replay steps of a memo while the stack words they read still hold
  * what they held (rbp's only where the rest of the walk uses it); ips
- * receives their return addresses, *bp follows rbp.  In place, a step
- * whose rbp differs (unused) takes this walk's; else rec[0, rec_count)
+ * receives their return addresses, *bp follows rbp, rec[0, rec_count)
  * receives the steps as this walk reads them.  The CFAs of the steps rise
  * and none exceeds the thread's top: checking the first one against the
  * floor bounds them.  Returns the steps replayed. */
 static inline __attribute__((always_inline)) int
 replay_steps(const struct lp_memo *m, int at, int count, void **ips, uintptr_t floor,
-	     uintptr_t *bp, bool in_place, struct lp_memo_step *rec, int rec_count)
+	     uintptr_t *bp, struct lp_memo_step *rec, int rec_count)
 {
-	struct lp_memo_step *step = (struct lp_memo_step *)m->step + m->first + at;
+	const struct lp_memo_step *step = m->step + at;
 	uintptr_t cur = *bp;
 	int i = 0;
 
 	if (count <= 0 || step[0].cfa - 8 < floor)
 		return 0;
 	for (; i < count; i++) {
-		struct lp_memo_step *st = &step[i];
+		const struct lp_memo_step *st = &step[i];
 		unsigned flags = st->flags;
 		if (lp_unlikely(flags & STEP_CFA_SLOT) &&
 		    (st->cfa + st->cfa_slot < floor || load_word(st->cfa + st->cfa_slot) != st->cfa))
@@ -977,16 +979,12 @@ replay_steps(const struct lp_memo *m, int at, int count, void **ips, uintptr_t f
 			if (st->cfa + st->bp_slot < floor)
 				break;
 			uintptr_t v = load_word(st->cfa + st->bp_slot);
-			if (lp_unlikely(v != st->bp)) {
-				if (memo_needs_bp(m, at + i + 1))
-					break;
-				if (in_place)
-					st->bp = v;
-			}
+			if (lp_unlikely(v != st->bp) && memo_needs_bp(m, at + i + 1))
+				break;
 			cur = v;
 		}
 		ips[i] = (void *)st->ra;
-		if (!in_place && i < rec_count) {
+		if (i < rec_count) {
 			rec[i] = *st;
 			rec[i].bp = cur;
 		}
@@ -1000,13 +998,13 @@ replay_steps(const struct lp_memo *m, int at, int count, void **ips, uintptr_t f
 static inline uintptr_t
 memo_sp(const struct lp_memo *m, int i)
 {
-	return i ? m->step[m->first + i - 1].cfa : m->sp;
+	return i ? m->step[i - 1].cfa : m->sp;
 }
 
 static inline uintptr_t
 memo_pc(const struct lp_memo *m, int i)
 {
-	return i ? m->step[m->first + i - 1].ra - 1 : m->pc;
+	return i ? m->step[i - 1].ra - 1 : m->pc;
 }
 
 static inline bool
@@ -1014,9 +1012,9 @@ memo_matches_bp(const struct lp_memo *m, int i, uintptr_t bp)
 {
 	int k = i;
 
-	while (k > 0 && !(m->step[m->first + k - 1].flags & STEP_BP_SLOT))
+	while (k > 0 && !(m->step[k - 1].flags & STEP_BP_SLOT))
 		k--;
-	return (k ? m->step[m->first + k - 1].bp : m->bp) == bp || !memo_needs_bp(m, i);
+	return (k ? m->step[k - 1].bp : m->bp) == bp || !memo_needs_bp(m, i);
 }
 
 static inline int
@@ -1036,37 +1034,35 @@ struct lp_walk_start {
 #define WALK_STALE (-2) /* the loader generation moved: walk again */
 
 /* Walk the stack from start.  Returns the number of frames, -1 (give
- * up) or WALK_STALE, recording the walk in the memo on success. */
+ * up) or WALK_STALE, recording the walk (in t->spare, which then becomes
+ * the memo) on success. */
 static inline __attribute__((always_inline)) int
 walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, int max)
 {
 	const uintptr_t floor = start->sp, top = start->top;
-	struct lp_memo *m = &t->memo;
-	/* Step n is recorded at out[n] while n < room: in fresh until the
-	 * walk meets the memo, then in the memo itself. */
-	struct lp_memo_step *out = t->fresh;
-	int room = MEMO_STEPS, first = -1; /* first: where out begins in m */
-	/* next: the first state of m not below sp; -1: no more matching. */
-	int next = start->own_memo && m->gen == start->gen ? 0 : -1;
+	const struct lp_memo *m = t->memo;
+	struct lp_memo *rec = t->spare;
+	int room = start->own_memo ? MEMO_STEPS : 0;
+	/* next: the first state of m not below sp; -1: m matches nothing.
+	 * tried: a state whose replay stopped at once (its first step differs
+	 * from this walk's): walked, not tried again. */
+	int next = start->own_memo && m->gen == start->gen ? 0 : -1, tried = -1;
 	/* checked: the generation was confirmed, volatile rules are
 	 * current (their modules have frames on this stack: they stay). */
 	bool checked = false, used_volatile = false, ends = false;
 	uintptr_t lookup = start->pc, sp = start->sp, bp = start->bp;
 	int n = 0, ret = -1;
-	/* For the record's bp_free_from: the last step of ours using or
-	 * reading rbp, and where the walk took m's steps to m's end. */
-	int last_bp_step = -1, tail_from = -1, tail_free = 0;
 
 	/* Step frame by frame.  Postcondition of each step: sp, bp are the
 	 * caller's CFA and rbp, lookup its pc, ips[0..n) the return
-	 * addresses so far, out[0..n) the steps (as far as room allows). */
+	 * addresses so far, rec->step[0..min(n, room)) the steps. */
 	for (;;) {
 		while (next >= 0 && next <= m->count && memo_sp(m, next) < sp)
 			next++;
 		if (next > m->count)
 			next = -1;
-		if (next >= 0 && memo_sp(m, next) == sp && memo_pc(m, next) == lookup &&
-		    memo_matches_bp(m, next, bp)) {
+		if (next >= 0 && next != tried && memo_sp(m, next) == sp &&
+		    memo_pc(m, next) == lookup && memo_matches_bp(m, next, bp)) {
 			if (m->volatile_rules && !checked) {
 				if (!confirm_generation(start->gen)) {
 					ret = WALK_STALE;
@@ -1077,43 +1073,23 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 			used_volatile |= m->volatile_rules;
 			/* From here this walk is m's, as long as the words m
 			 * read still hold what it read. */
-			int at = m->first + next, done;
-			if (at >= n && room >= n) {
-				/* Our first steps go in front of the
-				 * replayed ones, which are recorded where
-				 * they are (m's own first steps are not
-				 * needed any more). */
-				first = at - n;
-				if (n)
-					memcpy(m->step + first, t->fresh, (size_t)n * sizeof(*out));
-				out = m->step + first;
-				room = MEMO_STEPS - first;
-				done = replay_steps(m, next, min_int(m->count - next, max - n),
-						    ips + n, floor, &bp, true, NULL, 0);
-			} else {
-				done = replay_steps(m, next, min_int(m->count - next, max - n),
-						    ips + n, floor, &bp, false,
-						    n < room ? t->fresh + n : NULL, room - n);
-			}
-			int from = n;
+			int done = replay_steps(m, next, min_int(m->count - next, max - n),
+						ips + n, floor, &bp, n < room ? rec->step + n : NULL,
+						room - n);
 			n += done;
 			next += done;
 			if (next == m->count && m->ends && n < max) {
-				/* m's steps to its end carry over, and what
-				 * m knew of their use of rbp. */
-				tail_from = from;
-				tail_free = m->bp_free_from > next - done ?
-						    from + m->bp_free_from - (next - done) : from;
 				ends = true;
 				break;
 			}
-			/* Walk on from the first state not replayed (rbp:
-			 * ours, or the last one a replayed step restored). */
 			if (done) {
-				sp = m->step[at + done - 1].cfa;
-				lookup = m->step[at + done - 1].ra - 1;
+				sp = m->step[next - 1].cfa;
+				lookup = m->step[next - 1].ra - 1;
 			}
-			next = -1;
+			/* The step from state next differs: walk it. */
+			tried = next;
+			if (n >= max)
+				break;
 		}
 		if (n >= max)
 			break;
@@ -1158,7 +1134,7 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 		sp = cfa;
 		if (lp_unlikely(ra < LOWEST_PC))
 			break;
-		if (start->own_memo && n < room) {
+		if (n < room) {
 			/* Slots are kept relative to the CFA, in 16 bits;
 			 * a step that does not fit ends the record. */
 			intptr_t cfa_rel = (intptr_t)(cfa_at - cfa), bp_rel = (intptr_t)(bp_at - cfa);
@@ -1166,53 +1142,36 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 			    ((rule & RULE_RBP_SAVED) && (bp_rel < INT16_MIN || bp_rel > INT16_MAX)))
 				room = n;
 			else
-				out[n] = (struct lp_memo_step){
+				rec->step[n] = (struct lp_memo_step){
 					.cfa = cfa, .ra = ra, .bp = bp,
 					.bp_slot = (int16_t)bp_rel, .cfa_slot = (int16_t)cfa_rel,
 					.flags = (uint8_t)(((rule & RULE_RBP_SAVED) ? STEP_BP_SLOT : 0) |
 							   ((rule & RULE_ALIGNED) ? STEP_CFA_SLOT : 0) |
 							   ((rule & RULE_CFA_RBP) ? STEP_USES_BP : 0)),
 				};
-			if (rule & (RULE_RBP_SAVED | RULE_CFA_RBP))
-				last_bp_step = n;
 		}
 		ips[n++] = (void *)ra;
 		lookup = ra - 1; /* the call, not what follows it */
 	}
 	if (start->own_memo) {
-		/* Record: the steps are in out[0, min(n, room)). */
-		int count = min_int(n, room);
-		if (first < 0) {
-			first = MEMO_STEPS - count;
-			memcpy(m->step + first, t->fresh, (size_t)count * sizeof(*out));
-		}
-		m->pc = start->pc;
-		m->sp = start->sp;
-		m->bp = start->bp;
-		m->gen = start->gen;
-		m->first = first;
-		m->count = count;
-		m->ends = ends && n == count;
-		m->volatile_rules = used_volatile;
-		if (tail_from >= 0 && n == count) {
-			m->bp_free_from = tail_free > tail_from ? tail_free : last_bp_step + 1;
-		} else {
-			int k = count;
-			while (k > 0 && !(m->step[first + k - 1].flags & (STEP_BP_SLOT | STEP_USES_BP)))
-				k--;
-			m->bp_free_from = k;
-		}
+		int count = min_int(n, room), k = count;
+		rec->pc = start->pc;
+		rec->sp = start->sp;
+		rec->bp = start->bp;
+		rec->gen = start->gen;
+		rec->count = count;
+		rec->ends = ends && n == count;
+		rec->volatile_rules = used_volatile;
+		while (k > 0 && !(rec->step[k - 1].flags & (STEP_BP_SLOT | STEP_USES_BP)))
+			k--;
+		rec->bp_free_from = k;
+		t->spare = t->memo;
+		t->memo = rec;
 	}
 	return n;
 
 fail:
-	/* Steps of this walk may have replaced some of m's: it no longer
-	 * is one walk.  Generation 0 is never current: m matches nothing. */
-	if (first >= 0) {
-		m->gen = 0;
-		m->count = 0;
-		m->ends = false;
-	}
+	/* The memo is untouched: the next walk may still meet it. */
 	return ret;
 }
 
@@ -1246,6 +1205,10 @@ lp_fast_unwind(void **ips, int max)
 		return -1;
 
 	start.top = t->hi;
+	if (lp_unlikely(!t->memo)) {
+		t->memo = &t->records[0];
+		t->spare = &t->records[1];
+	}
 	start.own_memo = LP_FAST_UNWIND_MEMO && !t->walking;
 	if (start.own_memo) {
 		t->walking = true;

@@ -153,7 +153,7 @@ resolve_stack(uint32_t id)
 	const struct lp_stack *s = lp_depot_get(id);
 	struct lp_frame f;
 	for (uint32_t i = 0; s && i < s->depth; i++)
-		lp_symbolize(s->ips[i], &f);
+		lp_symbolize_frame(s, i, &f);
 }
 
 /* Name every frame the report will print, then let go of libdw's files:

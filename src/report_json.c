@@ -20,7 +20,7 @@ print_stack(struct lp_lw *lw, uint32_t id)
 	lp_lw_puts(lw, "[");
 	for (uint32_t i = 0; s && i < s->depth; i++) {
 		struct lp_frame f;
-		lp_symbolize(s->ips[i], &f);
+		lp_symbolize_frame(s, i, &f);
 		lp_lw_printf(lw, "%s{\"ip\": \"%p\", \"function\": ", i ? ", " : "",
 			     (void *)f.ip);
 		lp_lw_json_string(lw, f.function);
@@ -116,9 +116,11 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 	lp_lw_printf(lw, " \"heap\": {\"live_blocks\": %" PRIu64 ", \"live_bytes\": %" PRIu64
 		     ", \"peak_bytes\": %" PRIu64 ", \"total_allocs\": %" PRIu64
 		     ", \"total_frees\": %" PRIu64 ", \"untracked_frees\": %" PRIu64
-		     ", \"table_bytes\": %" PRIu64 ", \"depot_bytes\": %zu},\n",
+		     ", \"table_bytes\": %" PRIu64 ", \"header_bytes\": %" PRIu64
+		     ", \"depot_bytes\": %zu},\n",
 		     t->live_blocks, t->live_bytes, t->peak_bytes, t->allocs,
-		     t->frees, r->untracked_frees, t->table_bytes, r->depot_bytes);
+		     t->frees, r->untracked_frees, t->table_bytes, t->header_bytes,
+		     r->depot_bytes);
 
 	lp_lw_puts(lw, " \"sites\": [");
 	for (size_t i = 0; i < r->nsites; i++) {

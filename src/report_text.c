@@ -27,7 +27,7 @@ print_stack(struct lp_lw *lw, const struct lp_report *r, uint32_t id)
 	}
 	for (uint32_t i = 0; i < s->depth; i++) {
 		struct lp_frame f;
-		lp_symbolize(s->ips[i], &f);
+		lp_symbolize_frame(s, i, &f);
 		LP_LINE(lw, r, "    #%u %p", i, (void *)f.ip);
 		if (f.function) {
 			lp_lw_puts(lw, " in ");
@@ -79,11 +79,11 @@ print_site(struct lp_lw *lw, uint32_t stack, uintptr_t type)
 	lp_symbolize(type + 1, &tf); /* +1: lp_symbolize looks at ip - 1 */
 	if (tf.module)
 		for (; k + 1 < s->depth; k++) {
-			lp_symbolize(s->ips[k], &f);
+			lp_symbolize_frame(s, k, &f);
 			if (!f.module || strcmp(f.module, tf.module))
 				break;
 		}
-	lp_symbolize(s->ips[k], &f);
+	lp_symbolize_frame(s, k, &f);
 	lp_lw_printf(lw, "%s", f.function ? f.function : "??");
 	if (f.file)
 		lp_lw_printf(lw, " %s:%d", f.file, f.line);

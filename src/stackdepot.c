@@ -2,6 +2,8 @@
 /* stackdepot.c - see stackdepot.h. */
 #include "stackdepot.h"
 
+#include <dlfcn.h>
+#include <link.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -58,6 +60,21 @@ hash_ips(void *const *ips, unsigned depth)
 	return (uint32_t)(x ^ (x >> 32));
 }
 
+/* The module holding ip now: the stack is being captured, so its frames'
+ * modules are loaded.  _dl_find_object takes no lock. */
+static uintptr_t
+bias_of(uintptr_t ip)
+{
+#ifdef DLFO_STRUCT_HAS_EH_DBASE
+	struct dl_find_object f;
+	if (ip && _dl_find_object((void *)(ip - 1), &f) == 0 && f.dlfo_link_map)
+		return f.dlfo_link_map->l_addr;
+#else
+	(void)ip;
+#endif
+	return LP_BIAS_UNKNOWN;
+}
+
 static inline const struct lp_stack *
 record(uint32_t id)
 {
@@ -94,7 +111,7 @@ lp_depot_put(void *const *ips, unsigned depth)
 	id = find(__atomic_load_n(bucket, __ATOMIC_ACQUIRE), hash, ips, depth);
 	if (id)
 		goto out;
-	size_t bytes = sizeof(struct lp_stack) + depth * sizeof(uintptr_t);
+	size_t bytes = sizeof(struct lp_stack) + 2 * depth * sizeof(uintptr_t);
 	uint64_t off = __atomic_fetch_add(&store_used, bytes, __ATOMIC_RELAXED);
 	id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
 	if (off + bytes > STORE_BYTES || id >= MAX_IDS) {
@@ -106,6 +123,8 @@ lp_depot_put(void *const *ips, unsigned depth)
 	s->hash = hash;
 	s->depth = depth;
 	memcpy(s->ips, ips, depth * sizeof(uintptr_t));
+	for (unsigned i = 0; i < depth; i++)
+		s->ips[depth + i] = bias_of((uintptr_t)ips[i]);
 	offsets[id] = off;
 	/* Publish: a reader that sees the new head sees a complete record. */
 	__atomic_store_n(bucket, id, __ATOMIC_RELEASE);

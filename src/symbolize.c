@@ -13,6 +13,7 @@
 #include <uthash.h>
 
 #include "spinlock.h"
+#include "stackdepot.h"
 
 struct module {
 	char *path;
@@ -112,8 +113,12 @@ static unsigned starved;
 static struct module *mods;
 static unsigned nmods, capmods;
 
+struct frame_key {
+	uintptr_t ip, bias;
+};
+
 struct cached_frame {
-	uintptr_t ip;
+	struct frame_key key;
 	struct lp_frame f;
 	char *owned; /* demangled name, freed at the end of the report */
 	char *file;  /* copy: libdw's strings go when its files are closed */
@@ -240,10 +245,15 @@ lp_symbolize_release_files(void)
 }
 
 static struct module *
-module_at(uintptr_t ip)
+module_at(uintptr_t ip, uintptr_t bias)
 {
-	/* Loaded modules first: a closed module's range may have been
-	 * reused by one loaded since. */
+	/* The load the frame was captured in, when known and remembered. */
+	if (bias != LP_BIAS_UNKNOWN)
+		for (unsigned i = 0; i < nmods; i++)
+			if (mods[i].bias == bias && ip >= mods[i].lo && ip < mods[i].hi)
+				return &mods[i];
+	/* Else loaded modules first: a closed module's range may have
+	 * been reused by one loaded since. */
 	struct module *closed = NULL;
 	for (unsigned i = 0; i < nmods; i++) {
 		if (ip < mods[i].lo || ip >= mods[i].hi)
@@ -284,11 +294,11 @@ demangled(const char *name, char **owned)
 }
 
 static void
-resolve(uintptr_t ip, struct lp_frame *f, char **owned)
+resolve(uintptr_t ip, uintptr_t bias, struct lp_frame *f, char **owned)
 {
 	/* ip is a return address: the call is the instruction before it. */
 	uintptr_t pc = ip ? ip - 1 : 0;
-	struct module *m = module_at(pc);
+	struct module *m = module_at(pc, bias);
 
 	memset(f, 0, sizeof(*f));
 	f->ip = ip;
@@ -317,25 +327,26 @@ resolve(uintptr_t ip, struct lp_frame *f, char **owned)
 	}
 }
 
-void
-lp_symbolize(uintptr_t ip, struct lp_frame *out)
+static void
+symbolize_in(uintptr_t ip, uintptr_t bias, struct lp_frame *out)
 {
 	struct cached_frame *c;
+	struct frame_key key = { ip, bias };
 
-	HASH_FIND(hh, cache, &ip, sizeof(ip), c);
+	HASH_FIND(hh, cache, &key, sizeof(key), c);
 	if (!c) {
 		c = malloc(sizeof(*c));
 		if (!c) {
 			char *owned = NULL;
-			resolve(ip, out, &owned);
+			resolve(ip, bias, out, &owned);
 			out->function = NULL; /* owned would leak or dangle */
 			out->file = NULL;
 			free(owned);
 			return;
 		}
-		c->ip = ip;
+		c->key = key;
 		c->owned = NULL;
-		resolve(ip, &c->f, &c->owned);
+		resolve(ip, bias, &c->f, &c->owned);
 		/* Own copies of libdw's strings: they must outlive its files. */
 		c->file = c->f.file ? strdup(c->f.file) : NULL;
 		c->f.file = c->file;
@@ -343,9 +354,21 @@ lp_symbolize(uintptr_t ip, struct lp_frame *out)
 			c->owned = strdup(c->f.function);
 			c->f.function = c->owned;
 		}
-		HASH_ADD(hh, cache, ip, sizeof(c->ip), c);
+		HASH_ADD(hh, cache, key, sizeof(c->key), c);
 	}
 	*out = c->f;
+}
+
+void
+lp_symbolize(uintptr_t ip, struct lp_frame *out)
+{
+	symbolize_in(ip, LP_BIAS_UNKNOWN, out);
+}
+
+void
+lp_symbolize_frame(const struct lp_stack *s, uint32_t i, struct lp_frame *out)
+{
+	symbolize_in(s->ips[i], lp_stack_bias(s, i), out);
 }
 
 void

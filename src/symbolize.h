@@ -26,6 +26,9 @@ void lp_symbolize_init(void) LP_HIDDEN;
 /* Between begin and end, frames returned by lp_symbolize stay valid. */
 void lp_symbolize_begin(void) LP_HIDDEN;
 void lp_symbolize(uintptr_t ip, struct lp_frame *out) LP_HIDDEN;
+/* Frame i of a depot stack: named in the module load it was captured in. */
+struct lp_stack;
+void lp_symbolize_frame(const struct lp_stack *s, uint32_t i, struct lp_frame *out) LP_HIDDEN;
 void lp_symbolize_end(void) LP_HIDDEN;
 /* Close every ELF/DWARF file libdw holds (frames already resolved stay
  * valid): the report's output file may need the descriptors. */

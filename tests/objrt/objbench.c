@@ -1,18 +1,49 @@
 /* objbench.c - the detector's benchmark heap, the shape of W2
  * (bench/workloads/w2_cycles.py): N live lists of one int each, held by
  * one outer list, plus K unreachable 2-cycles of Nodes.  Times
- * leakprobe_collect(2) and prints it.  usage: objbench [N] [K] */
+ * leakprobe_collect(2) and prints it.  usage: objbench [N] [K]
+ *
+ * objbench refs N: N Py_IncRef/Py_DecRef pairs on one object through the
+ * runtime's exported API (the calls the shim interposes); prints the time
+ * per pair, with or without the shim. */
 #define LEAKPROBE_WEAK_API
 #include <leakprobe.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "objrt.h"
 
+static double
+now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int
+refs(long n)
+{
+	PyObject *o = objrt_list_new(1);
+	double t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		Py_IncRef(o);
+		Py_DecRef(o);
+	}
+	double t1 = now_ns();
+	printf("refs=%ld ns/pair=%.2f refcount=%ld\n", n, (t1 - t0) / (double)n,
+	       (long)o->ob_refcnt);
+	Py_DecRef(o);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc > 2 && !strcmp(argv[1], "refs"))
+		return refs(atol(argv[2]));
 	long n = argc > 1 ? atol(argv[1]) : 1000000;
 	long k = argc > 2 ? atol(argv[2]) : 10000;
 	PyObject *live = objrt_list_new(n);
