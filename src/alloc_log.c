@@ -49,8 +49,11 @@ __thread void *lp_log_deferred __attribute__((tls_model("initial-exec")));
 void
 lp_header_init(void)
 {
-	const uint64_t *r = (const uint64_t *)getauxval(AT_RANDOM);
-	uint64_t k = r ? r[0] ^ r[1] : 0;
+	const void *r = (const void *)getauxval(AT_RANDOM);
+	uint64_t w[2] = { 0, 0 }; /* 16 bytes, not necessarily aligned */
+	if (r)
+		memcpy(w, r, sizeof(w));
+	uint64_t k = w[0] ^ w[1];
 	k ^= (uintptr_t)&k; /* ASLR, in case there were no random bytes */
 	lp_header_secret = k * 0xD6E8FEB86659FD93ull;
 

@@ -68,6 +68,13 @@ lp_reason_name(enum lp_reason r)
 	return "?";
 }
 
+/* When the address space has run out (RLIMIT_AS, or a program at the end
+ * of its memory at exit), the per-site arrays come from here: a report is
+ * still written for up to about 20 000 distinct stacks.  Untouched, it
+ * costs no memory.  Reports are serialised (report_mutex). */
+static char reserve[1 << 20] __attribute__((aligned(4096)));
+static size_t reserve_used;
+
 static void *
 map_array(size_t n, size_t size, size_t *mapped)
 {
@@ -76,7 +83,23 @@ map_array(size_t n, size_t size, size_t *mapped)
 		*mapped = 4096;
 	void *p = mmap(NULL, *mapped, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	if (p != MAP_FAILED)
+		return p;
+	if (reserve_used + *mapped > sizeof(reserve))
+		return NULL;
+	p = reserve + reserve_used;
+	reserve_used += *mapped;
+	memset(p, 0, *mapped);
+	return p;
+}
+
+static void
+unmap_array(void *p, size_t mapped)
+{
+	if ((char *)p >= reserve && (char *)p < reserve + sizeof(reserve))
+		reserve_used = 0; /* all of a report's arrays go at once */
+	else
+		munmap(p, mapped);
 }
 
 static int
@@ -243,6 +266,9 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	struct lp_output o;
 	lp_symbolize_begin();
 	resolve_printed_frames(&r);
+	if (lp_symbolize_out_of_memory())
+		lp_warn("report %u: out of memory while naming frames: some show as addresses only",
+			r.seq);
 	if (lp_symbolize_starved())
 		lp_warn("report %u: no file descriptor left to read %u module(s): their frames "
 			"show module+offset only (symbolize them offline)",
@@ -263,9 +289,9 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	lp_objects_stats_free(&r.objects);
 out:
 	if (g.by_id)
-		munmap(g.by_id, ids_mapped);
+		unmap_array(g.by_id, ids_mapped);
 	if (r.sites)
-		munmap(r.sites, sites_mapped);
+		unmap_array(r.sites, sites_mapped);
 	lp_vec_free(&g.large);
 	pthread_mutex_unlock(&report_mutex);
 	lp_guard_leave();

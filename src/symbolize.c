@@ -110,6 +110,7 @@ lp_modules_remember(void)
 /* --- the per-report module list ---------------------------------------- */
 
 static unsigned starved;
+static bool out_of_memory; /* a module or a frame could not be named */
 static struct module *mods;
 static unsigned nmods, capmods;
 
@@ -135,8 +136,10 @@ add_module(const char *path, uintptr_t bias, uintptr_t lo, uintptr_t hi,
 	if (nmods == capmods) {
 		unsigned ncap = capmods ? capmods * 2 : 64;
 		struct module *n = realloc(mods, ncap * sizeof(*n));
-		if (!n)
+		if (!n) {
+			out_of_memory = true;
 			return;
+		}
 		mods = n;
 		capmods = ncap;
 	}
@@ -161,6 +164,7 @@ lp_symbolize_begin(void)
 {
 	nmods = 0;
 	starved = 0;
+	out_of_memory = false;
 	dl_iterate_phdr(add_current, NULL);
 	unsigned ncurrent = nmods;
 	lp_spin_lock(&history.lock);
@@ -233,6 +237,12 @@ unsigned
 lp_symbolize_starved(void)
 {
 	return starved;
+}
+
+bool
+lp_symbolize_out_of_memory(void)
+{
+	return out_of_memory;
 }
 
 void
@@ -337,6 +347,7 @@ symbolize_in(uintptr_t ip, uintptr_t bias, struct lp_frame *out)
 	if (!c) {
 		c = malloc(sizeof(*c));
 		if (!c) {
+			out_of_memory = true;
 			char *owned = NULL;
 			resolve(ip, bias, out, &owned);
 			out->function = NULL; /* owned would leak or dangle */

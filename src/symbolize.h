@@ -36,6 +36,9 @@ void lp_symbolize_release_files(void) LP_HIDDEN;
 /* Modules that could not be opened for lack of a file descriptor during
  * this report (their frames carry module + offset only). */
 unsigned lp_symbolize_starved(void) LP_HIDDEN;
+/* Memory ran out while naming this report's frames: some show as
+ * addresses only. */
+bool lp_symbolize_out_of_memory(void) LP_HIDDEN;
 
 /* Remember every loaded module before a dlclose may unmap some. */
 void lp_modules_remember(void) LP_HIDDEN;
