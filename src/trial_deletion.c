@@ -10,6 +10,9 @@
  *               it in order, and probes from edges land in 4 bytes/object
  *   reached     a bitmap: REACHABLE
  *   ix          address -> i (object_index.h: slots that follow addresses)
+ *   edges       the set's internal edges, resolved once by subtract_refs
+ *               (CSR: edge_start[i] .. edge_start[i + 1] in adj): the later
+ *               phases follow indices instead of traversing and probing
  *   garbage_pos in group_unreachable, i -> position in the garbage list
  */
 #include "trial_deletion.h"
@@ -26,14 +29,17 @@
 #define BATCH 64          /* objects traversed before their edges are probed */
 #define EDGE_PREFETCH 24  /* probes in flight */
 
+#define NOT_IN_SET UINT32_MAX
+
 struct ctx {
 	struct lp_objindex ix;
+	uint32_t *edge_start;             /* n + 1 */
+	struct lp_vec adj;                /* uint32_t: edge targets, or NOT_IN_SET */
 	uint32_t *garbage_pos;            /* by object index */
 	int32_t *refs;                    /* gc_refs by object index */
 	uint64_t *reached;                /* bitmap of REACHABLE, by object index */
 	struct lp_vec stack;              /* uint32_t object indices */
 	struct lp_vec batch;              /* uintptr_t referents of a batch */
-	struct lp_vec *edges;
 	uint32_t current;                 /* position of the object traversed */
 	bool oom;
 };
@@ -63,20 +69,28 @@ visit_collect(void *obj, void *arg)
 }
 
 /* Look up every referent collected in the batch (prefetching
- * EDGE_PREFETCH ahead where the index is a hash table) and hand the
- * position of each one in the set to fn. */
+ * EDGE_PREFETCH ahead where the index is a hash table): each becomes an
+ * edge, and its target's gc_refs goes down. */
 static inline void
-drain_batch(struct ctx *c, void (*fn)(struct ctx *, uint32_t))
+drain_batch(struct ctx *c)
 {
 	const uintptr_t *b = c->batch.data;
 	size_t n = c->batch.len;
+	if (!lp_vec_reserve(&c->adj, c->adj.len + n)) {
+		c->oom = true;
+		c->batch.len = 0;
+		return;
+	}
+	uint32_t *adj = (uint32_t *)c->adj.data + c->adj.len;
 	for (size_t k = 0; k < n; k++) {
 		if (k + EDGE_PREFETCH < n)
 			lp_objindex_prefetch(&c->ix, b[k + EDGE_PREFETCH]);
 		int64_t j = lp_objindex_find(&c->ix, b[k]);
+		adj[k] = j >= 0 ? (uint32_t)j : NOT_IN_SET;
 		if (j >= 0)
-			fn(c, (uint32_t)j);
+			c->refs[j]--;
 	}
+	c->adj.len += n;
 	c->batch.len = 0;
 }
 
@@ -117,28 +131,29 @@ update_refs(struct lp_detect *d, struct ctx *c)
 /* --- subtract_refs -------------------------------------------------------
  * After this, gc_refs > 0 iff something outside the set refers to the
  * object (a negative count means the runtime's refcount was too small:
- * it is clamped to 0 and counted as an anomaly).  Referents are collected
- * a batch at a time and probed with prefetching: the probes are the
- * cache misses, and independent. */
+ * it is clamped to 0 and counted as an anomaly), and the set's edges are
+ * known by index.  Referents are collected a batch at a time and probed
+ * with prefetching: the probes are the cache misses, and independent. */
 
-static void
-decref(struct ctx *c, uint32_t j)
-{
-	c->refs[j]--;
-}
-
-static void
+static bool
 subtract_refs(struct lp_detect *d, struct ctx *c)
 {
 	for (uint32_t i = 0; i < d->n; i++) {
 		if (i + PREFETCH_AHEAD < d->n)
 			__builtin_prefetch((void *)d->objs[i + PREFETCH_AHEAD]);
+		/* Referents drained so far plus those waiting in the batch,
+		 * in traversal order. */
+		c->edge_start[i] = (uint32_t)(c->adj.len + c->batch.len);
 		traverse(d->objs[i], visit_collect, c);
 		if (c->batch.len >= BATCH * 4 || i + 1 == d->n)
-			drain_batch(c, decref);
+			drain_batch(c);
+		if (c->oom || c->adj.len + c->batch.len >= UINT32_MAX)
+			return false;
 	}
+	c->edge_start[d->n] = (uint32_t)c->adj.len;
 	/* Negative counts are clamped by move_unreachable, which reads every
 	 * slot anyway. */
+	return true;
 }
 
 /* --- move_unreachable ----------------------------------------------------
@@ -147,10 +162,9 @@ subtract_refs(struct lp_detect *d, struct ctx *c)
  * object of the set is garbage that only other garbage refers to.
  *
  * As CPython does, the set is walked in order: an object found reachable
- * further on is only marked, and traversed when the walk gets there; one
- * found behind the walk goes on a worklist.  Memory is read mostly in
- * order instead of scattered by a depth-first search, and referents are
- * probed a batch at a time. */
+ * further on is only marked, and followed when the walk gets there; one
+ * found behind the walk goes on a worklist.  Edges are the ones
+ * subtract_refs resolved: no traversal, no probe. */
 static inline bool
 is_reached(const struct ctx *c, uint32_t j)
 {
@@ -170,7 +184,7 @@ mark(struct ctx *c, uint32_t j)
 		return;
 	set_reached(c, j);
 	if (j < c->current) {
-		/* Behind the walk: traverse it from the worklist. */
+		/* Behind the walk: follow it from the worklist. */
 		uint32_t *top = lp_vec_push(&c->stack);
 		if (top)
 			*top = j;
@@ -179,37 +193,34 @@ mark(struct ctx *c, uint32_t j)
 	}
 }
 
+static inline void
+mark_edges(struct ctx *c, uint32_t i)
+{
+	const uint32_t *adj = c->adj.data;
+	for (uint32_t e = c->edge_start[i]; e < c->edge_start[i + 1]; e++)
+		if (adj[e] != NOT_IN_SET)
+			mark(c, adj[e]);
+}
+
 static bool
 move_unreachable(struct lp_detect *d, struct ctx *c)
 {
-	for (uint32_t start = 0; start < d->n; start += BATCH) {
-		uint32_t end = start + BATCH < d->n ? start + BATCH : d->n;
-		/* Objects of this batch reached so far are traversed now;
-		 * one reached later from inside the batch goes on the
-		 * worklist (current = end). */
-		c->current = end;
-		for (uint32_t i = start; i < end; i++) {
-			if (i + PREFETCH_AHEAD < d->n)
-				__builtin_prefetch((void *)d->objs[i + PREFETCH_AHEAD]);
-			int32_t refs = c->refs[i];
-			if (lp_unlikely(refs < 0)) {
-				c->refs[i] = 0;
-				d->clamped++;
-			} else if (refs > 0) {
-				set_reached(c, i);
-			}
-			if (is_reached(c, i))
-				traverse(d->objs[i], visit_collect, c);
+	for (uint32_t i = 0; i < d->n; i++) {
+		int32_t refs = c->refs[i];
+		if (lp_unlikely(refs < 0)) {
+			c->refs[i] = 0;
+			d->clamped++;
+		} else if (refs > 0) {
+			set_reached(c, i);
 		}
-		drain_batch(c, mark);
-		while (c->stack.len && !c->oom) {
-			size_t take = c->stack.len < BATCH ? c->stack.len : BATCH;
-			for (size_t k = 0; k < take; k++) {
-				uint32_t j = LP_VEC_AT(&c->stack, uint32_t, --c->stack.len);
-				traverse(d->objs[j], visit_collect, c);
-			}
-			drain_batch(c, mark);
-		}
+		if (!is_reached(c, i))
+			continue;
+		/* Objects up to i are walked; one reached further on is
+		 * followed when the walk gets there. */
+		c->current = i + 1;
+		mark_edges(c, i);
+		while (c->stack.len && !c->oom)
+			mark_edges(c, LP_VEC_AT(&c->stack, uint32_t, --c->stack.len));
 		if (c->oom)
 			return false;
 	}
@@ -222,23 +233,6 @@ move_unreachable(struct lp_detect *d, struct ctx *c)
  * group's edges are recorded with group-local indices, and in_cycle marks
  * the members that lie on a cycle (a strongly connected part of two or
  * more objects, or a self-reference) rather than only hanging off one. */
-static int
-visit_edge(void *obj, void *arg)
-{
-	struct ctx *c = arg;
-	int64_t j = obj ? lp_objindex_find(&c->ix, (uintptr_t)obj) : -1;
-	if (j < 0 || is_reached(c, (uint32_t)j))
-		return 0;
-	uint32_t *e = lp_vec_push(c->edges);
-	if (!e) {
-		c->oom = true;
-		return 0;
-	}
-	e[0] = c->current;
-	e[1] = c->garbage_pos[j];
-	return 0;
-}
-
 static uint32_t
 find_root(uint32_t *parent, uint32_t x)
 {
@@ -368,13 +362,22 @@ group_unreachable(struct lp_detect *d, struct ctx *c)
 		if (!is_reached(c, i))
 			by_pos[p++] = i;
 
-	c->edges = &raw_edges;
-	for (uint32_t p = 0; p < nu && !c->oom; p++) {
-		c->current = p;
-		traverse(d->objs[by_pos[p]], visit_edge, c);
+	{
+		const uint32_t *adj = c->adj.data;
+		for (uint32_t p = 0; p < nu; p++) {
+			uint32_t i = by_pos[p];
+			for (uint32_t e = c->edge_start[i]; e < c->edge_start[i + 1]; e++) {
+				uint32_t j = adj[e];
+				if (j == NOT_IN_SET || is_reached(c, j))
+					continue;
+				uint32_t *pair = lp_vec_push(&raw_edges);
+				if (!pair)
+					goto out;
+				pair[0] = p;
+				pair[1] = c->garbage_pos[j];
+			}
+		}
 	}
-	if (c->oom)
-		goto out;
 	/* A container may hold the same object twice: one edge is enough. */
 	uint32_t(*e)[2] = raw_edges.data;
 	size_t ne = raw_edges.len;
@@ -528,6 +531,8 @@ free_results(struct lp_detect *d)
 static pthread_mutex_t workspace_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lp_objindex ws_index;
 static struct lp_vec ws_garbage_pos = LP_VEC_INIT(uint32_t);
+static struct lp_vec ws_edge_start = LP_VEC_INIT(uint32_t);
+static struct lp_vec ws_adj = LP_VEC_INIT(uint32_t);
 static struct lp_vec ws_refs = LP_VEC_INIT(int32_t);
 static struct lp_vec ws_stack = LP_VEC_INIT(uint32_t);
 static struct lp_vec ws_batch = LP_VEC_INIT(uintptr_t);
@@ -549,11 +554,15 @@ lp_detect_run(struct lp_detect *d)
 	c.stack.len = 0;
 	c.batch = ws_batch;
 	c.batch.len = 0;
+	c.adj = ws_adj;
+	c.adj.len = 0;
 	size_t words = (size_t)d->n / 64 + 1;
 	if (!lp_vec_reserve(&ws_reached, words) || !lp_vec_reserve(&ws_refs, (size_t)d->n + 1) ||
-	    !lp_vec_reserve(&ws_garbage_pos, (size_t)d->n + 1))
+	    !lp_vec_reserve(&ws_garbage_pos, (size_t)d->n + 1) ||
+	    !lp_vec_reserve(&ws_edge_start, (size_t)d->n + 1))
 		goto out;
 	c.garbage_pos = ws_garbage_pos.data;
+	c.edge_start = ws_edge_start.data;
 	c.reached = ws_reached.data;
 	c.refs = ws_refs.data;
 	memset(c.reached, 0, words * sizeof(uint64_t));
@@ -565,7 +574,8 @@ lp_detect_run(struct lp_detect *d)
 	d->clamped = 0;
 	if (!update_refs(d, &c))
 		goto out;
-	subtract_refs(d, &c);
+	if (!subtract_refs(d, &c))
+		goto out;
 	if (!move_unreachable(d, &c))
 		goto out;
 	ok = group_unreachable(d, &c);
@@ -576,6 +586,7 @@ out:
 	}
 	ws_stack = c.stack;
 	ws_batch = c.batch;
+	ws_adj = c.adj;
 	if (ok) {
 		d->index = c.ix;
 	} else {
