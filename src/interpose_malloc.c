@@ -134,7 +134,10 @@ tracked_malloc(size_t size, void *caller)
 static size_t
 headered_usable(void *p)
 {
-	return lp_real.malloc_usable_size(lp_header_base(p)) - LP_HEADER_SIZE;
+	if (lp_likely(lp_real.malloc_usable_size != NULL))
+		return lp_real.malloc_usable_size(lp_header_base(p)) - LP_HEADER_SIZE;
+	struct lp_block b; /* an allocator without it: what was asked for */
+	return lp_record_lookup((uintptr_t)p, &b) ? (size_t)b.size : 0;
 }
 
 /* Into a block of another kind (headerless, or the side table): copy and
@@ -237,10 +240,6 @@ realloc(void *p, size_t size)
 		return tracked_malloc(size, caller);
 	return lp_record_realloc(p, size, caller);
 }
-
-
-
-
 
 LP_EXPORT void *
 reallocarray(void *p, size_t n, size_t size)
