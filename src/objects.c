@@ -100,8 +100,9 @@ static uint32_t
 capture_stack(void)
 {
 	void *ips[LP_MAX_DEPTH + LP_UNWIND_SLACK];
-	unsigned depth = lp_opt.depth ? lp_unwind_capture(ips, (unsigned)lp_opt.depth) : 0;
-	return lp_depot_put(ips, depth);
+	unsigned first = 0;
+	unsigned depth = lp_opt.depth ? lp_unwind_capture(ips, (unsigned)lp_opt.depth, &first) : 0;
+	return lp_depot_put(ips + first, depth);
 }
 
 /* The record for obj, created if needed (stack from the native block that

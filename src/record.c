@@ -20,19 +20,20 @@ static inline uint32_t
 capture(void *caller)
 {
 	void *ips[LP_MAX_DEPTH + LP_UNWIND_SLACK];
-	unsigned depth = 0;
+	unsigned depth = 0, first = 0;
 
 	if (lp_opt.depth) {
-		depth = lp_unwind_capture(ips, (unsigned)lp_opt.depth);
+		depth = lp_unwind_capture(ips, (unsigned)lp_opt.depth, &first);
 		if (!depth) {
 			/* No unwinder got through (a signal frame, code
 			 * without CFI): the allocating call alone is still a
 			 * correct stack. */
 			ips[0] = caller;
 			depth = 1;
+			first = 0;
 		}
 	}
-	return lp_depot_put(ips, depth);
+	return lp_depot_put(ips + first, depth);
 }
 
 LP_NOINLINE void

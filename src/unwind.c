@@ -4,7 +4,6 @@
 
 #include <dlfcn.h>
 #include <link.h>
-#include <string.h>
 
 #include "fast_unwind.h"
 #include "guard.h"
@@ -103,10 +102,11 @@ lp_unwind_libunwind(void **ips, int max)
 }
 
 unsigned
-lp_unwind_capture(void **ips, unsigned max)
+lp_unwind_capture(void **ips, unsigned max, unsigned *first_out)
 {
 	int n = -1;
 
+	*first_out = 0;
 	if (max > LP_MAX_DEPTH)
 		max = LP_MAX_DEPTH;
 	if (fast_ok)
@@ -126,7 +126,6 @@ lp_unwind_capture(void **ips, unsigned max)
 	unsigned depth = (unsigned)(n - first);
 	if (depth > max)
 		depth = max;
-	if (first)
-		memmove(ips, ips + first, depth * sizeof(void *));
+	*first_out = (unsigned)first;
 	return depth;
 }

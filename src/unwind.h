@@ -19,10 +19,12 @@ bool lp_unwind_init(void) LP_HIDDEN;
 #define LP_UNWIND_SLACK 8
 #define LP_MAX_DEPTH 256
 
-/* Fill ips with the stack of the caller, the shim's own frames skipped
- * (ips[0] is the first frame outside libleakprobe.so).  ips has room for
- * max + LP_UNWIND_SLACK entries.  Returns the number of frames (<= max). */
-unsigned lp_unwind_capture(void **ips, unsigned max) LP_HIDDEN;
+/* Fill ips with the stack of the caller; *first is where it starts once
+ * the shim's own frames are skipped (ips[*first] is the first frame
+ * outside libleakprobe.so: no copy to move it down).  ips has room for
+ * max + LP_UNWIND_SLACK entries.  Returns the number of frames from
+ * *first on (<= max). */
+unsigned lp_unwind_capture(void **ips, unsigned max, unsigned *first) LP_HIDDEN;
 
 /* libunwind alone, same contract as unw_backtrace: ips[0] is the return
  * address into our caller's frame. */
