@@ -21,8 +21,15 @@
  * so often SIGUSR1 (the shim's report signal; the program has its own
  * handler for it too, which also mallocs, and the shim must chain to it).
  *
- * Ground truth (truth.h): sig_leak() leaks 6 x 72 B before the storm.
- * stderr: "handled USR2 N USR1 M rounds R".  stdout: "ok". */
+ * The handler also frees a block the main thread allocated (handoff_alloc,
+ * 120 bytes, allocated with the signals blocked, one at a time so its
+ * tcache bin never fills): landing while the main thread is inside the
+ * shim, that free must wait until the thread leaves it, and happen then.
+ *
+ * Ground truth (truth.h): sig_leak() leaks 6 x 72 B before the storm;
+ * handoff_alloc() leaks nothing (every block it made was freed, most by
+ * the handler).  stderr: "handled USR2 N USR1 M rounds R handed H".
+ * stdout: "ok". */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,7 +42,8 @@
 #include "truth.h"
 
 static void *volatile sink;
-static volatile sig_atomic_t handled_usr2, handled_usr1, done;
+static void *volatile handoff;
+static volatile sig_atomic_t handled_usr2, handled_usr1, handed, done;
 static pthread_t main_thread;
 static long rounds = 300000, report_signals = 10, want_usr2 = 20000;
 
@@ -47,6 +55,12 @@ on_signal(int sig)
 	if (p) {
 		memset(p, sig, 200);
 		free(p);
+	}
+	void *h = handoff;
+	if (h) {
+		handoff = NULL;
+		free(h);
+		handed++;
 	}
 	if (sig == SIGUSR2)
 		handled_usr2++;
@@ -61,6 +75,12 @@ sig_leak(void)
 	for (int i = 0; i < 6; i++)
 		sink = malloc(72);
 	truth_leak("sig_leak", 6, 6 * 72);
+}
+
+__attribute__((noinline)) static void *
+handoff_alloc(void)
+{
+	return malloc(120);
 }
 
 static void *
@@ -116,6 +136,10 @@ main(int argc, char **argv)
 		warm[i] = malloc(200);
 	for (int i = 0; i < 7; i++)
 		free(warm[i]);
+	for (int i = 0; i < 7; i++)
+		warm[i] = malloc(120);
+	for (int i = 0; i < 7; i++)
+		free(warm[i]);
 	free(malloc(40));
 
 	pthread_create(&t, NULL, sender, NULL); /* inherits the blocked mask */
@@ -126,13 +150,20 @@ main(int argc, char **argv)
 		char *p = malloc(40);
 		p[0] = (char)i;
 		free(p);
+		if ((i & 63) == 0 && !handoff) {
+			pthread_sigmask(SIG_BLOCK, &both, NULL);
+			handoff = handoff_alloc();
+			pthread_sigmask(SIG_UNBLOCK, &both, NULL);
+		}
 	}
 	pthread_sigmask(SIG_BLOCK, &both, NULL);
 	done = 1;
 	pthread_join(t, NULL);
+	free(handoff);
+	truth_leak("handoff_alloc", 0, 0);
 
-	fprintf(stderr, "handled USR2 %d USR1 %d rounds %ld\n", (int)handled_usr2,
-		(int)handled_usr1, i);
+	fprintf(stderr, "handled USR2 %d USR1 %d rounds %ld handed %d\n", (int)handled_usr2,
+		(int)handled_usr1, i, (int)handed);
 	printf("ok\n");
 	truth_write();
 	return 0;
