@@ -8,10 +8,16 @@
  *                      block stays live, with its size and this stack
  *   realloc_shrink     malloc(1000) shrunk by realloc to 10: 1 x 10 bytes
  *   reallocarray_ok    reallocarray(NULL, 10, 20): 1 x 200 bytes
- * Not leaks: realloc_zero (realloc(p, 0) frees p), failing_realloc (the
+ *   realloc_crossing   malloc(100) grown past LEAKPROBE_LARGE (2 MiB: the
+ *                      block leaves its header for the side table) and
+ *                      shrunk back to 50 (a header again): 1 x 50 bytes,
+ *                      its bytes kept all the way
+ * Not leaks: usable_size (writes a block up to malloc_usable_size, then
+ * frees it; a block freed through cfree, glibc's old name for free), realloc_zero (realloc(p, 0) frees p), failing_realloc (the
  * failed realloc allocates nothing), everything that failed. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -130,6 +136,52 @@ reallocarray_ok(void)
 	truth_leak_at("reallocarray_ok", 1, 200, at);
 }
 
+/* cfree@GLIBC_2.2.5: only a compat symbol now, so bound by version. */
+void cfree_compat(void *p);
+__asm__(".symver cfree_compat, cfree@GLIBC_2.2.5");
+
+static bool
+holds(const unsigned char *p, size_t n, unsigned char v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+__attribute__((noinline)) static void
+realloc_crossing(void)
+{
+	unsigned char *p = malloc(100);
+	memset(p, 0x5a, 100);
+	p = realloc(p, 2u << 20);
+	bool big = p && holds(p, 100, 0x5a);
+	if (p)
+		memset(p, 0x3c, 2u << 20);
+	p = realloc(p, 50);
+	int at = __LINE__ - 1;
+	printf("realloc to 2 MiB kept the bytes: %s; back to 50: %s\n", big ? "yes" : "no",
+	       p && holds(p, 50, 0x3c) ? "yes" : "no");
+	sink = p;
+	truth_leak_at("realloc_crossing", 1, 50, at);
+}
+
+__attribute__((noinline)) static void
+usable_size(void)
+{
+	unsigned char *p = malloc(100);
+	size_t n = malloc_usable_size(p);
+	memset(p, 0xa5, n); /* all of it is the program's */
+	unsigned char *q = realloc(p, 5000);
+	printf("usable >= 100: %s; realloc kept them: %s\n", n >= 100 ? "yes" : "no",
+	       q && holds(q, n < 5000 ? n : 5000, 0xa5) ? "yes" : "no");
+	free(q);
+	/* cfree, glibc's old name for free, as binaries built against old
+	 * glibc still call it: the shim's must take the block. */
+	cfree_compat(malloc(33));
+	truth_leak("usable_size", 0, 0);
+}
+
 int
 main(void)
 {
@@ -140,6 +192,8 @@ main(void)
 	realloc_shrink();
 	reallocarray_cases();
 	reallocarray_ok();
+	realloc_crossing();
+	usable_size();
 	fflush(stdout);
 	truth_write();
 	return 0;
