@@ -39,6 +39,14 @@ def one(env):
     check(sum(s["bytes"] for s in rep["sites"]) == rep["heap"]["live_bytes"], "sites != live_bytes")
     check(rep["heap"]["total_allocs"] - rep["heap"]["total_frees"] == rep["heap"]["live_blocks"],
           f"allocs - frees != live: {rep['heap']}")
+    # Block headers: 16 bytes for each live block from malloc/calloc/realloc
+    # (this program allocates nothing else), none without them.
+    hb = rep["heap"]["header_bytes"]
+    if env.get("LEAKPROBE_HEADERS") == "0":
+        check(hb == 0, f"header_bytes {hb} with LEAKPROBE_HEADERS=0")
+    else:
+        check(hb == 16 * rep["heap"]["live_blocks"],
+              f"header_bytes {hb} for {rep['heap']['live_blocks']} live blocks")
 
     # Independent oracle: valgrind's count of bytes not freed at exit.
     if not shutil.which("valgrind"):
