@@ -336,7 +336,7 @@ lp_heap_restore(const struct lp_block *b)
 	lp_heap_account((int64_t)b->size);
 }
 
-/* --- snapshots ---------------------------------------------------------- */
+/* --- visiting ----------------------------------------------------------- */
 
 static uint64_t
 large_lookup_locked(uintptr_t ptr, uint64_t *birth)

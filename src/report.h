@@ -27,7 +27,7 @@ struct lp_report {
 	unsigned seq;
 	int pid;
 	double uptime_s;
-	uint64_t now_ns; /* when the heap was copied: ages count to here */
+	uint64_t now_ns; /* when the report began reading the heap: ages count to here */
 	const char *command;
 	struct lp_heap_totals totals;
 	struct lp_site *sites; /* largest bytes first */
