@@ -52,4 +52,7 @@ void lp_cpython_render_json(struct lp_lw *lw, const struct lp_report *r,
 			    struct lp_py_section *s) LP_HIDDEN;
 void lp_cpython_render_text(struct lp_lw *lw, const struct lp_report *r,
 			    struct lp_py_section *s) LP_HIDDEN;
+/* Time the gather took, per phase (ns); untouched when s is NULL. */
+void lp_cpython_cost(const struct lp_py_section *s, uint64_t *enumerate, uint64_t *detect,
+		     uint64_t *owners) LP_HIDDEN;
 void lp_cpython_release(const struct lp_report *r, struct lp_py_section *s) LP_HIDDEN;

@@ -80,6 +80,7 @@ lp_cpython_gather(const struct lp_report *r)
 		s->restore_gc = true;
 	}
 
+	uint64_t t0 = lp_now_ns();
 	/* Every tracked object, generation by generation.  The lists we get
 	 * are themselves new tracked objects (in gen0): left out. */
 	s->objs = (struct lp_vec)LP_VEC_INIT(uintptr_t);
@@ -112,13 +113,29 @@ lp_cpython_gather(const struct lp_report *r)
 	s->det.objs = s->objs.data;
 	s->det.n = (uint32_t)s->objs.len;
 	s->det.extra_all = 1;
+	uint64_t t1 = lp_now_ns();
 	s->detected = lp_detect_run(&s->det);
+	uint64_t t2 = lp_now_ns();
 	if (s->detected && r->nlarge)
 		lp_cpython_find_owners(r, s);
+	s->cost_enumerate = t1 - t0;
+	s->cost_detect = t2 - t1;
+	s->cost_owners = lp_now_ns() - t2;
 out:
 	lp_py.Err_Clear();
 	lp_py.Err_Restore(et, ev, tb);
 	return s;
+}
+
+void
+lp_cpython_cost(const struct lp_py_section *s, uint64_t *enumerate, uint64_t *detect,
+		uint64_t *owners)
+{
+	if (s) {
+		*enumerate = s->cost_enumerate;
+		*detect = s->cost_detect;
+		*owners = s->cost_owners;
+	}
 }
 
 void

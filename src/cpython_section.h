@@ -33,6 +33,7 @@ struct lp_py_section {
 	struct lp_detect det;
 	bool detected;
 	struct lp_py_owner *owners; /* parallel to the report's large blocks */
+	uint64_t cost_enumerate, cost_detect, cost_owners; /* ns */
 };
 
 /* Find owners and retention paths of the report's large blocks. */

@@ -13,8 +13,10 @@
  *
  * A region's slots take 256 KiB of address space, and memory only where
  * objects are: a 4 KiB page of slots per 16 KiB of heap holding objects.
- * For a set spread so thinly that this would cost more than a hash table,
- * the index is a hash table (addrmap.h) instead.
+ * The pages an index would touch are counted exactly, in any order of
+ * objects (a bit per page of slots), before any is touched.  For a set
+ * spread so thinly that they would cost more than a hash table, the index
+ * is a hash table (addrmap.h) instead.
  *
  * Not synchronised; memory from mmap, kept for reuse (lp_objindex_clear).
  */
@@ -29,6 +31,7 @@
 struct lp_objindex_region {
 	uintptr_t key; /* (address >> REGION_SHIFT) + 1; 0: empty */
 	uint32_t *slots; /* position + 1 of the object at each granule */
+	uint64_t pages;  /* which of the 64 pages of slots hold an object */
 };
 
 struct lp_objindex {

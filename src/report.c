@@ -236,6 +236,7 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 			r.seq, lp_reason_name(reason));
 		goto out;
 	}
+	uint64_t t0 = lp_now_ns();
 	lp_log_visit(gather_entry, &g, &r.totals);
 	lp_heap_visit(gather_block, &g, &r.totals);
 	r.totals.peak_bytes = lp_heap_peak();
@@ -250,9 +251,12 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	r.nlarge = g.large.len;
 	if (r.nlarge)
 		qsort(r.large, r.nlarge, sizeof(struct lp_block), by_size_desc);
+	uint64_t t1 = lp_now_ns();
+	r.cost.heap = t1 - t0;
 
 	if (lp_cpython_gil_held())
 		r.py = lp_cpython_gather(&r);
+	uint64_t t2 = lp_now_ns();
 	lp_objects_stats(&r.objects);
 	if (r.objects.in_use) {
 		if (!safe_point)
@@ -263,9 +267,13 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 			r.detector_note = "out of memory";
 	}
 
+	uint64_t t3 = lp_now_ns();
+	r.cost.objects = t3 - t2;
 	struct lp_output o;
 	lp_symbolize_begin();
 	resolve_printed_frames(&r);
+	uint64_t t4 = lp_now_ns();
+	r.cost.symbolize = t4 - t3;
 	if (lp_symbolize_out_of_memory())
 		lp_warn("report %u: out of memory while naming frames: some show as addresses only",
 			r.seq);

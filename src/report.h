@@ -21,6 +21,12 @@ struct lp_site {
 	uint64_t blocks, bytes;
 };
 
+/* What writing this report cost, phase by phase (ns).  The write phase
+ * ends before the last flush, so it is what the renderer measured. */
+struct lp_report_cost {
+	uint64_t heap, py_enumerate, py_detect, py_owners, objects, symbolize, render;
+};
+
 struct lp_report {
 	enum lp_reason reason;
 	const char *label; /* from leakprobe_report(), may be NULL */
@@ -46,6 +52,7 @@ struct lp_report {
 	struct lp_pass pass;
 	/* Live CPython, when the report is written with the GIL held. */
 	struct lp_py_section *py;
+	struct lp_report_cost cost;
 };
 
 /* One line of the text report: "==PID== " and the formatted text. */

@@ -97,6 +97,22 @@ render_objects(struct lp_lw *lw, const struct lp_report *r)
 	lp_lw_puts(lw, "\n");
 }
 
+/* What the report cost before it was rendered, for a user deciding how
+ * often to ask for one. */
+static void
+render_cost(struct lp_lw *lw, const struct lp_report *r)
+{
+	const struct lp_report_cost *c = &r->cost;
+	uint64_t en = 0, de = 0, ow = 0;
+	lp_cpython_cost(r->py, &en, &de, &ow);
+	lp_lw_printf(lw, " \"cost_ms\": {\"heap\": %.3f, \"python_enumerate\": %.3f, "
+		     "\"python_detector\": %.3f, \"python_owners\": %.3f, \"objects\": %.3f, "
+		     "\"symbolize\": %.3f",
+		     c->heap / 1e6, en / 1e6, de / 1e6, ow / 1e6, c->objects / 1e6,
+		     c->symbolize / 1e6);
+	lp_lw_puts(lw, "},\n");
+}
+
 void
 lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 {
@@ -113,6 +129,7 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 	if (r->warning)
 		lp_lw_json_string(lw, r->warning);
 	lp_lw_puts(lw, "],\n");
+	render_cost(lw, r);
 	lp_lw_printf(lw, " \"heap\": {\"live_blocks\": %" PRIu64 ", \"live_bytes\": %" PRIu64
 		     ", \"peak_bytes\": %" PRIu64 ", \"total_allocs\": %" PRIu64
 		     ", \"total_frees\": %" PRIu64 ", \"untracked_frees\": %" PRIu64

@@ -31,6 +31,14 @@
 
 #define NOT_IN_SET UINT32_MAX
 
+static double
+seconds_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 struct ctx {
 	struct lp_objindex ix;
 	uint32_t *edge_start;             /* n + 1 */
@@ -510,13 +518,6 @@ out:
 	return ok;
 }
 
-static double
-seconds_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 free_results(struct lp_detect *d)

@@ -30,7 +30,7 @@ static char gc_type[256], atom_type[256];
  * the index's slots, 256 to 400 two. */
 static struct tracked packed[MAXN] __attribute__((aligned(16384)));
 static char spread[MAXN][SPREAD] __attribute__((aligned(16)));
-static int layout, perm[MAXN], dense_runs;
+static int layout, perm[MAXN], dense_runs, packed_dense, shuffled_dense;
 
 static struct tracked *
 node(int i)
@@ -136,6 +136,12 @@ one_graph(unsigned seed, int n)
 	 * there are enough of them (counted: see main). */
 	if (layout == 1)
 		CHECK(!d.index.dense);
+	/* The pages of slots are counted whatever the order: a shuffled
+	 * packed set is as dense as a sorted one. */
+	if (layout == 2)
+		shuffled_dense += d.index.dense;
+	else if (layout == 0)
+		packed_dense += d.index.dense;
 	dense_runs += d.index.dense;
 	for (int i = 0; i < n; i++)
 		CHECK(lp_detect_index_of(&d, objs[i]) == i);
@@ -185,6 +191,8 @@ main(void)
 			one_graph(seed, 1 + (int)(seed % MAXN));
 	printf("dense object index in %d of 900 runs\n", dense_runs);
 	CHECK(dense_runs > 100); /* the dense form was exercised */
+	printf("dense: %d packed runs, %d shuffled runs\n", packed_dense, shuffled_dense);
+	CHECK(shuffled_dense == packed_dense);
 	layout = 0;
 
 	/* A refcount that is too small is clamped and counted. */
