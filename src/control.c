@@ -391,6 +391,7 @@ after_fork_child(void)
 	lp_objects_unlock();
 	lp_report_after_fork_child();
 	lp_safepoint_after_fork_child();
+	lp_cpython_safepoint_after_fork_child();
 	if (!this_process_reports()) {
 		/* Under the launcher only the program it started reports. */
 		__atomic_store_n(&lp_state, LP_RESOLVED, __ATOMIC_RELEASE);

@@ -24,6 +24,7 @@ static volatile int deferred;  /* a signal report waits for gc "stop" */
 static volatile int exit_reported;
 static void *gc_module, *tracemalloc_module;
 static __thread int gil_held __attribute__((tls_model("initial-exec")));
+static enum lp_py_via current_via = LP_PY_VIA_API; /* of the report being written */
 
 bool
 lp_cpython_gil_held(void)
@@ -64,10 +65,12 @@ py_none(void)
 }
 
 static void
-report_with_gil(enum lp_reason reason)
+report_with_gil(enum lp_reason reason, enum lp_py_via via)
 {
 	gil_held++;
+	current_via = via;
 	lp_report_write_at(reason, NULL, true);
+	current_via = LP_PY_VIA_API;
 	gil_held--;
 }
 
@@ -79,9 +82,10 @@ on_atexit(void *self, void *unused)
 	(void)self;
 	(void)unused;
 	lp_guard_enter();
+	lp_cpython_safepoint_close();
 	alive = 0;
 	if (lp_state == LP_TRACKING) {
-		report_with_gil(LP_REASON_EXIT);
+		report_with_gil(LP_REASON_EXIT, LP_PY_VIA_EXIT);
 		exit_reported = 1;
 	}
 	lp_guard_leave();
@@ -107,7 +111,7 @@ on_gc_phase(void *self, void *args)
 		if (deferred && alive) {
 			deferred = 0;
 			lp_guard_enter();
-			report_with_gil(LP_REASON_SIGNAL);
+			report_with_gil(LP_REASON_SIGNAL, LP_PY_VIA_GC_STOP);
 			lp_guard_leave();
 		}
 	}
@@ -189,6 +193,7 @@ audit_hook(const char *event, void *args, void *data)
 	arming = true;
 	lp_guard_enter();
 	if (arm()) {
+		lp_cpython_safepoint_arm(py_minor);
 		alive = 1;
 		armed = true;
 	}
@@ -259,24 +264,35 @@ lp_cpython_tracemalloc_module(void)
 }
 
 bool
-lp_cpython_signal_report(void)
+lp_cpython_open(void)
 {
-	if (!armed || !alive)
+	return armed && alive;
+}
+
+const char *
+lp_cpython_via_name(void)
+{
+	static const char *const names[] = {
+		[LP_PY_VIA_EXIT] = "exit", [LP_PY_VIA_API] = "api",
+		[LP_PY_VIA_PENDING_CALL] = "pending_call", [LP_PY_VIA_GIL] = "gil",
+		[LP_PY_VIA_GC_STOP] = "gc_stop",
+	};
+	return names[current_via];
+}
+
+/* With the GIL held: write the signal report now, or when the running
+ * collection stops.  false: the interpreter is past our atexit callback. */
+bool
+lp_cpython_answer_signal(enum lp_py_via via)
+{
+	if (!alive)
 		return false;
-	if (lp_py.IsFinalizing && lp_py.IsFinalizing())
-		return false;
-	/* No shim lock is held here: if finalization began meanwhile,
-	 * PyGILState_Ensure may end this thread, which then holds nothing. */
-	int st = lp_py.GILState_Ensure();
-	if (alive) {
-		if (collecting) {
-			deferred = 1; /* written by on_gc_phase("stop") */
-		} else {
-			lp_guard_enter();
-			report_with_gil(LP_REASON_SIGNAL);
-			lp_guard_leave();
-		}
+	if (collecting) {
+		deferred = 1; /* written by on_gc_phase("stop") */
+		return true;
 	}
-	lp_py.GILState_Release(st);
+	lp_guard_enter();
+	report_with_gil(LP_REASON_SIGNAL, via);
+	lp_guard_leave();
 	return true;
 }

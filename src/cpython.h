@@ -34,6 +34,20 @@ void lp_cpython_init(void) LP_HIDDEN;
  * false: no usable interpreter (the caller writes a native report). */
 bool lp_cpython_signal_report(void) LP_HIDDEN;
 
+/* How the report being written reached the interpreter (JSON
+ * python.safe_point). */
+enum lp_py_via { LP_PY_VIA_EXIT, LP_PY_VIA_API, LP_PY_VIA_PENDING_CALL, LP_PY_VIA_GIL,
+		 LP_PY_VIA_GC_STOP };
+const char *lp_cpython_via_name(void) LP_HIDDEN;
+/* cpython.c, for cpython_safepoint.c: armed and before our atexit
+ * callback; write a signal report with the GIL held (false: too late). */
+bool lp_cpython_open(void) LP_HIDDEN;
+bool lp_cpython_answer_signal(enum lp_py_via via) LP_HIDDEN;
+/* cpython_safepoint.c */
+void lp_cpython_safepoint_arm(int minor) LP_HIDDEN;
+void lp_cpython_safepoint_close(void) LP_HIDDEN;
+void lp_cpython_safepoint_after_fork_child(void) LP_HIDDEN;
+
 /* True once our atexit callback wrote the exit report. */
 bool lp_cpython_exit_reported(void) LP_HIDDEN;
 

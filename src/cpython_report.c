@@ -60,6 +60,7 @@ lp_cpython_gather(const struct lp_report *r)
 	void *et, *ev, *tb;
 	lp_py.Err_Fetch(&et, &ev, &tb);
 	strncpy(s->version, lp_py.GetVersion(), sizeof(s->version) - 1);
+	s->via = lp_cpython_via_name();
 	char *sp = strchr(s->version, ' ');
 	if (sp)
 		*sp = 0;
@@ -309,6 +310,7 @@ lp_cpython_render_json(struct lp_lw *lw, const struct lp_report *r,
 
 	lp_lw_puts(lw, " \"python\": {\"version\": ");
 	lp_lw_json_string(lw, s->version);
+	lp_lw_printf(lw, ", \"safe_point\": \"%s\"", s->via);
 	lp_lw_printf(lw, ", \"gc_enabled\": %s, \"count\": [%lld, %lld, %lld], "
 		     "\"threshold\": [%lld, %lld, %lld], \"tracemalloc\": %s},\n",
 		     s->gc_enabled ? "true" : "false", s->count[0], s->count[1], s->count[2],
@@ -390,10 +392,11 @@ lp_cpython_render_text(struct lp_lw *lw, const struct lp_report *r,
 	char desc[256];
 
 	LP_LINE(lw, r, "\n");
-	LP_LINE(lw, r, "Python %s: gc %s, count (%lld, %lld, %lld), threshold (%lld, %lld, %lld)%s\n",
+	LP_LINE(lw, r, "Python %s: gc %s, count (%lld, %lld, %lld), threshold (%lld, %lld, %lld)%s"
+	  " (read at safe point: %s)\n",
 	  s->version, s->gc_enabled ? "enabled" : "disabled", s->count[0], s->count[1],
 	  s->count[2], s->threshold[0], s->threshold[1], s->threshold[2],
-	  s->tracemalloc ? ", tracemalloc on" : "");
+	  s->tracemalloc ? ", tracemalloc on" : "", s->via);
 	for (int g = 0; g < 3; g++) {
 		const struct lp_type_count *tc = s->by_type[g].data;
 		LP_LINE(lw, r, "  generation %d: %" PRIu64 " objects", g, s->nobjs[g]);

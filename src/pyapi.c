@@ -65,6 +65,10 @@ lp_pyapi_resolve(struct lp_pyapi *a)
 	OPTIONAL(Gen_Type, "PyGen_Type");
 	OPTIONAL(Frame_Type, "PyFrame_Type");
 	OPTIONAL(TraceMalloc_GetTraceback, "_PyTraceMalloc_GetTraceback");
+	OPTIONAL(AddPendingCall, "Py_AddPendingCall");
+	OPTIONAL(Thread_GetIdent, "PyThread_get_thread_ident");
+	OPTIONAL(InterpreterState_Main, "PyInterpreterState_Main");
+	OPTIONAL(Runtime, "_PyRuntime");
 	OPTIONAL(IsFinalizing, "Py_IsFinalizing");
 	if (!a->IsFinalizing)
 		OPTIONAL(IsFinalizing, "_Py_IsFinalizing");

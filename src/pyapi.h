@@ -25,6 +25,10 @@ struct lp_pyapi {
 	int (*AddAuditHook)(int (*)(const char *, void *, void *), void *);
 	const char *(*GetVersion)(void);
 	int (*IsFinalizing)(void); /* Py_IsFinalizing or _Py_IsFinalizing */
+	int (*AddPendingCall)(int (*)(void *), void *);
+	unsigned long (*Thread_GetIdent)(void);
+	void *(*InterpreterState_Main)(void);
+	char *Runtime; /* _PyRuntime (3.8: read to tell shutdown has begun) */
 	int (*GILState_Ensure)(void);
 	int (*GILState_Check)(void);
 	void (*GILState_Release)(int);
