@@ -264,6 +264,12 @@ lp_cpython_tracemalloc_module(void)
 }
 
 bool
+lp_cpython_collecting(void)
+{
+	return collecting;
+}
+
+bool
 lp_cpython_open(void)
 {
 	return armed && alive;

@@ -42,6 +42,8 @@ const char *lp_cpython_via_name(void) LP_HIDDEN;
 /* cpython.c, for cpython_safepoint.c: armed and before our atexit
  * callback; write a signal report with the GIL held (false: too late). */
 bool lp_cpython_open(void) LP_HIDDEN;
+/* Between our gc.callbacks "start" and "stop". */
+bool lp_cpython_collecting(void) LP_HIDDEN;
 bool lp_cpython_answer_signal(enum lp_py_via via) LP_HIDDEN;
 /* cpython_safepoint.c */
 void lp_cpython_safepoint_arm(int minor) LP_HIDDEN;

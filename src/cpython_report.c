@@ -49,6 +49,94 @@ count_types(struct lp_py_section *s, int g, size_t from, size_t to)
 	lp_vec_free(&types);
 }
 
+/* Postcondition of both enumerations: objs holds every tracked object,
+ * gen0 first, then gen1 and gen2, gens[] their generations and nobjs[g]
+ * how many each has. */
+
+/* gc.get_objects(generation=g): the lists we get are themselves new
+ * tracked objects (in gen0) and are left out. */
+static bool
+list_generations(struct lp_py_section *s)
+{
+	for (int g = 2; g >= 0; g--) {
+		s->lists[g] = lp_py.CallFunction(lp_py_gc.get_objects, "i", g);
+		if (!s->lists[g])
+			lp_py.Err_Clear();
+	}
+	size_t total = 0;
+	for (int g = 0; g < 3; g++)
+		total += s->lists[g] ? (size_t)lp_py.List_Size(s->lists[g]) : 0;
+	if (!lp_vec_reserve(&s->objs, total + 1) || !lp_vec_reserve(&s->gens, total + 1))
+		return false;
+	for (int g = 0; g < 3; g++) {
+		size_t from = s->objs.len;
+		ssize_t n = s->lists[g] ? lp_py.List_Size(s->lists[g]) : 0;
+		for (ssize_t i = 0; i < n; i++) {
+			void *o = lp_py.List_GetItem(s->lists[g], i);
+			if (o == s->lists[0] || o == s->lists[1] || o == s->lists[2])
+				continue;
+			LP_VEC_AT(&s->objs, uintptr_t, s->objs.len++) = (uintptr_t)o;
+			LP_VEC_AT(&s->gens, uint8_t, s->gens.len++) = (uint8_t)g;
+		}
+		s->nobjs[g] = s->objs.len - from;
+	}
+	return true;
+}
+
+/* The collector's own lists, read in place: no allocation in the
+ * interpreter, no reference taken, a third of the time of get_objects.
+ * The heads are found from a new list, which CPython appends to gen0:
+ * its _gc_next is gen0's head.  struct gc_generation is {PyGC_Head head;
+ * int threshold, count;} (24 bytes) in 3.8-3.13; the thresholds read
+ * there must be gc.get_threshold()'s, and every link must point back.
+ * false: not recognised, nothing kept (the caller lists instead). */
+#define GC_GENERATION_BYTES 24
+#define GC_WALK_LIMIT (UINT32_MAX / 2)
+
+static bool
+walk_generations(struct lp_py_section *s)
+{
+	void *probe = lp_py.List_New ? lp_py.List_New(0) : NULL;
+	if (!probe) {
+		lp_py.Err_Clear();
+		return false;
+	}
+	uintptr_t gc = (uintptr_t)probe - LP_PY_GC_HEAD_SIZE;
+	uintptr_t head0 = *(const uintptr_t *)gc;
+	bool ok = head0 && (*(const uintptr_t *)(head0 + 8) & ~(uintptr_t)3) == gc;
+	for (int g = 0; ok && g < 3; g++)
+		ok = *(const int *)(head0 + g * GC_GENERATION_BYTES + 16) == s->threshold[g];
+	lp_py.DecRef(probe); /* freed: off the list again */
+	if (!ok)
+		return false;
+	for (int g = 0; g < 3 && ok; g++) {
+		uintptr_t head = head0 + (uintptr_t)g * GC_GENERATION_BYTES, prev = head;
+		size_t from = s->objs.len;
+		for (uintptr_t n = *(const uintptr_t *)head; n != head; n = *(const uintptr_t *)n) {
+			if ((n & 15) || (*(const uintptr_t *)(n + 8) & ~(uintptr_t)3) != prev ||
+			    s->objs.len >= GC_WALK_LIMIT) {
+				ok = false;
+				break;
+			}
+			uintptr_t *o = lp_vec_push(&s->objs);
+			uint8_t *gen = lp_vec_push(&s->gens);
+			if (!o || !gen) {
+				ok = false;
+				break;
+			}
+			*o = n + LP_PY_GC_HEAD_SIZE;
+			*gen = (uint8_t)g;
+			prev = n;
+		}
+		s->nobjs[g] = s->objs.len - from;
+	}
+	if (!ok) {
+		s->objs.len = s->gens.len = 0;
+		memset(s->nobjs, 0, sizeof(s->nobjs));
+	}
+	return ok;
+}
+
 struct lp_py_section *
 lp_cpython_gather(const struct lp_report *r)
 {
@@ -82,38 +170,22 @@ lp_cpython_gather(const struct lp_report *r)
 	}
 
 	uint64_t t0 = lp_now_ns();
-	/* Every tracked object, generation by generation.  The lists we get
-	 * are themselves new tracked objects (in gen0): left out. */
 	s->objs = (struct lp_vec)LP_VEC_INIT(uintptr_t);
 	s->gens = (struct lp_vec)LP_VEC_INIT(uint8_t);
-	for (int g = 2; g >= 0; g--) {
-		s->lists[g] = lp_py.CallFunction(lp_py_gc.get_objects, "i", g);
-		if (!s->lists[g])
-			lp_py.Err_Clear();
+	if (!lp_cpython_collecting() && walk_generations(s)) {
+		s->det.extra_all = 0;
+		s->enumeration = "gc_lists";
+	} else if (list_generations(s)) {
+		s->det.extra_all = 1; /* each object is in one of our lists */
+		s->enumeration = "get_objects";
 	}
-	size_t total = 0;
-	for (int g = 0; g < 3; g++)
-		total += s->lists[g] ? (size_t)lp_py.List_Size(s->lists[g]) : 0;
-	if (!lp_vec_reserve(&s->objs, total + 1) || !lp_vec_reserve(&s->gens, total + 1))
-		goto out;
-	for (int g = 0; g < 3; g++) {
-		size_t from = s->objs.len;
-		ssize_t n = s->lists[g] ? lp_py.List_Size(s->lists[g]) : 0;
-		for (ssize_t i = 0; i < n; i++) {
-			void *o = lp_py.List_GetItem(s->lists[g], i);
-			if (o == s->lists[0] || o == s->lists[1] || o == s->lists[2])
-				continue;
-			LP_VEC_AT(&s->objs, uintptr_t, s->objs.len++) = (uintptr_t)o;
-			LP_VEC_AT(&s->gens, uint8_t, s->gens.len++) = (uint8_t)g;
-		}
-		s->nobjs[g] = s->objs.len - from;
-		count_types(s, g, from, s->objs.len);
-	}
+	for (size_t g = 0, from = 0; g < 3; from += s->nobjs[g], g++)
+		count_types(s, (int)g, from, from + s->nobjs[g]);
 
-	/* Each object is referenced once by the list that enumerated it. */
+	if (!s->enumeration)
+		goto out;
 	s->det.objs = s->objs.data;
 	s->det.n = (uint32_t)s->objs.len;
-	s->det.extra_all = 1;
 	uint64_t t1 = lp_now_ns();
 	s->detected = lp_detect_run(&s->det);
 	uint64_t t2 = lp_now_ns();
@@ -346,7 +418,7 @@ lp_cpython_render_json(struct lp_lw *lw, const struct lp_report *r,
 			lp_lw_json_string(lw, lp_py_type_name(t));
 			lp_lw_printf(lw, ", \"size\": %" PRIu64 ", \"refcount\": %" PRId64
 				     ", \"generation\": %d, \"in_cycle\": %s, \"description\": ",
-				     size, lp_py_refcnt(o) - 1, gen, cyc ? "true" : "false");
+				     size, lp_py_refcnt(o) - s->det.extra_all, gen, cyc ? "true" : "false");
 			lp_lw_json_string(lw, desc);
 			lp_lw_puts(lw, ", \"traceback\": ");
 			lp_cpython_json_traceback(lw, o);
@@ -362,8 +434,10 @@ lp_cpython_render_json(struct lp_lw *lw, const struct lp_report *r,
 	lp_lw_puts(lw, "],\n \"detector\": ");
 	if (s->detected)
 		lp_lw_printf(lw, "{\"objects\": %u, \"seconds\": %.6f, \"generation\": 2"
-			     ", \"unreachable\": %zu, \"clamped\": %" PRIu64 ", \"source\": \"interpreter\"}",
-			     s->det.n, s->det.seconds, s->det.unreachable.len, s->det.clamped);
+			     ", \"unreachable\": %zu, \"clamped\": %" PRIu64 ", \"source\": \"interpreter\""
+			     ", \"enumeration\": \"%s\"}",
+			     s->det.n, s->det.seconds, s->det.unreachable.len, s->det.clamped,
+			     s->enumeration);
 	else
 		lp_lw_puts(lw, "{\"skipped\": \"out of memory\"}");
 	lp_lw_puts(lw, "\n");
@@ -420,7 +494,7 @@ lp_cpython_render_text(struct lp_lw *lw, const struct lp_report *r,
 			lp_cpython_describe(o, desc, sizeof(desc));
 			LP_LINE(lw, r, "    [%u] %s@%p (%s), refcount %" PRId64 ", gen %d, %s",
 			  k, lp_py_short_name(lp_py_type_name(lp_py_type(o))), (void *)o, desc,
-			  lp_py_refcnt(o) - 1, gen, cyc ? "on a cycle" : "hangs off a cycle");
+			  lp_py_refcnt(o) - s->det.extra_all, gen, cyc ? "on a cycle" : "hangs off a cycle");
 			text_traceback_top(lw, o);
 			lp_lw_puts(lw, "\n");
 		}

@@ -24,6 +24,7 @@ struct lp_py_owner {
 struct lp_py_section {
 	char version[64];
 	const char *via; /* safe point the report was written at */
+	const char *enumeration; /* "gc_lists" or "get_objects" */
 	bool gc_enabled, restore_gc, tracemalloc;
 	long long count[3], threshold[3];
 	void *lists[3];        /* gc.get_objects(g): our references */

@@ -66,6 +66,7 @@ lp_pyapi_resolve(struct lp_pyapi *a)
 	OPTIONAL(Frame_Type, "PyFrame_Type");
 	OPTIONAL(TraceMalloc_GetTraceback, "_PyTraceMalloc_GetTraceback");
 	OPTIONAL(AddPendingCall, "Py_AddPendingCall");
+	OPTIONAL(List_New, "PyList_New");
 	OPTIONAL(Thread_GetIdent, "PyThread_get_thread_ident");
 	OPTIONAL(InterpreterState_Main, "PyInterpreterState_Main");
 	OPTIONAL(Runtime, "_PyRuntime");

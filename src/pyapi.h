@@ -26,6 +26,7 @@ struct lp_pyapi {
 	const char *(*GetVersion)(void);
 	int (*IsFinalizing)(void); /* Py_IsFinalizing or _Py_IsFinalizing */
 	int (*AddPendingCall)(int (*)(void *), void *);
+	void *(*List_New)(ssize_t);
 	unsigned long (*Thread_GetIdent)(void);
 	void *(*InterpreterState_Main)(void);
 	char *Runtime; /* _PyRuntime (3.8: read to tell shutdown has begun) */
