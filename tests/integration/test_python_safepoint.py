@@ -37,6 +37,13 @@ script's truth file has its own times.
             report.  safe_point "gil" on 3.8 (no pending call may be queued
             once finalization began), "pending_call" on 3.9-3.13 (their
             eval loop runs pending calls in atexit callbacks; within 1.0 s).
+  api_gc    no signal: a __del__ inside gc.collect() calls leakprobe_report()
+            (ctypes): the "api" report, written mid-collection, enumerates
+            objects with gc.get_objects (detector.enumeration), not by
+            walking the collector's lists, which the collection is moving
+            objects between; the witness cycle made in __del__ is found, the
+            dying objects are not named.  The exit report walks the lists
+            ("gc_lists").
 """
 import os
 import re
@@ -93,7 +100,7 @@ def one_run(py, mode, shim):
     sent = None
     with lptest.Session(argv, env=pylib.env(), shim=shim) as s:
         s.skip_to("ready", timeout=30)
-        if shim:
+        if shim and mode != "api_gc":
             time.sleep(SIGNAL_DELAY)
             if mode == "blocked":
                 wait_sleeping(s)
@@ -267,7 +274,39 @@ def shutdown(py, minor, soft):
     print(f"    signal +{m - sent:.3f} s, safe_point {safe_point(sig)}")
 
 
-SCENARIOS = (("busy", busy), ("blocked", blocked), ("gc", in_gc), ("shutdown", shutdown))
+def api_gc(py, minor, soft):
+    what = "api_gc"
+    runs = scenario(py, what)
+    b, r, t = runs.base, runs.shim, runs.truth
+    soft(check_eq, r.rc, b.rc, f"{what}: exit code with the shim (stderr:\n{pylib.tail(r.stderr)})")
+    soft(check_eq, r.stdout, b.stdout, f"{what}: stdout with the shim vs without")
+    soft(check_eq, r.stderr, b.stderr, f"{what}: stderr with the shim vs without")
+    by_reason = {rep["reason"]: rep for rep in r.reports}
+    soft(check_eq, sorted(rep["reason"] for rep in r.reports), ["api", "exit"],
+         f"{what}: reasons of the reports written")
+    api, ex = by_reason.get("api"), by_reason.get("exit")
+    if api is not None:
+        py_ = soft(check_valid, api, f"{what}: api report")
+        if py_ is not None:
+            soft(check_eq, py_["safe_point"], "api", f"{what}: api report safe_point")
+        soft(check_eq, (api.get("detector") or {}).get("enumeration"), "get_objects",
+             f"{what}: api report written during a collection: detector.enumeration")
+        objs = soft(pylib.unreachable, api)
+        if objs is not None:
+            witness = {int(x, 16) for x in t.get("witness", [])}
+            soft(check, witness and witness <= set(objs),
+                 f"{what}: the witness cycle {t.get('witness')} is not among the api report's "
+                 f"{len(objs)} unreachable objects")
+            dying = {int(x, 16) for x in t.get("dying", [])}
+            soft(check, not (dying & set(objs)),
+                 f"{what}: the api report names objects the collector is freeing")
+    if ex is not None:
+        soft(check_eq, (ex.get("detector") or {}).get("enumeration"), "gc_lists",
+             f"{what}: exit report: detector.enumeration")
+
+
+SCENARIOS = (("busy", busy), ("blocked", blocked), ("gc", in_gc), ("shutdown", shutdown),
+             ("api_gc", api_gc))
 
 
 def test():

@@ -29,6 +29,10 @@ import gc; gc.collect(); gc.disable()
 #   shutdown  the program's own atexit callback (it runs before the
 #             shim's: registered later) prints "ready" and busy-loops for
 #             1 s: a report signal during interpreter shutdown.
+#   api_gc    no signal: a __del__ inside gc.collect() makes a witness
+#             2-cycle and calls leakprobe_report("in-gc") through ctypes
+#             (when the shim is loaded): a report asked for by the program
+#             in the middle of a collection.
 #
 # Ground truth, as JSON in $LP_TRUTH (written with os.write at the end of
 # the mode; CLOCK_MONOTONIC seconds, the clock of the reports'
@@ -148,7 +152,34 @@ def shutdown():
     print("main done")
 
 
-MODES = {"busy": busy, "blocked": blocked, "gc": in_gc, "shutdown": shutdown}
+class ReportsInDel:
+    def __del__(self):
+        if "witness" in T:
+            return
+        w1, w2 = [], []
+        w1.append(w2)
+        w2.append(w1)
+        T["witness"] = [hex(id(w1)), hex(id(w2))]
+        del w1, w2
+        import ctypes
+        # PyDLL: the call keeps the GIL (CDLL would release it).
+        report = getattr(ctypes.PyDLL(None), "leakprobe_report", None)
+        if report is not None:  # the baseline runs without the shim
+            report(b"in-gc")
+
+
+def api_gc():
+    ready()
+    a, b = ReportsInDel(), ReportsInDel()
+    a.peer, b.peer = b, a
+    T["dying"] = [hex(id(a)), hex(id(b))]
+    del a, b
+    print("collected", gc.collect())
+    write_truth()
+
+
+MODES = {"busy": busy, "blocked": blocked, "gc": in_gc, "shutdown": shutdown,
+         "api_gc": api_gc}
 
 if len(sys.argv) != 2 or sys.argv[1] not in MODES:
     sys.exit("usage: safepoint.py %s" % "|".join(MODES))
