@@ -123,6 +123,8 @@ on_pending_call(void *unused)
 {
 	(void)unused;
 	__atomic_store_n(&queued, 0, __ATOMIC_SEQ_CST);
+	if (!lp_cpython_open())
+		return 0; /* past our atexit callback: the worker writes it natively */
 	int expect = REQ_PENDING;
 	if (!__atomic_compare_exchange_n(&request, &expect, REQ_CLAIMED, false,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
