@@ -179,9 +179,11 @@ resolve_stack(uint32_t id)
 		lp_symbolize_frame(s, i, &f);
 }
 
-/* Name the frames of the sites and large blocks the report will print. */
+/* Name every frame the report will print, then let go of libdw's files:
+ * a program at its descriptor limit still gets symbols (and the output
+ * file, if one is left). */
 static void
-resolve_native_frames(const struct lp_report *r)
+resolve_printed_frames(const struct lp_report *r)
 {
 	size_t nsites = lp_opt.format == LP_FORMAT_JSON || r->nsites < lp_opt.top
 				? r->nsites : (size_t)lp_opt.top;
@@ -189,45 +191,6 @@ resolve_native_frames(const struct lp_report *r)
 		resolve_stack(r->sites[i].stack);
 	for (size_t i = 0; i < r->nlarge; i++)
 		resolve_stack(r->large[i].stack);
-}
-
-/* Naming native frames needs nothing of the interpreter, and libdw is
- * slow to load (a libc6-dbg's compressed DWARF: ~50 ms): on a thread of
- * its own it overlaps the Python detector on a second core.  The main
- * thread names nothing meanwhile; join_namer() hands the names back. */
-struct namer {
-	pthread_t thread;
-	bool started;
-	const struct lp_report *r;
-};
-
-static void *
-namer_main(void *arg)
-{
-	struct namer *n = arg;
-	lp_guard_enter();
-	resolve_native_frames(n->r);
-	lp_guard_leave();
-	return NULL;
-}
-
-static void
-start_namer(struct namer *n, const struct lp_report *r)
-{
-	n->r = r;
-	n->started = pthread_create(&n->thread, NULL, namer_main, n) == 0;
-}
-
-/* Postcondition: every frame the report prints is named, and libdw's
- * files are closed: a program at its descriptor limit still gets symbols
- * (and the output file, if one is left). */
-static void
-join_namer(struct namer *n, const struct lp_report *r)
-{
-	if (n->started)
-		pthread_join(n->thread, NULL);
-	else
-		resolve_native_frames(r);
 	for (size_t i = 0; r->detected && i < r->pass.info.len; i++)
 		resolve_stack(LP_VEC_AT(&r->pass.info, struct lp_obj, i).stack);
 	lp_symbolize_release_files();
@@ -291,13 +254,8 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	uint64_t t1 = lp_now_ns();
 	r.cost.heap = t1 - t0;
 
-	struct namer namer = { 0 };
-	lp_symbolize_begin();
-	if (lp_cpython_gil_held()) {
-		if (r.nsites || r.nlarge)
-			start_namer(&namer, &r);
+	if (lp_cpython_gil_held())
 		r.py = lp_cpython_gather(&r);
-	}
 	uint64_t t2 = lp_now_ns();
 	lp_objects_stats(&r.objects);
 	if (r.objects.in_use) {
@@ -312,9 +270,9 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	uint64_t t3 = lp_now_ns();
 	r.cost.objects = t3 - t2;
 	struct lp_output o;
-	join_namer(&namer, &r);
+	lp_symbolize_begin();
+	resolve_printed_frames(&r);
 	uint64_t t4 = lp_now_ns();
-	/* With the namer on its own thread: what the report still waited. */
 	r.cost.symbolize = t4 - t3;
 	if (lp_symbolize_out_of_memory())
 		lp_warn("report %u: out of memory while naming frames: some show as addresses only",
