@@ -37,6 +37,10 @@ script's truth file has its own times.
             report.  safe_point "gil" on 3.8 (no pending call may be queued
             once finalization began), "pending_call" on 3.9-3.13 (their
             eval loop runs pending calls in atexit callbacks; within 1.0 s).
+  fork      the signal goes to a forked child running the busy loop (a
+            pre-forking server's worker): the child's report thread answers
+            it through a pending call (safe_point "pending_call", within
+            1.0 s, the child's pid); the parent writes only its exit report.
   api_gc    no signal: a __del__ inside gc.collect() calls leakprobe_report()
             (ctypes): the "api" report, written mid-collection, enumerates
             objects with gc.get_objects (detector.enumeration), not by
@@ -99,14 +103,15 @@ def one_run(py, mode, shim):
     argv = [py] + pylib.PYFLAGS + [SCRIPT, mode]
     sent = None
     with lptest.Session(argv, env=pylib.env(), shim=shim) as s:
-        s.skip_to("ready", timeout=30)
+        line = s.skip_to("ready", timeout=30)
+        target = int(line.split()[1]) if mode == "fork" else s.pid
         if shim and mode != "api_gc":
             time.sleep(SIGNAL_DELAY)
             if mode == "blocked":
                 wait_sleeping(s)
-            state = main_thread_state(s.pid)
+            state = main_thread_state(target)
             sent = time.monotonic()
-            os.kill(s.pid, signal.SIGUSR1)
+            os.kill(target, signal.SIGUSR1)
             if mode != "blocked":
                 check(state == "R", f"{mode}: the main thread was not running Python when "
                                     f"signalled (state {state})")
@@ -305,8 +310,33 @@ def api_gc(py, minor, soft):
              f"{what}: exit report: detector.enumeration")
 
 
+def forked(py, minor, soft):
+    what = "fork"
+    runs = scenario(py, what)
+    b, r = runs.base, runs.shim
+    soft(check_eq, r.rc, b.rc, f"{what}: exit code with the shim (stderr:\n{pylib.tail(r.stderr)})")
+    no_pid = lambda out: re.sub(r"^ready \d+$", "ready PID", out, flags=re.M)  # noqa: E731
+    soft(check_eq, no_pid(r.stdout), no_pid(b.stdout), f"{what}: stdout with the shim vs without")
+    soft(check_eq, r.stderr, b.stderr, f"{what}: stderr with the shim vs without")
+    sigs = [rep for rep in r.reports if rep["reason"] == "signal"]
+    exits = [rep for rep in r.reports if rep["reason"] == "exit"]
+    soft(check_eq, (len(sigs), len(exits)), (1, 1),
+         f"{what}: (signal, exit) reports; the child ends with os._exit")
+    if sigs and exits:
+        sig = sigs[0]
+        soft(check, sig["pid"] != exits[0]["pid"] == r.pid,
+             f"{what}: the signal report (pid {sig['pid']}) is the child's, the exit report "
+             f"(pid {exits[0]['pid']}) the parent's ({r.pid})")
+        py_ = soft(check_valid, sig, f"{what}: child's signal report")
+        if py_ is not None:
+            soft(check_eq, py_["safe_point"], "pending_call", f"{what}: child's safe_point")
+        soft(check, 0 <= sig["monotonic_s"] - runs.sent < 1.0,
+             f"{what}: the child's report began {sig['monotonic_s'] - runs.sent:.3f} s after the "
+             f"signal (limit 1.0)")
+
+
 SCENARIOS = (("busy", busy), ("blocked", blocked), ("gc", in_gc), ("shutdown", shutdown),
-             ("api_gc", api_gc))
+             ("api_gc", api_gc), ("fork", forked))
 
 
 def test():
