@@ -43,8 +43,17 @@ count_types(struct lp_py_section *s, int g, size_t from, size_t to)
 	if (!lp_vec_reserve(&types, to - from + 1))
 		return;
 	uintptr_t *t = types.data;
-	for (size_t i = from; i < to; i++)
+	for (size_t i = from; i < to; i++) {
 		t[i - from] = lp_py_type(LP_VEC_AT(&s->objs, uintptr_t, i));
+		/* The roots of the owners' search, noted while the type is read. */
+		if (t[i - from] == (uintptr_t)lp_py.Module_Type) {
+			uint32_t *m = lp_vec_push(&s->modules);
+			if (m)
+				*m = (uint32_t)i;
+			else
+				s->modules_incomplete = true;
+		}
+	}
 	lp_type_histogram(t, to - from, &s->by_type[g]);
 	lp_vec_free(&types);
 }
@@ -172,6 +181,7 @@ lp_cpython_gather(const struct lp_report *r)
 	uint64_t t0 = lp_now_ns();
 	s->objs = (struct lp_vec)LP_VEC_INIT(uintptr_t);
 	s->gens = (struct lp_vec)LP_VEC_INIT(uint8_t);
+	s->modules = (struct lp_vec)LP_VEC_INIT(uint32_t);
 	if (!lp_cpython_collecting() && walk_generations(s)) {
 		s->det.extra_all = 0;
 		s->enumeration = "gc_lists";
@@ -228,6 +238,7 @@ lp_cpython_release(const struct lp_report *r, struct lp_py_section *s)
 	}
 	lp_vec_free(&s->objs);
 	lp_vec_free(&s->gens);
+	lp_vec_free(&s->modules);
 	if (s->restore_gc) {
 		void *e = lp_cpython_call(lp_py_gc.enable);
 		if (e)

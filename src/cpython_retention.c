@@ -158,14 +158,18 @@ search_from_modules(struct finder *f)
 	const uintptr_t *objs = f->s->objs.data;
 	uint32_t n = (uint32_t)f->s->objs.len;
 
-	for (uint32_t i = 0; i < n; i++)
-		if (lp_py_type(objs[i]) == (uintptr_t)lp_py.Module_Type) {
-			uint32_t *slot = lp_vec_push(&f->queue);
-			if (!slot)
-				return;
-			f->parent[i] = i;
-			*slot = i;
-		}
+	const struct lp_vec *mods = &f->s->modules;
+	bool noted = !f->s->modules_incomplete;
+	for (uint32_t k = 0; k < (noted ? (uint32_t)mods->len : n); k++) {
+		uint32_t i = noted ? LP_VEC_AT(mods, uint32_t, k) : k;
+		if (!noted && lp_py_type(objs[i]) != (uintptr_t)lp_py.Module_Type)
+			continue;
+		uint32_t *slot = lp_vec_push(&f->queue);
+		if (!slot)
+			return;
+		f->parent[i] = i;
+		*slot = i;
+	}
 	f->searching = true;
 	for (size_t q = 0; q < f->queue.len && f->remaining; q++) {
 		f->current = LP_VEC_AT(&f->queue, uint32_t, q);

@@ -31,6 +31,8 @@ struct lp_py_section {
 	struct lp_vec objs;    /* uintptr_t: every tracked object */
 	struct lp_vec gens;    /* uint8_t, parallel */
 	struct lp_vec by_type[3];
+	struct lp_vec modules; /* uint32_t: objs indices of module objects */
+	bool modules_incomplete; /* out of memory while noting them */
 	uint64_t nobjs[3];
 	struct lp_detect det;
 	bool detected;
