@@ -34,19 +34,16 @@ read_triple(void *tuple, long long out[3])
 		lp_py.DecRef(tuple);
 }
 
-/* Histogram of types for one generation, most common first. */
+/* Histogram of types for one generation, most common first, from the
+ * types the enumeration read (s->types). */
 static void
 count_types(struct lp_py_section *s, int g, size_t from, size_t to)
 {
-	struct lp_vec types = LP_VEC_INIT(uintptr_t);
+	const uintptr_t *t = s->types.data;
 	s->by_type[g] = (struct lp_vec)LP_VEC_INIT(struct lp_type_count);
-	if (!lp_vec_reserve(&types, to - from + 1))
-		return;
-	uintptr_t *t = types.data;
 	for (size_t i = from; i < to; i++) {
-		t[i - from] = lp_py_type(LP_VEC_AT(&s->objs, uintptr_t, i));
-		/* The roots of the owners' search, noted while the type is read. */
-		if (t[i - from] == (uintptr_t)lp_py.Module_Type) {
+		/* The roots of the owners' search. */
+		if (t[i] == (uintptr_t)lp_py.Module_Type) {
 			uint32_t *m = lp_vec_push(&s->modules);
 			if (m)
 				*m = (uint32_t)i;
@@ -54,13 +51,12 @@ count_types(struct lp_py_section *s, int g, size_t from, size_t to)
 				s->modules_incomplete = true;
 		}
 	}
-	lp_type_histogram(t, to - from, &s->by_type[g]);
-	lp_vec_free(&types);
+	lp_type_histogram(t + from, to - from, &s->by_type[g]);
 }
 
 /* Postcondition of both enumerations: objs holds every tracked object,
- * gen0 first, then gen1 and gen2, gens[] their generations and nobjs[g]
- * how many each has. */
+ * gen0 first, then gen1 and gen2, gens[] their generations, types[] their
+ * types and nobjs[g] how many each has. */
 
 /* gc.get_objects(generation=g): the lists we get are themselves new
  * tracked objects (in gen0) and are left out. */
@@ -75,7 +71,8 @@ list_generations(struct lp_py_section *s)
 	size_t total = 0;
 	for (int g = 0; g < 3; g++)
 		total += s->lists[g] ? (size_t)lp_py.List_Size(s->lists[g]) : 0;
-	if (!lp_vec_reserve(&s->objs, total + 1) || !lp_vec_reserve(&s->gens, total + 1))
+	if (!lp_vec_reserve(&s->objs, total + 1) || !lp_vec_reserve(&s->gens, total + 1) ||
+	    !lp_vec_reserve(&s->types, total + 1))
 		return false;
 	for (int g = 0; g < 3; g++) {
 		size_t from = s->objs.len;
@@ -86,6 +83,7 @@ list_generations(struct lp_py_section *s)
 				continue;
 			LP_VEC_AT(&s->objs, uintptr_t, s->objs.len++) = (uintptr_t)o;
 			LP_VEC_AT(&s->gens, uint8_t, s->gens.len++) = (uint8_t)g;
+			LP_VEC_AT(&s->types, uintptr_t, s->types.len++) = lp_py_type((uintptr_t)o);
 		}
 		s->nobjs[g] = s->objs.len - from;
 	}
@@ -129,18 +127,20 @@ walk_generations(struct lp_py_section *s)
 			}
 			uintptr_t *o = lp_vec_push(&s->objs);
 			uint8_t *gen = lp_vec_push(&s->gens);
-			if (!o || !gen) {
+			uintptr_t *type = lp_vec_push(&s->types);
+			if (!o || !gen || !type) {
 				ok = false;
 				break;
 			}
 			*o = n + LP_PY_GC_HEAD_SIZE;
 			*gen = (uint8_t)g;
+			*type = lp_py_type(*o); /* the GC head's cache line */
 			prev = n;
 		}
 		s->nobjs[g] = s->objs.len - from;
 	}
 	if (!ok) {
-		s->objs.len = s->gens.len = 0;
+		s->objs.len = s->gens.len = s->types.len = 0;
 		memset(s->nobjs, 0, sizeof(s->nobjs));
 	}
 	return ok;
@@ -182,6 +182,7 @@ lp_cpython_gather(const struct lp_report *r)
 	s->objs = (struct lp_vec)LP_VEC_INIT(uintptr_t);
 	s->gens = (struct lp_vec)LP_VEC_INIT(uint8_t);
 	s->modules = (struct lp_vec)LP_VEC_INIT(uint32_t);
+	s->types = (struct lp_vec)LP_VEC_INIT(uintptr_t);
 	if (!lp_cpython_collecting() && walk_generations(s)) {
 		s->det.extra_all = 0;
 		s->enumeration = "gc_lists";
@@ -239,6 +240,7 @@ lp_cpython_release(const struct lp_report *r, struct lp_py_section *s)
 	lp_vec_free(&s->objs);
 	lp_vec_free(&s->gens);
 	lp_vec_free(&s->modules);
+	lp_vec_free(&s->types);
 	if (s->restore_gc) {
 		void *e = lp_cpython_call(lp_py_gc.enable);
 		if (e)

@@ -30,6 +30,7 @@ struct lp_py_section {
 	void *lists[3];        /* gc.get_objects(g): our references */
 	struct lp_vec objs;    /* uintptr_t: every tracked object */
 	struct lp_vec gens;    /* uint8_t, parallel */
+	struct lp_vec types;   /* uintptr_t, parallel: ob_type as enumerated */
 	struct lp_vec by_type[3];
 	struct lp_vec modules; /* uint32_t: objs indices of module objects */
 	bool modules_incomplete; /* out of memory while noting them */

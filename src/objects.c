@@ -474,7 +474,7 @@ by_count_desc(const void *a, const void *b)
 /* Counting in a small table keyed by type (a program has hundreds of
  * types, not millions): one pass over n objects, no sort of them. */
 void
-lp_type_histogram(uintptr_t *types, size_t n, struct lp_vec *out)
+lp_type_histogram(const uintptr_t *types, size_t n, struct lp_vec *out)
 {
 	struct lp_vec table = LP_VEC_INIT(struct lp_type_count);
 	size_t cap = 1024, used = 0;

@@ -82,7 +82,7 @@ struct lp_objects_stats {
 void lp_objects_stats(struct lp_objects_stats *s) LP_HIDDEN;
 /* Count types: sorts types[] in place and appends to out (a vec of
  * struct lp_type_count) one entry per type, most common first. */
-void lp_type_histogram(uintptr_t *types, size_t n, struct lp_vec *out) LP_HIDDEN;
+void lp_type_histogram(const uintptr_t *types, size_t n, struct lp_vec *out) LP_HIDDEN;
 void lp_objects_stats_free(struct lp_objects_stats *s) LP_HIDDEN;
 
 /* Module path of a ledger module id (1-based), or NULL. */
