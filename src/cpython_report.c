@@ -128,19 +128,21 @@ walk_generations(struct lp_py_section *s)
 			uintptr_t *o = lp_vec_push(&s->objs);
 			uint8_t *gen = lp_vec_push(&s->gens);
 			uintptr_t *type = lp_vec_push(&s->types);
-			if (!o || !gen || !type) {
+			int64_t *rc = lp_vec_push(&s->refcnts);
+			if (!o || !gen || !type || !rc) {
 				ok = false;
 				break;
 			}
 			*o = n + LP_PY_GC_HEAD_SIZE;
 			*gen = (uint8_t)g;
 			*type = lp_py_type(*o); /* the GC head's cache line */
+			*rc = lp_py_refcnt(*o);
 			prev = n;
 		}
 		s->nobjs[g] = s->objs.len - from;
 	}
 	if (!ok) {
-		s->objs.len = s->gens.len = s->types.len = 0;
+		s->objs.len = s->gens.len = s->types.len = s->refcnts.len = 0;
 		memset(s->nobjs, 0, sizeof(s->nobjs));
 	}
 	return ok;
@@ -183,6 +185,7 @@ lp_cpython_gather(const struct lp_report *r)
 	s->gens = (struct lp_vec)LP_VEC_INIT(uint8_t);
 	s->modules = (struct lp_vec)LP_VEC_INIT(uint32_t);
 	s->types = (struct lp_vec)LP_VEC_INIT(uintptr_t);
+	s->refcnts = (struct lp_vec)LP_VEC_INIT(int64_t);
 	if (!lp_cpython_collecting() && walk_generations(s)) {
 		s->det.extra_all = 0;
 		s->enumeration = "gc_lists";
@@ -197,6 +200,7 @@ lp_cpython_gather(const struct lp_report *r)
 		goto out;
 	s->det.objs = s->objs.data;
 	s->det.n = (uint32_t)s->objs.len;
+	s->det.refcnts = s->refcnts.len == s->objs.len ? s->refcnts.data : NULL;
 	uint64_t t1 = lp_now_ns();
 	s->detected = lp_detect_run(&s->det);
 	uint64_t t2 = lp_now_ns();
@@ -241,6 +245,7 @@ lp_cpython_release(const struct lp_report *r, struct lp_py_section *s)
 	lp_vec_free(&s->gens);
 	lp_vec_free(&s->modules);
 	lp_vec_free(&s->types);
+	lp_vec_free(&s->refcnts);
 	if (s->restore_gc) {
 		void *e = lp_cpython_call(lp_py_gc.enable);
 		if (e)

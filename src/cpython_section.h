@@ -31,6 +31,7 @@ struct lp_py_section {
 	struct lp_vec objs;    /* uintptr_t: every tracked object */
 	struct lp_vec gens;    /* uint8_t, parallel */
 	struct lp_vec types;   /* uintptr_t, parallel: ob_type as enumerated */
+	struct lp_vec refcnts; /* int64_t, parallel, when the lists were walked */
 	struct lp_vec by_type[3];
 	struct lp_vec modules; /* uint32_t: objs indices of module objects */
 	bool modules_incomplete; /* out of memory while noting them */
