@@ -59,6 +59,23 @@ lp_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+bool
+lp_sem_wait_ms(sem_t *sem, unsigned ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (sem_timedwait(sem, &until) != 0)
+		if (errno != EINTR)
+			return false;
+	return true;
+}
+
 /* --- the report signal -------------------------------------------------- */
 
 static void
@@ -139,15 +156,8 @@ worker_main(void *arg)
 		/* This thread is always inside the shim: frees that reach it
 		 * (glibc's, at most) wait until here. */
 		lp_log_free_deferred();
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 250 * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		if (sem_timedwait(&report_sem, &until) != 0) {
-			if (errno == ETIMEDOUT && last_thread_standing())
+		if (!lp_sem_wait_ms(&report_sem, 250)) {
+			if (last_thread_standing())
 				exit(0); /* what the last thread's exit would do */
 			continue;
 		}

@@ -34,10 +34,8 @@
  */
 #include "cpython.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <time.h>
 
 #include "log.h"
 #include "pyapi.h"
@@ -159,23 +157,6 @@ queue_call(void)
 }
 
 static bool
-wait_answered(unsigned ms)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	while (sem_timedwait(&answered, &until) != 0)
-		if (errno != EINTR)
-			return false;
-	return true;
-}
-
-static bool
 finalizing(void)
 {
 	return !lp_cpython_open() || (lp_py.IsFinalizing && lp_py.IsFinalizing());
@@ -203,7 +184,7 @@ lp_cpython_signal_report(void)
 			}
 		}
 	}
-	if (in_queue && wait_answered(PENDING_WAIT_MS))
+	if (in_queue && lp_sem_wait_ms(&answered, PENDING_WAIT_MS))
 		return true;
 	int expect = REQ_PENDING;
 	if (!__atomic_compare_exchange_n(&request, &expect, REQ_CLAIMED, false,

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,8 @@ void lp_init(void) LP_HIDDEN;
 
 /* Monotonic clock in nanoseconds. */
 uint64_t lp_now_ns(void) LP_HIDDEN;
+/* Wait up to ms milliseconds for sem (EINTR retried): true when taken. */
+bool lp_sem_wait_ms(sem_t *sem, unsigned ms) LP_HIDDEN;
 extern uint64_t lp_start_ns LP_HIDDEN;
 
 _Noreturn void lp_die(const char *msg) LP_HIDDEN;

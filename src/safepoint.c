@@ -2,9 +2,7 @@
 /* safepoint.c - see safepoint.h. */
 #include "safepoint.h"
 
-#include <errno.h>
 #include <semaphore.h>
-#include <time.h>
 
 #include "guard.h"
 #include "objects.h"
@@ -20,7 +18,6 @@ static bool done_ready;
 bool
 lp_safepoint_delegate(enum lp_reason reason, unsigned timeout_ms)
 {
-	struct timespec until;
 	int expect = IDLE;
 
 	if (!done_ready) {
@@ -33,29 +30,18 @@ lp_safepoint_delegate(enum lp_reason reason, unsigned timeout_ms)
 	pending_reason = reason;
 	__atomic_store_n(&lp_safepoint_pending, 1, __ATOMIC_RELEASE);
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	for (;;) {
-		if (sem_timedwait(&done, &until) == 0)
-			return true;
-		if (errno == EINTR)
-			continue;
-		/* Timed out: withdraw the request, unless a safe point has
-		 * just taken it, in which case its report is coming. */
-		expect = PENDING;
-		__atomic_store_n(&lp_safepoint_pending, 0, __ATOMIC_RELEASE);
-		if (__atomic_compare_exchange_n(&state, &expect, IDLE, false,
-						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			return false;
-		while (sem_wait(&done) != 0)
-			;
+	if (lp_sem_wait_ms(&done, timeout_ms))
 		return true;
-	}
+	/* Timed out: withdraw the request, unless a safe point has just
+	 * taken it, in which case its report is coming. */
+	expect = PENDING;
+	__atomic_store_n(&lp_safepoint_pending, 0, __ATOMIC_RELEASE);
+	if (__atomic_compare_exchange_n(&state, &expect, IDLE, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return false;
+	while (sem_wait(&done) != 0)
+		;
+	return true;
 }
 
 void
