@@ -135,15 +135,22 @@ def check_valid(rep, what):
     return py
 
 
-def common(runs, soft, what):
-    """Same behaviour as without the shim; exactly one signal report and
-    the exit report, both valid.  Returns the signal report (or None)."""
+def same_as_baseline(runs, soft, what, normalize=lambda out: out):
+    """Exit code, stdout (after normalize) and stderr as without the shim,
+    and nothing on stderr about pending calls or fatal errors."""
     b, r = runs.base, runs.shim
     soft(check_eq, r.rc, b.rc, f"{what}: exit code with the shim (stderr:\n{pylib.tail(r.stderr)})")
-    soft(check_eq, r.stdout, b.stdout, f"{what}: stdout with the shim vs without")
+    soft(check_eq, normalize(r.stdout), normalize(b.stdout), f"{what}: stdout with the shim vs without")
     bad = [l for l in r.stderr.splitlines() if BAD_STDERR.search(l)]
     soft(check, not bad, f"{what}: stderr with the shim says {bad[:5]}")
     soft(check_eq, r.stderr, b.stderr, f"{what}: stderr with the shim vs without")
+
+
+def common(runs, soft, what):
+    """Same behaviour as without the shim; exactly one signal report and
+    the exit report, both valid.  Returns the signal report (or None)."""
+    r = runs.shim
+    same_as_baseline(runs, soft, what)
     soft(check, r.truth is not None, f"{what}: the script wrote no truth file")
     reasons = [rep["reason"] for rep in r.reports]
     soft(check_eq, sorted(reasons), ["exit", "signal"],
@@ -282,10 +289,8 @@ def shutdown(py, minor, soft):
 def api_gc(py, minor, soft):
     what = "api_gc"
     runs = scenario(py, what)
-    b, r, t = runs.base, runs.shim, runs.truth
-    soft(check_eq, r.rc, b.rc, f"{what}: exit code with the shim (stderr:\n{pylib.tail(r.stderr)})")
-    soft(check_eq, r.stdout, b.stdout, f"{what}: stdout with the shim vs without")
-    soft(check_eq, r.stderr, b.stderr, f"{what}: stderr with the shim vs without")
+    r, t = runs.shim, runs.truth
+    same_as_baseline(runs, soft, what)
     by_reason = {rep["reason"]: rep for rep in r.reports}
     soft(check_eq, sorted(rep["reason"] for rep in r.reports), ["api", "exit"],
          f"{what}: reasons of the reports written")
@@ -313,11 +318,9 @@ def api_gc(py, minor, soft):
 def forked(py, minor, soft):
     what = "fork"
     runs = scenario(py, what)
-    b, r = runs.base, runs.shim
-    soft(check_eq, r.rc, b.rc, f"{what}: exit code with the shim (stderr:\n{pylib.tail(r.stderr)})")
-    no_pid = lambda out: re.sub(r"^ready \d+$", "ready PID", out, flags=re.M)  # noqa: E731
-    soft(check_eq, no_pid(r.stdout), no_pid(b.stdout), f"{what}: stdout with the shim vs without")
-    soft(check_eq, r.stderr, b.stderr, f"{what}: stderr with the shim vs without")
+    r = runs.shim
+    same_as_baseline(runs, soft, what,
+                     lambda out: re.sub(r"^ready \d+$", "ready PID", out, flags=re.M))
     sigs = [rep for rep in r.reports if rep["reason"] == "signal"]
     exits = [rep for rep in r.reports if rep["reason"] == "exit"]
     soft(check_eq, (len(sigs), len(exits)), (1, 1),
