@@ -395,6 +395,21 @@ def check_consistent(report):
     check(sum(s["bytes"] for s in report["sites"]) == h["live_bytes"],
           f"sites add up to {sum(s['bytes'] for s in report['sites'])} bytes, "
           f"heap.live_bytes {h['live_bytes']}")
+    # What the report says it cost: every phase present and >= 0; the
+    # Python detector's phase is the detector's own clock, read apart.
+    cost = report.get("cost_ms")
+    check(isinstance(cost, dict) and set(cost) == COST_PHASES and
+          all(isinstance(v, (int, float)) and v >= 0 for v in cost.values()),
+          f"cost_ms {cost!r}: want the phases {sorted(COST_PHASES)}, each >= 0")
+    det = report.get("detector") or {}
+    if det.get("source") == "interpreter" and "seconds" in det:
+        check(abs(cost["python_detector"] / 1e3 - det["seconds"]) < 0.005,
+              f"cost_ms.python_detector {cost['python_detector']} ms, detector.seconds "
+              f"{det['seconds']}")
+
+
+COST_PHASES = {"heap", "python_enumerate", "python_detector", "python_owners", "objects",
+               "symbolize"}
 
 
 def main(test):

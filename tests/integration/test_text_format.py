@@ -10,6 +10,9 @@ from lptest import Failure, Soft, check, check_eq, main, prog, run
 SITE = re.compile(r"^==(\d+)== (\d+) bytes in (\d+) blocks live, allocated from:$")
 FRAME = re.compile(r"^==(\d+)==     #(\d+) (0x[0-9a-f]+)(?: in (.+?))?(?: (\S+):(\d+))? "
                    r"\((?:(\S+)\+(0x[0-9a-f]+)|<unknown module>)\)$")
+COST = re.compile(r"^==\d+== This report took ([\d.]+) ms before it was written \(heap ([\d.]+), "
+                  r"Python objects ([\d.]+), detector ([\d.]+), owners ([\d.]+), "
+                  r"symbols ([\d.]+)\)\.$")
 SUMMARY = re.compile(r"^==(\d+)== SUMMARY: leakprobe: (\d+) bytes live in (\d+) blocks "
                      r"from (\d+) sites; (\d+) large\.$")
 HEAP = re.compile(r"^==(\d+)== heap: (\d+) live blocks, (\d+) live bytes, peak (\d+) bytes; "
@@ -26,7 +29,7 @@ def parse(text):
     check_eq(m.group(2), pid, "pid in the header vs the line prefix")
     bad = [l for l in lines if not l.startswith(f"=={pid}== ")]
     check(not bad, f"lines without the ==PID== prefix: {bad[:3]}")
-    sites, summary, heap, cur = [], None, None, None
+    sites, summary, heap, cur, cost = [], None, None, None, None
     for l in lines:
         if SITE.match(l):
             g = SITE.match(l).groups()
@@ -39,11 +42,17 @@ def parse(text):
             cur = None
         elif SUMMARY.match(l):
             summary = SUMMARY.match(l).groups()
+        elif COST.match(l):
+            g = [float(x) for x in COST.match(l).groups()]
+            # The total is the sum of the phases it names (one decimal each).
+            check(abs(g[0] - sum(g[1:])) < 0.4, f"report cost line does not add up: {l!r}")
+            cost = g
         elif HEAP.match(l):
             heap = HEAP.match(l).groups()
         elif re.match(rf"^=={pid}==     #", l):
             raise Failure(f"a frame line in an unexpected form: {l!r}")
     check(summary, "no SUMMARY line")
+    check(cost, "no 'This report took ... ms' line")
     check(heap, "no heap line")
     return sites, summary, heap, pid
 
