@@ -37,8 +37,13 @@ static struct lp_log all_logs[LOG_MAX + 1];
 static uint32_t nlogs; /* ids 1..nlogs exist */
 static lp_spinlock pool_lock;
 static struct lp_log *pool;
-static pthread_key_t exit_key;
-static bool exit_key_ok;
+/* Thread exit is learned the way C++ thread_local destructors are, not
+ * through a pthread key: every key is the program's (a program may create
+ * all PTHREAD_KEYS_MAX of them). */
+extern int __cxa_thread_atexit_impl(void (*dtor)(void *), void *obj, void *dso)
+	__attribute__((weak));
+extern char __dso_handle;
+static __thread bool exit_hook_set __attribute__((tls_model("initial-exec")));
 
 uint64_t lp_header_secret;
 bool lp_real_is_glibc;
@@ -149,6 +154,8 @@ create_locked(void)
 	return l;
 }
 
+static void on_thread_exit(void *arg);
+
 /* This thread's first allocation (or its first after its log went to the
  * pool): a pooled log, or a new one. */
 static LP_NOINLINE struct lp_log *
@@ -164,8 +171,12 @@ acquire(void)
 	if (!l)
 		return NULL;
 	my_log = l;
-	if (exit_key_ok)
-		pthread_setspecific(exit_key, l);
+	if (!exit_hook_set && __cxa_thread_atexit_impl) {
+		exit_hook_set = true;
+		lp_guard_enter(); /* it allocates its list entry */
+		__cxa_thread_atexit_impl(on_thread_exit, NULL, &__dso_handle);
+		lp_guard_leave();
+	}
 	return l;
 }
 
@@ -175,6 +186,7 @@ static void
 on_thread_exit(void *arg)
 {
 	(void)arg;
+	exit_hook_set = false;
 	lp_log_free_deferred();
 	struct lp_log *l = my_log;
 	if (!l)
@@ -198,7 +210,6 @@ lp_log_init(void)
 	void *p = mmap(NULL, SPACE_BYTES, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	space = p == MAP_FAILED ? NULL : p;
-	exit_key_ok = pthread_key_create(&exit_key, on_thread_exit) == 0;
 	return true;
 }
 
