@@ -12,6 +12,7 @@
 char lp_bootstrap_arena[ARENA_SIZE] __attribute__((aligned(4096)));
 const size_t lp_bootstrap_arena_size = ARENA_SIZE;
 static size_t arena_used;
+__thread int lp_bootstrap_only __attribute__((tls_model("initial-exec")));
 
 /* Each block is preceded by a 16-byte header holding its size. */
 void *

@@ -22,16 +22,36 @@
 #include "guard.h"
 #include "lp.h"
 #include "record.h"
+#include "report_signal.h"
 #include "spinlock.h"
 
 /* Set by control.c around a call through the process's own binding of
  * malloc: cleared here if that binding is ours. */
 __thread int lp_malloc_probe __attribute__((tls_model("initial-exec")));
 
+/* Allocation entries: LP_WAKE (a report worker to start) is found on
+ * the slow path. */
 static inline bool
 tracking(void)
 {
-	return lp_likely(lp_state == LP_TRACKING) && !lp_guarded();
+	if (lp_likely(lp_state == LP_TRACKING))
+		return !lp_guarded();
+	return lp_state == LP_WAKE && lp_tracking_resume();
+}
+
+/* Frees never start the worker (see lp_tracking_resume). */
+static inline bool
+tracking_free(void)
+{
+	return lp_likely(lp_tracking_on()) && !lp_guarded();
+}
+
+/* The real allocator, or the arena while it is not known (or not to be
+ * used by this thread). */
+static inline bool
+use_real(void)
+{
+	return lp_resolve() && !lp_bootstrap_only;
 }
 
 size_t lp_header_limit;
@@ -41,7 +61,7 @@ size_t lp_header_limit;
 static LP_COLD void *
 untracked_aligned(size_t align, size_t size)
 {
-	if (!lp_resolve())
+	if (!use_real())
 		return lp_bootstrap_alloc(size, align);
 	return lp_real.memalign(align, size);
 }
@@ -50,7 +70,7 @@ static LP_COLD void *
 untracked_malloc(size_t size)
 {
 	lp_malloc_probe = 0;
-	if (!lp_resolve())
+	if (!use_real())
 		return lp_bootstrap_alloc(size, 16);
 	return lp_real.malloc(size);
 }
@@ -59,7 +79,7 @@ static LP_COLD void *
 untracked_calloc(size_t n, size_t size)
 {
 	size_t total;
-	if (!lp_resolve()) {
+	if (!use_real()) {
 		if (__builtin_mul_overflow(n, size, &total)) {
 			errno = ENOMEM;
 			return NULL;
@@ -88,7 +108,7 @@ untracked_realloc(void *p, size_t size)
 {
 	if (lp_is_bootstrap(p))
 		return realloc_from_bootstrap(p, size);
-	if (!lp_resolve())
+	if (!use_real())
 		return p ? NULL : lp_bootstrap_alloc(size, 16);
 	return lp_real.realloc(p, size);
 }
@@ -100,7 +120,7 @@ untracked_free(void *p)
 	 * may free a program block there (a dlclosed module's TLS, freed by
 	 * __tls_get_addr while we unwind).  Not from inside a shim lock (a
 	 * signal handler's free): that would wait on our own lock. */
-	if (lp_state == LP_TRACKING && !lp_locks_held)
+	if (lp_tracking_on() && !lp_locks_held)
 		lp_record_free(p);
 	/* A pointer seen before the real free is known cannot be one of its
 	 * blocks... unless it came from an allocator before us: resolve. */
@@ -190,14 +210,14 @@ free(void *p)
 	if (lp_unlikely(p == NULL || lp_is_bootstrap(p)))
 		return;
 	if (lp_likely(lp_has_header(p))) {
-		if (lp_likely(tracking()))
+		if (lp_likely(tracking_free()))
 			lp_record_free_headered(p);
 		else if (!lp_record_free_headered_slow(p))
 			return;
 		lp_real.free(lp_header_base(p));
 		return;
 	}
-	if (!tracking())
+	if (!tracking_free())
 		return untracked_free(p);
 	/* Before the real free: the address may be reused at once. */
 	lp_record_free(p);

@@ -21,6 +21,7 @@
 #include "objects.h"
 #include "options.h"
 #include "pyabi.h"
+#include "report_signal.h"
 #include "safepoint.h"
 
 typedef void *PyObjectPtr;
@@ -40,10 +41,14 @@ next_or_die(const char *name)
 	if (lp_unlikely(!real_##name))                                         \
 		real_##name = (__typeof__(&name))next_or_die(#name)
 
+/* LP_WAKE (a report worker to start) is found on the slow path: these
+ * entries are called by the interpreter's code only, in normal context. */
 static inline bool
 observing(void)
 {
-	return lp_likely(lp_state == LP_TRACKING) && !lp_guarded();
+	if (lp_likely(lp_state == LP_TRACKING))
+		return !lp_guarded();
+	return lp_state == LP_WAKE && lp_tracking_resume();
 }
 
 /* --- object creation: the safe points ------------------------------------ */

@@ -110,7 +110,7 @@ lp_record_free_headered(void *p)
 LP_NOINLINE bool
 lp_record_free_headered_slow(void *p)
 {
-	if (lp_state == LP_TRACKING) {
+	if (lp_tracking_on()) {
 		/* This thread is inside the shim (a signal handler's free,
 		 * or glibc's while we unwind): its log may be half-way
 		 * through a change.  The block stays allocated until the

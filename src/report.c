@@ -205,6 +205,8 @@ render(struct lp_lw *lw, const struct lp_report *r)
 		lp_report_render_text(lw, r);
 }
 
+uint64_t lp_report_signals_coalesced;
+
 void
 lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 {
@@ -224,6 +226,7 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	r.command = command;
 	r.large_threshold = lp_opt.large;
 	r.warning = startup_warning;
+	r.signals_coalesced = __atomic_load_n(&lp_report_signals_coalesced, __ATOMIC_RELAXED);
 	r.untracked_frees = __atomic_load_n(&lp_record_stats.untracked_frees,
 					    __ATOMIC_RELAXED);
 
