@@ -29,6 +29,7 @@
 #include <alloca.h>
 #include <dlfcn.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -38,6 +39,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define UNW_LOCAL_ONLY
@@ -176,6 +178,7 @@ struct plan {
 	int repeat;	/* walks at the leaf */
 	bool raise;	/* walk from a signal handler instead */
 	int extra;	/* uncompared fast walks before each compared one */
+	void *const *last; /* if set: a whole walk must end with *last */
 	struct outcome *out;
 	int same, gave_up, differ;
 };
@@ -283,6 +286,13 @@ leaf(struct plan *p)
 			walk_both(p->out, p->max);
 		}
 		int c = compare(p->out);
+		/* The stack's own end (a coroutine's first frame), whatever
+		 * libunwind says. */
+		if (c == 0 && p->last && p->max == MAX_FRAMES &&
+		    (p->out->n[0] < 1 || p->out->ips[0][p->out->n[0] - 1] != *p->last)) {
+			c = -1;
+			printf("expected the walk to end with %p\n", *p->last);
+		}
 		if (c == 0)
 			p->same++;
 		else if (c == 1)
@@ -548,6 +558,463 @@ test_threads(unsigned kinds, bool churn, bool user_stack, bool random_max, const
 		      what, same, gave_up, differ);
 }
 
+/* --- stacks that switch: makecontext coroutines ---------------------- */
+
+/* A coroutine runs fn(arg) on a stack of the test's choosing, entered
+ * with swapcontext.  Its first frame (co_entry) returns into glibc's
+ * __start_context, a return address makecontext pushed by hand: the
+ * chain ends there, for libunwind and for the program (co_entry learns
+ * that return address from __builtin_return_address). */
+struct coroutine {
+	ucontext_t uc, back;
+	void (*fn)(void *);
+	void *arg;
+	void *start_ra;
+};
+static __thread struct coroutine *co_current;
+
+static LP_NOINLINE void
+co_entry(void)
+{
+	struct coroutine *c = co_current;
+
+	c->start_ra = __builtin_return_address(0);
+	c->fn(c->arg);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* Run fn(arg) on [stack, stack + size).  rbp: the value of rbp the
+ * coroutine starts with, 0 for the one getcontext saved (the caller's:
+ * what a coroutine library leaves there). */
+static void
+co_run(void *stack, size_t size, uintptr_t rbp, void (*fn)(void *), void *arg)
+{
+	struct coroutine c = { .fn = fn, .arg = arg };
+	struct coroutine *outer = co_current;
+
+	getcontext(&c.uc);
+	c.uc.uc_stack.ss_sp = stack;
+	c.uc.uc_stack.ss_size = size;
+	c.uc.uc_link = &c.back;
+	if (rbp)
+		c.uc.uc_mcontext.gregs[REG_RBP] = (greg_t)rbp;
+	makecontext(&c.uc, co_entry, 0);
+	co_current = &c;
+	swapcontext(&c.back, &c.uc);
+	co_current = outer;
+}
+
+/* The line of /proc/self/maps holding addr: its name ("[heap]", "" for
+ * an anonymous mapping) and bounds. */
+static bool
+mapping_of(const void *addr, char *name, size_t name_size, uintptr_t *lo, uintptr_t *hi)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+		int off = 0;
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s%n", &a, &b, &off) < 2)
+			continue;
+		if ((uintptr_t)addr < a || (uintptr_t)addr >= b)
+			continue;
+		const char *n = line + off;
+		while (*n == ' ')
+			n++;
+		snprintf(name, name_size, "%s", n);
+		name[strcspn(name, "\n")] = '\0';
+		*lo = a;
+		*hi = b;
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+enum { STACK_HEAP, STACK_MALLOC_MAPPED, STACK_MMAP_GUARD, STACK_KINDS };
+#define CO_STACK_SIZE (1u << 20)
+
+static const char *const stack_names[STACK_KINDS] = {
+	"a malloc'd stack inside [heap]",
+	"a malloc'd stack in a mapping of its own",
+	"an mmap'd stack above a guard page",
+};
+
+static void
+stack_free(int kind, void *release)
+{
+	if (kind == STACK_MMAP_GUARD)
+		munmap(release, CO_STACK_SIZE + 4096);
+	else
+		free(release);
+}
+
+/* glibc's malloc, not a sanitizer's or valgrind's (whose heaps are
+ * mappings of their own, never [heap]). */
+static bool
+glibc_malloc(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return false;
+#else
+	const char *preload = getenv("LD_PRELOAD");
+	return !preload || !strstr(preload, "vgpreload");
+#endif
+}
+
+/* A stack of one kind; *release frees it.  The shape is checked against
+ * /proc/self/maps: the test must test what it says. */
+static void *
+stack_alloc(int kind, void **release)
+{
+	char name[256];
+	uintptr_t lo, hi;
+	void *s = NULL;
+
+	*release = NULL;
+	switch (kind) {
+	case STACK_HEAP:
+		/* Below the mmap threshold: carved from the main arena. */
+		mallopt(M_MMAP_THRESHOLD, 64 << 20);
+		s = *release = malloc(CO_STACK_SIZE);
+		mallopt(M_MMAP_THRESHOLD, 128 << 10);
+		break;
+	case STACK_MALLOC_MAPPED:
+		/* Above the mmap threshold, and larger than any free chunk
+		 * of the heap (which malloc would rather reuse). */
+		s = *release = malloc(4 * CO_STACK_SIZE);
+		break;
+	case STACK_MMAP_GUARD: {
+		uint8_t *m = mmap(NULL, CO_STACK_SIZE + 4096, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		mprotect(m, 4096, PROT_NONE);
+		*release = m;
+		s = m + 4096;
+		break;
+	}
+	}
+	if (!s || !mapping_of(s, name, sizeof(name), &lo, &hi))
+		return NULL;
+	/* Anonymous mappings side by side are one to the kernel: "own"
+	 * means anonymous, outside the heap. */
+	bool heap = strcmp(name, "[heap]") == 0;
+	bool own = !name[0] && (uintptr_t)s + CO_STACK_SIZE <= hi;
+	if (kind == STACK_HEAP ? !heap && (glibc_malloc() || !own) : !own) {
+		printf("%s: the stack %p lies in %lx-%lx '%s'\n", stack_names[kind], s,
+		       (unsigned long)lo, (unsigned long)hi, name);
+		stack_free(kind, *release);
+		return NULL;
+	}
+	return s;
+}
+
+
+static void
+plan_on_coroutine(void *arg)
+{
+	struct plan *p = arg;
+
+	p->last = &co_current->start_ra;
+	run_plan(p);
+}
+
+/* test_chains on coroutine stacks: every frame of the coroutine, ending
+ * with __start_context's return address. */
+static void
+test_coroutine_chains(void)
+{
+	for (int kind = 0; kind < STACK_KINDS; kind++) {
+		void *release;
+		void *stack = stack_alloc(kind, &release);
+		if (!stack) {
+			CHECK(false, "%s: not the stack the test wants", stack_names[kind]);
+			continue;
+		}
+		const unsigned kinds[2] = { K_LOCAL, K_ALL };
+		for (int k = 0; k < 2; k++) {
+			int same = 0, gave_up = 0, differ = 0;
+			for (int depth = 1; depth <= 200; depth++) {
+				for (int m = 0; m < 3; m++) {
+					int max = m == 0 ? MAX_FRAMES : m == 1 ? depth / 2 + 1 : 3;
+					struct plan p = {
+						.depth = depth, .seed = (uint32_t)(depth * 7919 + 1 + k),
+						.kinds = kinds[k], .max = max, .repeat = 2,
+					};
+					co_run(stack, CO_STACK_SIZE, 0, plan_on_coroutine, &p);
+					same += p.same;
+					gave_up += p.gave_up;
+					differ += p.differ;
+				}
+			}
+			CHECK(differ == 0 && gave_up == 0,
+			      "%s, %s frames: %d same, %d gave up, %d differ", stack_names[kind],
+			      k ? "mixed (plugins)" : "local", same, gave_up, differ);
+		}
+		stack_free(kind, release);
+	}
+}
+
+/* More stacks than the per-thread cache holds, in turn with the thread's
+ * own; then one stack unmapped and another, smaller, mapped at its
+ * address (the cached bound now lies above the new mapping's end). */
+static void
+test_coroutine_switching(void)
+{
+	enum { STACKS = 20, ROUNDS = 3 }; /* more than the 16 a thread caches */
+	void *release[STACKS], *stack[STACKS];
+	int same = 0, gave_up = 0, differ = 0;
+	bool shaped = true;
+
+	for (int i = 0; i < STACKS; i++)
+		shaped &= (stack[i] = stack_alloc(STACK_MMAP_GUARD, &release[i])) != NULL;
+	if (!shaped) {
+		CHECK(false, "coroutine switching: stacks not allocated");
+		return;
+	}
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < STACKS; i++) {
+			struct plan p = { .depth = 5 + 3 * i, .seed = (uint32_t)(r * 31 + i + 1),
+					  .kinds = K_ALL, .max = MAX_FRAMES, .repeat = 2 };
+			co_run(stack[i], CO_STACK_SIZE, 0, plan_on_coroutine, &p);
+			struct plan q = { .depth = 4 + i, .seed = (uint32_t)(r * 17 + i + 3),
+					  .kinds = K_ALL, .max = MAX_FRAMES, .repeat = 1 };
+			run_plan(&q);
+			same += p.same + q.same;
+			gave_up += p.gave_up + q.gave_up;
+			differ += p.differ + q.differ;
+		}
+	}
+	CHECK(differ == 0 && gave_up == 0,
+	      "%d coroutine stacks in turn with the thread's own: %d same, %d gave up, %d differ",
+	      STACKS, same, gave_up, differ);
+
+	/* Replace stack 0's mapping by a smaller one at the same address. */
+	uint8_t *old = release[0];
+	munmap(old, CO_STACK_SIZE + 4096);
+	uint8_t *m = mmap(old, CO_STACK_SIZE / 4, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	same = gave_up = differ = 0;
+	if (m == old) {
+		for (int i = 0; i < 20; i++) {
+			struct plan p = { .depth = 3 + i, .seed = (uint32_t)(i + 5), .kinds = K_ALL,
+					  .max = MAX_FRAMES, .repeat = 2 };
+			co_run(m, CO_STACK_SIZE / 4, 0, plan_on_coroutine, &p);
+			same += p.same;
+			gave_up += p.gave_up;
+			differ += p.differ;
+		}
+		munmap(m, CO_STACK_SIZE / 4);
+	}
+	CHECK(m == old && differ == 0 && gave_up == 0,
+	      "a stack mapped again, smaller, at a cached stack's address: %d same, %d gave up, "
+	      "%d differ", same, gave_up, differ);
+	for (int i = 1; i < STACKS; i++)
+		stack_free(STACK_MMAP_GUARD, release[i]);
+}
+
+/* A thread cycling through more stacks than it caches, for longer than
+ * its free lookups of /proc/self/maps last: one lookup per 64 walks off
+ * its own stack, the walks that would need more give up (never a wrong
+ * stack).  On a thread of its own: the counts are per thread. */
+struct many_stacks {
+	int same, gave_up, differ;
+	bool shaped;
+};
+
+static void *
+many_stacks_main(void *arg)
+{
+	enum { STACKS = 40, ROUNDS = 8 };
+	struct many_stacks *ms = arg;
+	void *release[STACKS], *stack[STACKS];
+
+	ms->shaped = true;
+	for (int i = 0; i < STACKS; i++)
+		ms->shaped &= (stack[i] = stack_alloc(STACK_MMAP_GUARD, &release[i])) != NULL;
+	for (int r = 0; r < ROUNDS && ms->shaped; r++) {
+		for (int i = 0; i < STACKS; i++) {
+			struct plan p = { .depth = 4 + i % 7, .seed = (uint32_t)(r * 41 + i + 1),
+					  .kinds = K_LOCAL, .max = MAX_FRAMES, .repeat = 1 };
+			co_run(stack[i], CO_STACK_SIZE, 0, plan_on_coroutine, &p);
+			ms->same += p.same;
+			ms->gave_up += p.gave_up;
+			ms->differ += p.differ;
+		}
+	}
+	for (int i = 0; i < STACKS; i++)
+		if (stack[i])
+			stack_free(STACK_MMAP_GUARD, release[i]);
+	return NULL;
+}
+
+static void
+test_many_stacks(void)
+{
+	struct many_stacks ms = { 0 };
+	pthread_t t;
+
+	pthread_create(&t, NULL, many_stacks_main, &ms);
+	pthread_join(t, NULL);
+	/* 320 walks on stacks not cached when their turn comes (the cache
+	 * keeps the 16 last looked up): 64 free lookups, then one per 64
+	 * walks; the stacks cached meanwhile are walked all along. */
+	CHECK(ms.shaped && ms.differ == 0 && ms.same >= 64 && ms.gave_up > 0 &&
+	      ms.same + ms.gave_up == 320,
+	      "40 coroutine stacks in turn, 8 rounds: %d same, %d gave up (lookups rationed), "
+	      "%d differ", ms.same, ms.gave_up, ms.differ);
+}
+
+/* Coroutines in threads: a stack malloc'd by the thread (inside its
+ * arena's heap), or mmap'd; the worker loop of test_threads inside. */
+struct co_worker {
+	struct worker w;
+	int kind;
+	bool shaped;
+};
+
+static void
+worker_on_coroutine(void *arg)
+{
+	worker_main(arg);
+}
+
+static void *
+co_worker_main(void *arg)
+{
+	struct co_worker *cw = arg;
+	void *release, *stack = NULL;
+
+	if (cw->kind == STACK_HEAP) {
+		/* This thread's arena: a heap of its own, mmap'd. */
+		mallopt(M_MMAP_THRESHOLD, 64 << 20);
+		stack = release = malloc(CO_STACK_SIZE);
+		mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	} else {
+		stack = stack_alloc(cw->kind, &release);
+	}
+	cw->shaped = stack != NULL;
+	if (stack)
+		co_run(stack, CO_STACK_SIZE, 0, worker_on_coroutine, &cw->w);
+	cw->w.done = true;
+	if (stack)
+		stack_free(cw->kind == STACK_HEAP ? STACK_MALLOC_MAPPED : cw->kind, release);
+	return NULL;
+}
+
+static void
+test_coroutine_threads(void)
+{
+	enum { THREADS = 4 };
+	struct co_worker cw[THREADS];
+	int same = 0, gave_up = 0, differ = 0;
+	bool shaped = true;
+
+	for (int i = 0; i < THREADS; i++) {
+		cw[i] = (struct co_worker){
+			.w = { .seed = 0x85ebca6bu * (uint32_t)(i + 1), .kinds = K_ALL,
+			       .walks = FU_WALKS / 2, .random_max = i & 1 },
+			.kind = i % 2 ? STACK_MMAP_GUARD : STACK_HEAP,
+		};
+		pthread_create(&cw[i].w.thread, NULL, co_worker_main, &cw[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(cw[i].w.thread, NULL);
+		shaped &= cw[i].shaped;
+		same += cw[i].w.same;
+		gave_up += cw[i].w.gave_up;
+		differ += cw[i].w.differ;
+	}
+	CHECK(shaped && differ == 0 && gave_up == 0,
+	      "%d threads on coroutine stacks (their arenas' heaps, mmap): %d same, %d gave up, "
+	      "%d differ", THREADS, same, gave_up, differ);
+}
+
+/* A signal handler run on a coroutine's stack: a signal frame (-1). */
+static void
+signal_on_coroutine(void *arg)
+{
+	struct plan *p = arg;
+	run_plan(p);
+}
+
+static void
+test_signal_on_coroutine(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	void *release, *stack = stack_alloc(STACK_MMAP_GUARD, &release);
+	struct plan p = { .depth = 8, .seed = 11, .kinds = K_LOCAL, .max = MAX_FRAMES,
+			  .repeat = 5, .raise = true };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	if (stack) {
+		co_run(stack, CO_STACK_SIZE, 0, signal_on_coroutine, &p);
+		stack_free(STACK_MMAP_GUARD, release);
+	}
+	signal(SIGUSR1, SIG_DFL);
+	CHECK(stack && p.differ == 0 && p.same + p.gave_up == 5,
+	      "signal handler on a coroutine stack: %d same, %d gave up (-1 expected), %d differ",
+	      p.same, p.gave_up, p.differ);
+}
+
+/* The coroutine starts with rbp pointing at a frame that looks real
+ * (above its stack, in the same mapping: as a stack malloc'd among other
+ * blocks), whose return address is code.  libunwind guesses through
+ * __start_context by that rbp and goes on; the chain ends at
+ * __start_context all the same.  On a thread of its own: libunwind's
+ * per-thread trace cache keeps its decision for __start_context. */
+static struct outcome fake_outcome;
+static void *fake_start_ra;
+
+static void
+walk_on_fake(void *arg)
+{
+	(void)arg;
+	fake_start_ra = co_current->start_ra;
+	walk_with(&fake_outcome, MAX_FRAMES, ORACLE_STEP);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void *
+fake_frame_main(void *arg)
+{
+	uint8_t *region = arg;
+	uintptr_t *fake = (uintptr_t *)(region + CO_STACK_SIZE + 256);
+
+	fake[0] = 0;
+	fake[1] = (uintptr_t)frame_o2 + 16; /* code with CFI */
+	co_run(region, CO_STACK_SIZE, (uintptr_t)fake, walk_on_fake, NULL);
+	return NULL;
+}
+
+static void
+test_coroutine_fake_frame(void)
+{
+	uint8_t *region = mmap(NULL, 2 * CO_STACK_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pthread_t t;
+
+	pthread_create(&t, NULL, fake_frame_main, region);
+	pthread_join(t, NULL);
+	munmap(region, 2 * CO_STACK_SIZE);
+	const struct outcome *o = &fake_outcome;
+	int n = o->n[0], k = 0;
+	while (k < o->n[1] && o->ips[1][k] != fake_start_ra)
+		k++;
+	bool ok = n == k + 1 && k < o->n[1] &&
+		  memcmp(o->ips[0], o->ips[1], (size_t)n * sizeof(void *)) == 0;
+	if (!ok)
+		report_mismatch("a coroutine started with a misleading rbp", o);
+	CHECK(ok, "a coroutine started with rbp at a fake frame: the walk ends at "
+	      "__start_context (frame %d; libunwind guessed on to %d frames)", k, o->n[1]);
+}
+
 /* A walk inside a signal handler that interrupted a walk must leave the
  * interrupted walk (and the thread's memo) intact. */
 static volatile int nested_walks, nested_answers;
@@ -563,30 +1030,40 @@ on_nested_signal(int sig)
 		nested_answers++;
 }
 
+/* on_coroutine: the walks (and the handler) run on a coroutine's stack:
+ * a signal may land inside the outer walk's lookup of its bounds. */
 static void
-test_signals_during_walks(void)
+test_signals_during_walks(bool on_coroutine)
 {
 	struct sigaction sa = { .sa_handler = on_nested_signal, .sa_flags = SA_RESTART };
-	struct worker w = { .seed = 77, .kinds = K_LOCAL, .walks = FU_WALKS / 4, .extra = 30,
-			    .until = &nested_walks, .until_min = 2000 };
+	struct co_worker cw = {
+		.w = { .seed = 77, .kinds = K_LOCAL, .walks = FU_WALKS / 4, .extra = 30,
+		       .until = &nested_walks, .until_min = 2000 },
+		.kind = STACK_MMAP_GUARD, .shaped = true,
+	};
+	struct worker *w = &cw.w;
 
+	nested_walks = nested_answers = 0;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR2, &sa, NULL);
-	pthread_create(&w.thread, NULL, worker_main, &w);
+	pthread_create(&w->thread, NULL, on_coroutine ? co_worker_main : worker_main,
+		       on_coroutine ? (void *)&cw : (void *)w);
 	/* One signal at a time, each delivered before the next is sent
 	 * (pending signals merge, a busy machine would deliver few). */
-	while (!w.done) {
+	while (!w->done) {
 		int before = nested_walks;
-		pthread_kill(w.thread, SIGUSR2);
-		while (nested_walks == before && !w.done)
+		pthread_kill(w->thread, SIGUSR2);
+		while (nested_walks == before && !w->done)
 			sched_yield();
 	}
-	pthread_join(w.thread, NULL);
+	pthread_join(w->thread, NULL);
 	signal(SIGUSR2, SIG_DFL);
-	CHECK(w.differ == 0 && w.gave_up == 0 && nested_answers == 0 && nested_walks > 0,
-	      "signals inside walks: %d same, %d gave up, %d differ; %d walks in the "
+	CHECK(cw.shaped && w->differ == 0 && w->gave_up == 0 && nested_answers == 0 &&
+	      nested_walks > 0,
+	      "signals inside walks%s: %d same, %d gave up, %d differ; %d walks in the "
 	      "handler, %d not -1",
-	      w.same, w.gave_up, w.differ, nested_walks, nested_answers);
+	      on_coroutine ? " on a coroutine stack" : "", w->same, w->gave_up, w->differ,
+	      nested_walks, nested_answers);
 }
 
 /* --- dlclose, then dlopen of another module at the same address ------ */
@@ -945,7 +1422,14 @@ main(int argc, char **argv)
 	test_threads(K_ALL, true, false, false, "8 threads during dlopen/dlclose churn");
 	test_threads(K_LOCAL | (1u << K_SITES), true, false, true,
 		     "8 threads, some walks giving up, max 1 to 64");
-	test_signals_during_walks();
+	test_signals_during_walks(false);
+	test_coroutine_chains();
+	test_coroutine_switching();
+	test_many_stacks();
+	test_coroutine_threads();
+	test_signal_on_coroutine();
+	test_signals_during_walks(true);
+	test_coroutine_fake_frame();
 	test_dlclose();
 	test_libc_callbacks();
 	test_memo_after_give_up();
