@@ -45,6 +45,15 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+/* Coroutine stacks are registered with valgrind (a no-op outside it),
+ * which otherwise takes a switch for a huge frame. */
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define VALGRIND_STACK_REGISTER(lo, hi) 0u
+#define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
+#endif
+
 #include "fast_unwind.h"
 
 int fu_frame_o0(void *plan, int (*next)(void *));
@@ -599,9 +608,11 @@ co_run(void *stack, size_t size, uintptr_t rbp, void (*fn)(void *), void *arg)
 	if (rbp)
 		c.uc.uc_mcontext.gregs[REG_RBP] = (greg_t)rbp;
 	makecontext(&c.uc, co_entry, 0);
+	unsigned id = VALGRIND_STACK_REGISTER(stack, (uint8_t *)stack + size);
 	co_current = &c;
 	swapcontext(&c.back, &c.uc);
 	co_current = outer;
+	VALGRIND_STACK_DEREGISTER(id);
 }
 
 /* The line of /proc/self/maps holding addr: its name ("[heap]", "" for
