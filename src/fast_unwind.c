@@ -12,10 +12,17 @@
  * Every other row (other expressions, register rules, signal frames)
  * answers -1 and the caller asks libunwind.
  *
- * So does a pc no FDE covers, but for one: a return address that is the
- * first byte of a function was pushed by hand, not by a call
- * (makecontext's __start_context, where a coroutine's first frame
- * returns): the walk ends with it.
+ * Code without CFI (a JIT's, functions built without unwind tables): a pc
+ * in no module, in a module without .eh_frame_hdr, or between the FDEs of
+ * its module is stepped as libunwind guesses it, by the frame pointer:
+ * CFA = rbp + 16, return address at rbp + 8, rbp saved at rbp, and only
+ * when rbp looks like one (nonzero, 8-aligned, at or above sp and within
+ * 16 KiB of it, on the stack); otherwise the walk ends there, as
+ * libunwind's does.  The frames after it have their CFI again.  One pc
+ * between FDEs is no such code: a return address that is the first byte
+ * of a function was pushed by hand, not by a call (makecontext's
+ * __start_context, where a coroutine's first frame returns): the walk
+ * ends with it.
  *
  * Rule cache: one 64-bit word per slot, written and read with single
  * atomic accesses, so no reader can see a torn entry.  The pc is
@@ -107,6 +114,9 @@
 #define RULE_STANDARD (UINT64_C(1) << RULE_KIND_SHIFT)   /* step to the caller */
 #define RULE_LAST (UINT64_C(2) << RULE_KIND_SHIFT)	     /* outermost frame */
 #define RULE_UNSUPPORTED (UINT64_C(3) << RULE_KIND_SHIFT) /* libunwind's job */
+/* No CFI: step by the frame pointer if rbp looks like one, else end (a
+ * last rule never uses rbp for the CFA: the flag marks the kind). */
+#define RULE_FRAME_POINTER (RULE_LAST | RULE_CFA_RBP)
 #define RULE_VOLATILE (UINT64_C(1) << 21)
 #define RULE_STAMP_SHIFT 22 /* 4 bits of loader generation */
 #define RULE_CFA_RBP (UINT64_C(1) << 26)
@@ -118,6 +128,8 @@ _Static_assert(RULE_BITS >= 35, "rule fields overlap the tag");
 
 /* libunwind's end of the walk: a return address below this stops it. */
 #define LOWEST_PC 0x4000
+/* libunwind's bound on a guessed frame: rbp at most this far above sp. */
+#define FP_FRAME_MAX 0x4000
 
 /* DWARF register numbers of x86-64. */
 #define REG_RBP 6
@@ -620,7 +632,7 @@ read_cie(uintptr_t at, const struct dl_find_object *mod, struct lp_cie *cie)
 
 enum lp_fde_lookup {
 	FDE_FOUND,
-	FDE_NONE,     /* no FDE covers pc */
+	FDE_NONE,     /* no FDE covers pc: code without CFI */
 	FDE_AT_ENTRY, /* none covers pc, and an FDE starts at pc + 1 */
 	FDE_BAD,      /* a table or record libunwind would not read alike */
 };
@@ -756,8 +768,8 @@ is_permanent(uintptr_t eh_frame_hdr)
 }
 
 /* Derive the rule of pc from its module's CFI.  *keep: worth caching
- * (false when pc lies in no module: something may be mapped there
- * later). */
+ * (false when pc lies in no module: a JIT's code, or something mapped
+ * there later). */
 static uint64_t
 derive_rule(uintptr_t pc, bool *keep)
 {
@@ -769,17 +781,19 @@ derive_rule(uintptr_t pc, bool *keep)
 
 	*keep = false;
 	if (_dl_find_object((void *)pc, &mod) != 0)
-		return RULE_UNSUPPORTED;
+		return RULE_FRAME_POINTER;
 	*keep = true;
 	/* A module without .eh_frame_hdr is never one of the permanent
 	 * ones (noted by theirs): volatile, as a later module's. */
 	uint64_t vol = mod.dlfo_eh_frame && is_permanent((uintptr_t)mod.dlfo_eh_frame)
 			       ? 0 : RULE_VOLATILE;
 	if (!mod.dlfo_eh_frame)
-		return RULE_UNSUPPORTED | vol;
+		return RULE_FRAME_POINTER | vol;
 	switch (find_fde(pc, &mod, &cie, &fde, &start)) {
 	case FDE_FOUND:
 		break;
+	case FDE_NONE:
+		return RULE_FRAME_POINTER | vol;
 	case FDE_AT_ENTRY:
 		return RULE_LAST | vol;
 	default:
@@ -1221,6 +1235,23 @@ struct lp_walk_start {
 
 #define WALK_STALE (-2) /* the loader generation moved: walk again */
 
+/* The rule a guessed frame steps by: CFA = rbp + 16, rbp saved at CFA -
+ * 16 (slot -2), the return address at CFA - 8, as gcc's frame pointer
+ * prologue (push %rbp; mov %rsp, %rbp) leaves them. */
+#define RULE_AS_FRAME_POINTER                                                   \
+	(RULE_STANDARD | RULE_CFA_RBP | RULE_RBP_SAVED | 16 |                      \
+	 ((uint64_t)-2 & 0x7f) << RULE_SLOT_SHIFT)
+
+/* Whether bp may be the frame pointer of a frame whose stack pointer is
+ * sp, on a stack ending at top: libunwind's test (at or above sp, within
+ * FP_FRAME_MAX of it), and aligned, and its two words on the stack.
+ * rbp 0 marks the outermost frame (the x86-64 ABI). */
+static inline bool
+frame_pointer_plausible(uintptr_t bp, uintptr_t sp, uintptr_t top)
+{
+	return bp && !(bp & 7) && bp >= sp && bp - sp <= FP_FRAME_MAX && bp <= top - 16;
+}
+
 /* Walk the stack from start.  Returns the number of frames, -1 (give
  * up) or WALK_STALE, recording the walk (in t->spare, which then becomes
  * the memo) on success. */
@@ -1291,11 +1322,21 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 			checked = true;
 		}
 		used_volatile |= (rule & RULE_VOLATILE) != 0;
+		bool guessed = false;
 		if (lp_unlikely((rule & RULE_KIND) != RULE_STANDARD)) {
 			if ((rule & RULE_KIND) != RULE_LAST)
 				goto fail;
-			ends = true;
-			break;
+			if ((rule & RULE_FRAME_POINTER) != RULE_FRAME_POINTER) {
+				ends = true;
+				break;
+			}
+			/* No CFI here: rbp, if it is a frame pointer, is the
+			 * frame's base; if not, the walk ends (its end depends
+			 * on rbp: not one the memo may skip to). */
+			if (!frame_pointer_plausible(bp, sp, top))
+				break;
+			rule = RULE_AS_FRAME_POINTER;
+			guessed = true;
 		}
 		/* The slot field, sign-extended: rbp's slot in words, or
 		 * for an aligned rule where the CFA is, in bytes. */
@@ -1320,6 +1361,10 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 				goto fail;
 			bp = load_word(bp_at);
 		}
+		/* A guessed frame's return address on the stack itself is no
+		 * code: rbp was no frame pointer. */
+		if (lp_unlikely(guessed) && ra >= sp && ra < top)
+			break;
 		sp = cfa;
 		if (lp_unlikely(ra < LOWEST_PC))
 			break;

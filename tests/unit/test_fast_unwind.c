@@ -8,8 +8,10 @@
  * frames, a loader generation change); it must never answer a different
  * stack.  Stacks are built from a random mix of frame shapes: -O2 without
  * frame pointer, -O0 (chain_o0.c), alloca and VLA (CFA on rbp), a frame
- * saving rbp as a callee-saved register, and two dlopen'd plugins built
- * -O0 and -O2 (plugin.c).  Consecutive walks share outer frames, so most
+ * saving rbp as a callee-saved register, two dlopen'd plugins built
+ * -O0 and -O2 (plugin.c), a frame without unwind tables (no_cfi.c) and
+ * JIT code in an anonymous executable mapping, both with frame pointers,
+ * which both unwinders guess.  Consecutive walks share outer frames, so most
  * walks go through the memo's replay; the build with
  * -DLP_FAST_UNWIND_MEMO=0 -DLP_FAST_UNWIND_HASH_MUL=1 walks every frame
  * with every pc of a module in one cache slot (constant eviction).
@@ -18,7 +20,11 @@
  * signal frame), signals landing inside walks, the main stack growing,
  * dlclose + dlopen of another module at the same address
  * (stale_a.S/stale_b.S), walks under qsort/bsearch/dl_iterate_phdr, and
- * a benchmark.
+ * a benchmark.  Stacks that switch: the same chains on makecontext
+ * coroutine stacks (malloc'd in [heap] or in a mapping of their own,
+ * mmap'd), many of them in turn, in threads, under signals, each walk
+ * ending with the coroutine's own first return address (into
+ * __start_context); JIT frames whose rbp is no frame pointer end the walk.
  *
  * Usage: test_fast_unwind [directory of libfu_*.so]  (default: the
  * executable's directory).
@@ -57,6 +63,7 @@
 #include "fast_unwind.h"
 
 int fu_frame_o0(void *plan, int (*next)(void *));
+int fu_no_cfi_frame(void *plan, int (*next)(void *));
 void fu_two_sites(void (*cb)(void), int which);
 void fu_realigned(void (*cb)(void));
 
@@ -173,11 +180,15 @@ enum {
 	K_O2, K_O0, K_ALLOCA, K_VLA, K_PRESSURE, K_PLUGIN_O0, K_PLUGIN_O2,
 	K_REALIGNED, /* fu_realigned: gcc's realigned frame, CFA from memory */
 	K_SITES, /* fu_two_sites: half of its frames make the walk give up */
+	K_NO_CFI, /* fu_no_cfi_frame: no unwind tables, a frame pointer */
+	K_JIT,	  /* machine code copied to an anonymous executable mapping */
 	K_COUNT
 };
 #define K_LOCAL ((1u << K_O2) | (1u << K_O0) | (1u << K_ALLOCA) | (1u << K_VLA) | \
 		 (1u << K_PRESSURE) | (1u << K_REALIGNED))
-#define K_ALL (K_LOCAL | (1u << K_PLUGIN_O0) | (1u << K_PLUGIN_O2))
+/* Frames without CFI, which both unwinders guess by the frame pointer. */
+#define K_GUESSED ((1u << K_NO_CFI) | (1u << K_JIT))
+#define K_ALL (K_LOCAL | K_GUESSED | (1u << K_PLUGIN_O0) | (1u << K_PLUGIN_O2))
 
 struct plan {
 	int depth;	/* frames still to build */
@@ -193,6 +204,58 @@ struct plan {
 };
 
 static int (*plugin_frame[2])(void *, int (*)(void *)); /* -O0, -O2 */
+
+/* --- a tiny JIT ------------------------------------------------------ */
+
+/* Code no module covers, so no unwinder has CFI for it.
+ * jit_with_fp(arg, fn, next) calls fn(arg, next) under a JIT's frame
+ * pointer prologue: push %rbp; mov %rsp, %rbp; mov %rsi, %rax;
+ * mov %rdx, %rsi; call *%rax; pop %rbp; ret.
+ * jit_rbp_from_rdx(arg, fn, value) calls fn(arg) with rbp = value, no
+ * frame pointer: push %rbp; mov %rdx, %rbp; call *%rsi; pop %rbp; ret. */
+typedef int (*jit_fn)(void *arg, void *fn, uintptr_t third);
+
+static const uint8_t jit_with_fp[] = {
+	0x55, 0x48, 0x89, 0xe5, 0x48, 0x89, 0xf0, 0x48, 0x89, 0xd6, 0xff, 0xd0, 0x5d, 0xc3,
+};
+static const uint8_t jit_rbp_from_rdx[] = {
+	0x55, 0x48, 0x89, 0xd5, 0xff, 0xd6, 0x5d, 0xc3,
+};
+
+/* Copies of the code in one executable page: libunwind's trace cache
+ * keeps what it decided per address, so each use has its own copy. */
+enum { JIT_PLAN, JIT_BAD_RBP, JIT_COPIES = JIT_BAD_RBP + 8 };
+static uint8_t *jit_page;
+
+static jit_fn
+jit_code(int copy)
+{
+	return (jit_fn)(void *)(jit_page + 64 * copy);
+}
+
+static bool
+jit_init(void)
+{
+	uint8_t *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	for (int i = 0; i < JIT_COPIES; i++) {
+		if (i == JIT_PLAN)
+			memcpy(p + 64 * i, jit_with_fp, sizeof(jit_with_fp));
+		else
+			memcpy(p + 64 * i, jit_rbp_from_rdx, sizeof(jit_rbp_from_rdx));
+	}
+	if (mprotect(p, 4096, PROT_READ | PROT_EXEC) != 0)
+		return false;
+	jit_page = p;
+	return true;
+}
+
+static bool
+in_jit(const void *ip)
+{
+	return jit_page && (const uint8_t *)ip >= jit_page && (const uint8_t *)ip < jit_page + 4096;
+}
 
 static int descend(void *p);
 
@@ -340,6 +403,10 @@ descend(void *arg)
 		return frame_sites(p);
 	case K_REALIGNED:
 		return frame_realigned(p);
+	case K_NO_CFI:
+		return fu_no_cfi_frame(p, descend);
+	case K_JIT: /* two frames without CFI in a row */
+		return jit_code(JIT_PLAN)(p, (void *)fu_no_cfi_frame, (uintptr_t)descend);
 	default:
 		return plugin_frame[k - K_PLUGIN_O0](p, descend);
 	}
@@ -372,8 +439,10 @@ test_chains(void)
 		{ "realigned-frame chain", 1u << K_REALIGNED },
 		{ "plugin -O0 chain", 1u << K_PLUGIN_O0 },
 		{ "plugin -O2 chain", 1u << K_PLUGIN_O2 },
+		{ "chain without unwind tables (frame pointers)", 1u << K_NO_CFI },
+		{ "JIT chain (frame pointers)", 1u << K_JIT },
 		{ "mixed local chain", K_LOCAL },
-		{ "mixed chain with plugins", K_ALL },
+		{ "mixed chain with plugins and code without CFI", K_ALL },
 		{ "mixed chain, some walks giving up", K_LOCAL | (1u << K_SITES) },
 	};
 
@@ -765,7 +834,7 @@ test_coroutine_chains(void)
 			}
 			CHECK(differ == 0 && gave_up == 0,
 			      "%s, %s frames: %d same, %d gave up, %d differ", stack_names[kind],
-			      k ? "mixed (plugins)" : "local", same, gave_up, differ);
+			      k ? "mixed (plugins, no CFI, JIT)" : "local", same, gave_up, differ);
 		}
 		stack_free(kind, release);
 	}
@@ -1024,6 +1093,84 @@ test_coroutine_fake_frame(void)
 		report_mismatch("a coroutine started with a misleading rbp", o);
 	CHECK(ok, "a coroutine started with rbp at a fake frame: the walk ends at "
 	      "__start_context (frame %d; libunwind guessed on to %d frames)", k, o->n[1]);
+}
+
+/* --- code without CFI whose rbp is no frame pointer ------------------- */
+
+static struct outcome bad_rbp_outcome;
+
+static LP_NOINLINE int
+bad_rbp_callee(void *arg)
+{
+	(void)arg;
+	walk_with(&bad_rbp_outcome, MAX_FRAMES, ORACLE_BACKTRACE);
+	__asm__ volatile("" ::: "memory");
+	return 0;
+}
+
+/* JIT code calls with rbp holding something else than a frame pointer:
+ * the walk ends at its frame, the frames before it libunwind's.  Two
+ * rbp values point at words that pass libunwind's test (at or above sp,
+ * near it) and read as a frame: misaligned, over a code address; and
+ * aligned, over a return address that lies on the stack. */
+static void
+test_jit_bad_rbp(void)
+{
+	char local[64];
+	uintptr_t here = (uintptr_t)local;
+	uintptr_t code = (uintptr_t)frame_o2 + 16, zero = 0;
+	uintptr_t on_stack[2];
+	uint8_t misaligned[32];
+	memset(misaligned, 0, sizeof(misaligned));
+	memcpy(misaligned + 12, &code, 8); /* read at rbp + 8, rbp at +4 */
+	memcpy(misaligned + 4, &zero, 8);
+	on_stack[0] = 0;
+	on_stack[1] = (uintptr_t)&on_stack[0];
+	const struct {
+		const char *what;
+		uintptr_t rbp;
+	} cases[] = {
+		{ "0 (the outermost frame)", 0 },
+		{ "1", 1 },
+		{ "misaligned, over a code address", (uintptr_t)misaligned + 4 },
+		{ "over a return address on the stack", (uintptr_t)on_stack },
+		{ "below sp", here - 65536 },
+		{ "1 MiB above sp", here + (1u << 20) },
+		{ "off the stack", (uintptr_t)&passed },
+	};
+	_Static_assert(LP_ARRAY_LENGTH(cases) <= JIT_COPIES - JIT_BAD_RBP, "JIT copies");
+
+	__asm__ volatile("" : : "r"(local), "r"(misaligned), "r"(on_stack) : "memory");
+	for (size_t i = 0; i < LP_ARRAY_LENGTH(cases); i++) {
+		jit_code(JIT_BAD_RBP + (int)i)(NULL, (void *)bad_rbp_callee, cases[i].rbp);
+		const struct outcome *o = &bad_rbp_outcome;
+		int n = o->n[0], k = 0;
+		while (k < o->n[1] && !in_jit(o->ips[1][k]))
+			k++;
+		bool ok = n == k + 1 && k < o->n[1] &&
+			  memcmp(o->ips[0], o->ips[1], (size_t)n * sizeof(void *)) == 0;
+		if (!ok)
+			report_mismatch("JIT code with a bad rbp", o);
+		CHECK(ok, "JIT frame with rbp %s: the walk ends at it (frame %d of %d; "
+		      "libunwind %d)", cases[i].what, k, n, o->n[1]);
+	}
+}
+
+/* Neither the function built without unwind tables nor the JIT's code
+ * has unwind information: libunwind says so. */
+static void
+test_no_unwind_info(void)
+{
+	unw_proc_info_t pi;
+	int r1 = unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)fu_no_cfi_frame + 4,
+					 &pi, NULL);
+	int r2 = unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)jit_code(JIT_PLAN) + 4,
+					 &pi, NULL);
+	int r3 = unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)frame_o2 + 4, &pi,
+					 NULL);
+	CHECK(r1 < 0 && r2 < 0 && r3 == 0,
+	      "no unwind information for fu_no_cfi_frame (%d) nor the JIT (%d), some for "
+	      "frame_o2 (%d)", r1, r2, r3);
 }
 
 /* A walk inside a signal handler that interrupted a walk must leave the
@@ -1404,6 +1551,7 @@ main(int argc, char **argv)
 
 	CHECK(lp_fast_unwind_init(), "lp_fast_unwind_init");
 	CHECK(lp_fast_unwind_init(), "lp_fast_unwind_init twice");
+	CHECK(jit_init(), "JIT code mapped");
 
 	/* After init: these modules are volatile, as plugins are. */
 	const char *names[2] = { "libfu_plugin_o0.so", "libfu_plugin_o2.so" };
@@ -1434,6 +1582,8 @@ main(int argc, char **argv)
 	test_threads(K_LOCAL | (1u << K_SITES), true, false, true,
 		     "8 threads, some walks giving up, max 1 to 64");
 	test_signals_during_walks(false);
+	test_no_unwind_info();
+	test_jit_bad_rbp();
 	test_coroutine_chains();
 	test_coroutine_switching();
 	test_many_stacks();
