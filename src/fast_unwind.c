@@ -182,8 +182,8 @@ struct lp_memo_step {
  * stacks of one program mostly do.  Steps are step[0, count). */
 struct lp_memo {
 	uintptr_t pc, sp, bp; /* the state the walk started from */
-	uintptr_t top;	      /* the top of its stack: only a walk with the
-			       * same bound may replay it */
+	uintptr_t top;	      /* the top of its stack: a walk under another
+			       * bound does not replay it (locate_stack) */
 	uint64_t gen;
 	int count;	     /* steps recorded */
 	bool ends;	     /* the rule after the last step is RULE_LAST */
@@ -1073,6 +1073,12 @@ locate_stack(uintptr_t sp)
 			top = ts->other[i].hi;
 	if (!top)
 		top = learn_bounds(ts, sp);
+	/* A memo recorded under another bound is not replayed under this
+	 * one (its steps read up to its own top).  A walk on the thread's
+	 * stack needs no such check: no state of a memo recorded on another
+	 * mapping lies on it. */
+	if (top && !ts->walking && ts->memo && ts->memo->top != top)
+		ts->memo->gen = UINT64_MAX;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ts->locating = false;
 	return top;
@@ -1242,14 +1248,31 @@ struct lp_walk_start {
 	(RULE_STANDARD | RULE_CFA_RBP | RULE_RBP_SAVED | 16 |                      \
 	 ((uint64_t)-2 & 0x7f) << RULE_SLOT_SHIFT)
 
-/* Whether bp may be the frame pointer of a frame whose stack pointer is
- * sp, on a stack ending at top: libunwind's test (at or above sp, within
- * FP_FRAME_MAX of it), and aligned, and its two words on the stack.
- * rbp 0 marks the outermost frame (the x86-64 ABI). */
-static inline bool
-frame_pointer_plausible(uintptr_t bp, uintptr_t sp, uintptr_t top)
+/* A rule that is not RULE_STANDARD, for the frame at (sp, bp) on a
+ * stack ending at top: what the walk does with it.  RULE_UNSUPPORTED:
+ * give up; RULE_LAST: the outermost frame; RULE_EMPTY: end here, a guess
+ * that failed (its end depends on rbp: not one the memo may skip to);
+ * RULE_AS_FRAME_POINTER: step by the frame pointer.  Out of line: the
+ * walk's loop keeps its registers.
+ *
+ * No CFI: rbp may be the frame's base if libunwind would think so (at or
+ * above sp, within FP_FRAME_MAX of it), it is aligned and its two words
+ * lie on the stack; rbp 0 marks the outermost frame (the x86-64 ABI).
+ * The return address above it must be code, not an address on the
+ * stack.  The walk then reads that word again, as any CFI step's. */
+static LP_NOINLINE uint64_t
+rule_without_cfi(uint64_t rule, uintptr_t sp, uintptr_t bp, uintptr_t top)
 {
-	return bp && !(bp & 7) && bp >= sp && bp - sp <= FP_FRAME_MAX && bp <= top - 16;
+	if ((rule & RULE_KIND) != RULE_LAST)
+		return RULE_UNSUPPORTED;
+	if ((rule & RULE_FRAME_POINTER) != RULE_FRAME_POINTER)
+		return RULE_LAST;
+	if (!bp || (bp & 7) || bp < sp || bp - sp > FP_FRAME_MAX || bp > top - 16)
+		return RULE_EMPTY;
+	uintptr_t ra = load_word(bp + 8);
+	if (ra >= sp && ra < top)
+		return RULE_EMPTY;
+	return RULE_AS_FRAME_POINTER;
 }
 
 /* Walk the stack from start.  Returns the number of frames, -1 (give
@@ -1265,8 +1288,7 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 	/* next: the first state of m not below sp; -1: m matches nothing.
 	 * tried: a state whose replay stopped at once (its first step differs
 	 * from this walk's): walked, not tried again. */
-	int next = start->own_memo && m->gen == start->gen && m->top == top ? 0 : -1,
-	    tried = -1;
+	int next = start->own_memo && m->gen == start->gen ? 0 : -1, tried = -1;
 	/* checked: the generation was confirmed, volatile rules are
 	 * current (their modules have frames on this stack: they stay). */
 	bool checked = false, used_volatile = false, ends = false;
@@ -1322,21 +1344,14 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 			checked = true;
 		}
 		used_volatile |= (rule & RULE_VOLATILE) != 0;
-		bool guessed = false;
 		if (lp_unlikely((rule & RULE_KIND) != RULE_STANDARD)) {
-			if ((rule & RULE_KIND) != RULE_LAST)
+			rule = rule_without_cfi(rule, sp, bp, top);
+			if ((rule & RULE_KIND) == RULE_UNSUPPORTED)
 				goto fail;
-			if ((rule & RULE_FRAME_POINTER) != RULE_FRAME_POINTER) {
-				ends = true;
+			if ((rule & RULE_KIND) != RULE_STANDARD) {
+				ends = (rule & RULE_KIND) == RULE_LAST;
 				break;
 			}
-			/* No CFI here: rbp, if it is a frame pointer, is the
-			 * frame's base; if not, the walk ends (its end depends
-			 * on rbp: not one the memo may skip to). */
-			if (!frame_pointer_plausible(bp, sp, top))
-				break;
-			rule = RULE_AS_FRAME_POINTER;
-			guessed = true;
 		}
 		/* The slot field, sign-extended: rbp's slot in words, or
 		 * for an aligned rule where the CFA is, in bytes. */
@@ -1361,10 +1376,6 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 				goto fail;
 			bp = load_word(bp_at);
 		}
-		/* A guessed frame's return address on the stack itself is no
-		 * code: rbp was no frame pointer. */
-		if (lp_unlikely(guessed) && ra >= sp && ra < top)
-			break;
 		sp = cfa;
 		if (lp_unlikely(ra < LOWEST_PC))
 			break;
