@@ -396,6 +396,7 @@ static void
 after_fork_child(void)
 {
 	lp_heap_unlock_all();
+	lp_heap_after_fork_child();
 	lp_log_after_fork_child();
 	lp_depot_unlock_all();
 	lp_objects_unlock();

@@ -2,9 +2,11 @@
 /* heap_table.c - see heap_table.h. */
 #include "heap_table.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "guard.h"
 #include "log.h"
 #include "spinlock.h"
 #include "vec.h"
@@ -43,14 +45,40 @@ static struct {
 
 static uint64_t large_threshold;
 
-/* Peak bytes: each thread batches its delta and publishes it to
- * published_bytes every FLUSH bytes, so threads do not fight over one
- * cache line.  peak = max(published + own delta): exact for one thread,
- * off by at most (threads - 1) * FLUSH otherwise. */
+/* Live bytes and their peak, without a shared write per allocation.
+ *
+ * live = published_bytes + the sum of every thread's unpublished delta.
+ * A thread adds each change to its own delta (a slot of its own, below)
+ * and publishes the delta with one atomic add once it reaches +-FLUSH,
+ * when the thread ends, and when it forks.  The peak is the highest
+ * published + own delta seen at any change, which is exact when one
+ * thread allocates and frees (every other delta is 0), and otherwise
+ * differs from the true maximum by less than FLUSH per other thread
+ * holding a delta at that moment.
+ *
+ * The deltas live in a static array, not in TLS: a thread's delta must
+ * survive it (its destructor may run before other destructors that
+ * free), and a forked child must be able to fold the deltas of the
+ * threads that did not follow it.  Before this, the delta of a thread
+ * that freed what others had allocated died with the thread, and the
+ * peak of a thread-per-request server climbed by up to 64 KiB a request. */
 #define FLUSH (64 * 1024)
+#define NSLOTS 1024
+struct delta_slot {
+	int64_t delta;  /* written by the owner only (and by fork's child) */
+	int taken;      /* 0 free, 1 owned */
+} __attribute__((aligned(64)));
+static struct delta_slot slots_of_threads[NSLOTS];
 static int64_t published_bytes;
 static int64_t peak_bytes;
-static __thread int64_t thread_delta __attribute__((tls_model("initial-exec")));
+static pthread_key_t slot_key;
+static bool slot_key_ok;
+static unsigned slot_hint;
+/* NULL until the thread's first change; then its slot, or NULL again for
+ * good (slot_state 2) once it ended or no slot was free: such a thread
+ * publishes every change (exact, one atomic add each). */
+static __thread struct delta_slot *my_slot __attribute__((tls_model("initial-exec")));
+static __thread int slot_state __attribute__((tls_model("initial-exec")));
 
 static inline uint64_t
 hash_ptr(uintptr_t p)
@@ -192,22 +220,18 @@ large_take(uintptr_t ptr, struct large_entry *out)
 
 /* --- the shards --------------------------------------------------------- */
 
+static void on_thread_exit(void *arg);
+
 void
 lp_heap_init(uint64_t threshold)
 {
 	large_threshold = threshold;
+	slot_key_ok = pthread_key_create(&slot_key, on_thread_exit) == 0;
 }
 
-void
-lp_heap_account(int64_t delta)
+static inline void
+raise_peak(int64_t now)
 {
-	int64_t d = thread_delta + delta;
-	int64_t now = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED) + d;
-	if (d >= FLUSH || d <= -FLUSH) {
-		now = __atomic_add_fetch(&published_bytes, d, __ATOMIC_RELAXED);
-		d = 0;
-	}
-	thread_delta = d;
 	int64_t peak = __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED);
 	while (now > peak &&
 	       !__atomic_compare_exchange_n(&peak_bytes, &peak, now, true,
@@ -215,17 +239,131 @@ lp_heap_account(int64_t delta)
 		;
 }
 
+/* This thread's first change: a free slot, with the thread-exit hook
+ * armed to give it back.  Guard up: pthread_setspecific may calloc. */
+static bool
+take_slot(void)
+{
+	if (!slot_key_ok)
+		return false;
+	unsigned start = __atomic_load_n(&slot_hint, __ATOMIC_RELAXED);
+	for (unsigned k = 0; k < NSLOTS; k++) {
+		unsigned i = (start + k) % NSLOTS;
+		struct delta_slot *s = &slots_of_threads[i];
+		int expect = 0;
+		if (__atomic_load_n(&s->taken, __ATOMIC_RELAXED) ||
+		    !__atomic_compare_exchange_n(&s->taken, &expect, 1, false,
+						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			continue;
+		if (pthread_setspecific(slot_key, s) != 0) {
+			__atomic_store_n(&s->taken, 0, __ATOMIC_RELEASE);
+			return false;
+		}
+		__atomic_store_n(&slot_hint, (i + 1) % NSLOTS, __ATOMIC_RELAXED);
+		my_slot = s;
+		slot_state = 1;
+		return true;
+	}
+	return false;
+}
+
+/* Publish the slot's delta and give the slot back.  The delta is read
+ * and cleared before it is added, so a fork in between loses it in the
+ * child rather than counting it twice. */
 static void
+release_slot(struct delta_slot *s)
+{
+	int64_t d = __atomic_exchange_n(&s->delta, 0, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&published_bytes, d, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->taken, 0, __ATOMIC_RELEASE);
+}
+
+/* Thread exit: its delta is published; later changes in this thread (a
+ * destructor that runs after ours) are published one by one. */
+static void
+on_thread_exit(void *arg)
+{
+	lp_guard_enter();
+	slot_state = 2;
+	my_slot = NULL;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	release_slot(arg);
+	lp_guard_leave();
+}
+
+/* No slot (yet, or any more), or nested inside the shim (a signal
+ * handler's free while this thread was in the middle of a change): the
+ * change is published at once. */
+static LP_NOINLINE void
+account_slow(int64_t delta)
+{
+	if (slot_state == 0 && lp_guard_depth == 1) {
+		slot_state = 2; /* until a slot is had: a nested call publishes */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (take_slot()) {
+			lp_heap_account(delta);
+			return;
+		}
+	}
+	struct delta_slot *s = my_slot;
+	int64_t own = s ? __atomic_load_n(&s->delta, __ATOMIC_RELAXED) : 0;
+	raise_peak(__atomic_add_fetch(&published_bytes, delta, __ATOMIC_RELAXED) + own);
+}
+
+void
+lp_heap_account(int64_t delta)
+{
+	struct delta_slot *s = my_slot;
+	if (lp_unlikely(s == NULL || lp_guard_depth != 1))
+		return account_slow(delta);
+	int64_t d = s->delta + delta;
+	int64_t now;
+	if (lp_unlikely(d >= FLUSH || d <= -FLUSH)) {
+		__atomic_store_n(&s->delta, 0, __ATOMIC_RELAXED);
+		now = __atomic_add_fetch(&published_bytes, d, __ATOMIC_RELAXED);
+	} else {
+		__atomic_store_n(&s->delta, d, __ATOMIC_RELAXED);
+		now = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED) + d;
+	}
+	raise_peak(now);
+}
+
+int64_t
+lp_heap_accounted(void)
+{
+	int64_t sum = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < NSLOTS; i++)
+		sum += __atomic_load_n(&slots_of_threads[i].delta, __ATOMIC_RELAXED);
+	return sum;
+}
+
+void
+lp_heap_after_fork_child(void)
+{
+	/* Only this thread lives on: the others' deltas are published and
+	 * their slots freed (a fork from inside another thread's change
+	 * may be off by that one change). */
+	for (unsigned i = 0; i < NSLOTS; i++) {
+		struct delta_slot *s = &slots_of_threads[i];
+		if (s != my_slot && __atomic_load_n(&s->taken, __ATOMIC_RELAXED))
+			release_slot(s);
+	}
+}
+
+/* Returns the size of a stale block found at the same address (0: none),
+ * which the caller takes off the live bytes too. */
+static uint64_t
 insert_at(struct shard *s, uintptr_t ptr, uint32_t size32, uint32_t stack,
 	  uint64_t size)
 {
+	uint64_t stale = 0;
 	bool found;
 	uint32_t i = find_slot(s->slots, sizeof(struct entry), s->cap, ptr, &found);
 	if (lp_unlikely(found)) {
 		/* The address was freed behind our back (free while the
 		 * guard was up): forget the stale block. */
-		uint64_t stale = s->slots[i].size;
 		struct large_entry le;
+		stale = s->slots[i].size;
 		if (stale == SIZE_IN_LARGE || stale >= large_threshold)
 			stale = large_take(ptr, &le) ? le.size : 0;
 		s->live_bytes -= stale;
@@ -235,6 +373,7 @@ insert_at(struct shard *s, uintptr_t ptr, uint32_t size32, uint32_t stack,
 	s->count++;
 	s->live_bytes += size;
 	s->allocs++;
+	return stale;
 }
 
 void
@@ -250,14 +389,14 @@ lp_heap_insert(uintptr_t ptr, uint64_t size, uint32_t stack)
 		lp_spin_unlock(&s->lock);
 		return; /* out of memory: the block goes unrecorded */
 	}
-	insert_at(s, ptr, is_large ? SIZE_IN_LARGE : (uint32_t)size, stack,
-		  size);
+	uint64_t stale = insert_at(s, ptr, is_large ? SIZE_IN_LARGE : (uint32_t)size,
+				   stack, size);
 	/* After insert_at, which may have dropped a stale large entry for
 	 * the same address (lock order: shard, then large). */
 	if (lp_unlikely(is_large))
 		large_put(ptr, size, lp_now_ns());
 	lp_spin_unlock(&s->lock);
-	lp_heap_account((int64_t)size);
+	lp_heap_account((int64_t)size - (int64_t)stale);
 }
 
 bool
@@ -321,11 +460,14 @@ lp_heap_restore(const struct lp_block *b)
 	struct shard *s = &shards[hash_ptr(b->ptr) >> 60];
 	bool is_large = b->size >= large_threshold || b->size >= SIZE_IN_LARGE;
 
+	int64_t delta = 0;
 	lp_spin_lock(&s->lock);
 	if (!needs_room(s->count, s->cap) ||
 	    grow_locked((void **)&s->slots, sizeof(struct entry), &s->cap)) {
-		insert_at(s, b->ptr, is_large ? SIZE_IN_LARGE : (uint32_t)b->size,
-			  b->stack, b->size);
+		delta = (int64_t)b->size -
+			(int64_t)insert_at(s, b->ptr,
+					   is_large ? SIZE_IN_LARGE : (uint32_t)b->size,
+					   b->stack, b->size);
 		if (is_large)
 			large_put(b->ptr, b->size, b->birth_ns ? b->birth_ns : lp_now_ns());
 		/* Not a new allocation, and not a free either. */
@@ -333,7 +475,7 @@ lp_heap_restore(const struct lp_block *b)
 		s->frees--;
 	}
 	lp_spin_unlock(&s->lock);
-	lp_heap_account((int64_t)b->size);
+	lp_heap_account(delta);
 }
 
 /* --- visiting ----------------------------------------------------------- */
