@@ -162,8 +162,12 @@ realloc_headered_slow(void *p, size_t size, void *caller)
 	}
 	if (!tracking())
 		return realloc_by_copy(p, size, lp_real.malloc(size));
-	/* A large block lives headerless, in the side table. */
-	return realloc_by_copy(p, size, malloc_side(size, caller));
+	/* A large block lives headerless, in the side table.  The old
+	 * record goes first, as in any realloc: the peak never counts both
+	 * blocks. */
+	size_t old = headered_usable(p);
+	return lp_record_realloc_headered_to_side(p, size, old < size ? old : size,
+						  caller);
 }
 
 static inline void *

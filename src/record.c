@@ -177,6 +177,33 @@ lp_record_realloc_headered(void *p, size_t size, void *caller)
 	return q;
 }
 
+LP_NOINLINE void *
+lp_record_realloc_headered_to_side(void *p, size_t size, size_t copy, void *caller)
+{
+	struct lp_block old;
+
+	lp_guard_enter();
+	bool had = forget_headered(p, &old);
+	lp_guard_leave();
+	void *q = lp_real.malloc(size);
+	if (lp_unlikely(!q)) {
+		int saved = errno;
+		lp_guard_enter();
+		if (had) {
+			add_headered(p, (uint32_t)old.size, old.stack);
+			__atomic_fetch_add(&lp_record_stats.restored, 1, __ATOMIC_RELAXED);
+		}
+		lp_guard_leave();
+		errno = saved;
+		return NULL;
+	}
+	memcpy(q, p, copy);
+	lp_header_clear(p);
+	lp_real.free(lp_header_base(p));
+	lp_record_alloc(q, size, caller);
+	return q;
+}
+
 bool
 lp_record_lookup(uintptr_t ptr, struct lp_block *out)
 {
