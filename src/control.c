@@ -31,6 +31,7 @@
 
 #include "alloc_log.h"
 #include "cpython.h"
+#include "early.h"
 #include "guard.h"
 #include "heap_table.h"
 #include "linewriter.h"
@@ -526,9 +527,10 @@ lp_init(void)
 	atexit(on_exit_hook);
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	lp_control_start();
-	__atomic_store_n(&lp_state, LP_TRACKING, __ATOMIC_RELEASE);
+	lp_early_start_tracking(); /* the blocks made before, then LP_TRACKING */
 	lp_cpython_init();
 out:
+	lp_early_close();
 	lp_guard_leave();
 }
 
