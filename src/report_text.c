@@ -201,8 +201,8 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 	LP_LINE(lw, r, "command: ");
 	lp_lw_text_safe(lw, r->command);
 	lp_lw_puts(lw, "\n");
-	if (r->warning)
-		LP_LINE(lw, r, "WARNING: %s\n", r->warning);
+	for (unsigned i = 0; i < r->nwarnings; i++)
+		LP_LINE(lw, r, "WARNING: %s\n", r->warnings[i]);
 	LP_LINE(lw, r, "heap: %" PRIu64 " live blocks, %" PRIu64 " live bytes, peak %"
 	  PRIu64 " bytes; %" PRIu64 " allocations, %" PRIu64 " frees\n",
 	  t->live_blocks, t->live_bytes, t->peak_bytes, t->allocs, t->frees);
