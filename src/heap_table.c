@@ -47,38 +47,37 @@ static uint64_t large_threshold;
 
 /* Live bytes and their peak, without a shared write per allocation.
  *
- * live = published_bytes + the sum of every thread's unpublished delta.
- * A thread adds each change to its own delta (a slot of its own, below)
- * and publishes the delta with one atomic add once it reaches +-FLUSH,
- * when the thread ends, and when it forks.  The peak is the highest
- * published + own delta seen at any change, which is exact when one
- * thread allocates and frees (every other delta is 0), and otherwise
- * differs from the true maximum by less than FLUSH per other thread
- * holding a delta at that moment.
+ * live = published_bytes + the sum of every thread's pending delta.  A
+ * thread adds each change to its own delta (TLS) and publishes it with one
+ * atomic add once it reaches +-FLUSH, when the thread ends, and (for the
+ * threads that do not follow it) when a thread forks.  The peak is the
+ * highest published + own delta seen at any change: exact when one thread
+ * allocates and frees (every other delta is 0), otherwise less than FLUSH
+ * off per other thread holding a delta at that moment.
  *
- * The deltas live in a static array, not in TLS: a thread's delta must
- * survive it (its destructor may run before other destructors that
- * free), and a forked child must be able to fold the deltas of the
- * threads that did not follow it.  Before this, the delta of a thread
- * that freed what others had allocated died with the thread, and the
- * peak of a thread-per-request server climbed by up to 64 KiB a request. */
+ * Before, the delta simply died with its thread: a thread that freed what
+ * others had allocated left its negative delta behind, and the peak of a
+ * thread-per-request server climbed by up to 64 KiB a request.  Now each
+ * thread's first change registers its delta (its address, in a static
+ * array a forked child can read) and arms a thread-exit key that
+ * publishes it; after that, the thread publishes every change at once.
+ *
+ * The delta changes by single instructions (xadd, no lock prefix: a
+ * signal handler's change on the same thread cannot land in the middle of
+ * one), so a free nested in a change loses nothing. */
 #define FLUSH (64 * 1024)
-#define NSLOTS 1024
-struct delta_slot {
-	int64_t delta;  /* written by the owner only (and by fork's child) */
-	int taken;      /* 0 free, 1 owned */
-} __attribute__((aligned(64)));
-static struct delta_slot slots_of_threads[NSLOTS];
+#define NREG 1024
+struct acct {
+	int64_t delta;
+	int state; /* 0 first change to come, 1 registered, 2 publish each */
+};
+static __thread struct acct acct __attribute__((tls_model("initial-exec")));
+static int64_t *registered[NREG]; /* &acct.delta of live threads */
+static unsigned reg_hint;
 static int64_t published_bytes;
 static int64_t peak_bytes;
-static pthread_key_t slot_key;
-static bool slot_key_ok;
-static unsigned slot_hint;
-/* NULL until the thread's first change; then its slot, or NULL again for
- * good (slot_state 2) once it ended or no slot was free: such a thread
- * publishes every change (exact, one atomic add each). */
-static __thread struct delta_slot *my_slot __attribute__((tls_model("initial-exec")));
-static __thread int slot_state __attribute__((tls_model("initial-exec")));
+static pthread_key_t exit_key;
+static bool exit_key_ok;
 
 static inline uint64_t
 hash_ptr(uintptr_t p)
@@ -226,7 +225,7 @@ void
 lp_heap_init(uint64_t threshold)
 {
 	large_threshold = threshold;
-	slot_key_ok = pthread_key_create(&slot_key, on_thread_exit) == 0;
+	exit_key_ok = pthread_key_create(&exit_key, on_thread_exit) == 0;
 }
 
 static inline void
@@ -239,90 +238,93 @@ raise_peak(int64_t now)
 		;
 }
 
-/* This thread's first change: a free slot, with the thread-exit hook
- * armed to give it back.  Guard up: pthread_setspecific may calloc. */
-static bool
-take_slot(void)
+/* *p += v in one instruction; returns the old value.  Atomic with respect
+ * to this thread's signal handlers, not to other threads: only the owner
+ * writes its delta (and a forked child, alone, those of threads that did
+ * not follow it). */
+static inline int64_t
+own_xadd(int64_t *p, int64_t v)
 {
-	if (!slot_key_ok)
+	__asm__ volatile("xaddq %0, %1" : "+r"(v), "+m"(*p));
+	return v;
+}
+
+/* Take the delta, leaving what a signal handler adds meanwhile. */
+static inline int64_t
+own_take(int64_t *p)
+{
+	int64_t d = __atomic_load_n(p, __ATOMIC_RELAXED);
+	own_xadd(p, -d);
+	return d;
+}
+
+/* This thread's first change: register its delta, arm the exit key.
+ * Guard up (pthread_setspecific may calloc), not nested. */
+static bool
+register_thread(void)
+{
+	if (!exit_key_ok)
 		return false;
-	unsigned start = __atomic_load_n(&slot_hint, __ATOMIC_RELAXED);
-	for (unsigned k = 0; k < NSLOTS; k++) {
-		unsigned i = (start + k) % NSLOTS;
-		struct delta_slot *s = &slots_of_threads[i];
-		int expect = 0;
-		if (__atomic_load_n(&s->taken, __ATOMIC_RELAXED) ||
-		    !__atomic_compare_exchange_n(&s->taken, &expect, 1, false,
-						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	unsigned start = __atomic_load_n(&reg_hint, __ATOMIC_RELAXED);
+	for (unsigned k = 0; k < NREG; k++) {
+		unsigned i = (start + k) % NREG;
+		int64_t *expect = NULL;
+		if (__atomic_load_n(&registered[i], __ATOMIC_RELAXED) ||
+		    !__atomic_compare_exchange_n(&registered[i], &expect, &acct.delta, false,
+						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			continue;
-		if (pthread_setspecific(slot_key, s) != 0) {
-			__atomic_store_n(&s->taken, 0, __ATOMIC_RELEASE);
+		if (pthread_setspecific(exit_key, &registered[i]) != 0) {
+			__atomic_store_n(&registered[i], NULL, __ATOMIC_RELAXED);
 			return false;
 		}
-		__atomic_store_n(&slot_hint, (i + 1) % NSLOTS, __ATOMIC_RELAXED);
-		my_slot = s;
-		slot_state = 1;
+		__atomic_store_n(&reg_hint, (i + 1) % NREG, __ATOMIC_RELAXED);
 		return true;
 	}
 	return false;
 }
 
-/* Publish the slot's delta and give the slot back.  The delta is read
- * and cleared before it is added, so a fork in between loses it in the
- * child rather than counting it twice. */
-static void
-release_slot(struct delta_slot *s)
-{
-	int64_t d = __atomic_exchange_n(&s->delta, 0, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&published_bytes, d, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->taken, 0, __ATOMIC_RELEASE);
-}
-
-/* Thread exit: its delta is published; later changes in this thread (a
- * destructor that runs after ours) are published one by one. */
+/* Thread exit: publish the delta, unregister it; this thread's later
+ * changes (a destructor that runs after ours) are published one by one. */
 static void
 on_thread_exit(void *arg)
 {
-	lp_guard_enter();
-	slot_state = 2;
-	my_slot = NULL;
+	int64_t **slot = arg;
+	acct.state = 2;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	release_slot(arg);
-	lp_guard_leave();
+	__atomic_add_fetch(&published_bytes, own_take(&acct.delta), __ATOMIC_RELAXED);
+	__atomic_store_n(slot, NULL, __ATOMIC_RELAXED);
 }
 
-/* No slot (yet, or any more), or nested inside the shim (a signal
- * handler's free while this thread was in the middle of a change): the
- * change is published at once. */
+/* Not registered (yet, or any more): publish at once.  A thread's first
+ * change registers it, unless nested inside the shim (a signal handler's
+ * free: no pthread_setspecific there). */
 static LP_NOINLINE void
 account_slow(int64_t delta)
 {
-	if (slot_state == 0 && lp_guard_depth == 1) {
-		slot_state = 2; /* until a slot is had: a nested call publishes */
+	if (acct.state == 0 && lp_guard_depth == 1) {
+		acct.state = 2; /* a nested change meanwhile publishes */
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		if (take_slot()) {
+		if (register_thread()) {
+			acct.state = 1;
 			lp_heap_account(delta);
 			return;
 		}
 	}
-	struct delta_slot *s = my_slot;
-	int64_t own = s ? __atomic_load_n(&s->delta, __ATOMIC_RELAXED) : 0;
-	raise_peak(__atomic_add_fetch(&published_bytes, delta, __ATOMIC_RELAXED) + own);
+	int64_t now = __atomic_add_fetch(&published_bytes, delta, __ATOMIC_RELAXED);
+	raise_peak(now + __atomic_load_n(&acct.delta, __ATOMIC_RELAXED));
 }
 
 void
 lp_heap_account(int64_t delta)
 {
-	struct delta_slot *s = my_slot;
-	if (lp_unlikely(s == NULL || lp_guard_depth != 1))
+	if (lp_unlikely(acct.state != 1))
 		return account_slow(delta);
-	int64_t d = s->delta + delta;
-	int64_t now;
+	int64_t d = own_xadd(&acct.delta, delta) + delta, now;
 	if (lp_unlikely(d >= FLUSH || d <= -FLUSH)) {
-		__atomic_store_n(&s->delta, 0, __ATOMIC_RELAXED);
-		now = __atomic_add_fetch(&published_bytes, d, __ATOMIC_RELAXED);
+		own_xadd(&acct.delta, -d);
+		now = __atomic_add_fetch(&published_bytes, d, __ATOMIC_RELAXED) +
+		      __atomic_load_n(&acct.delta, __ATOMIC_RELAXED);
 	} else {
-		__atomic_store_n(&s->delta, d, __ATOMIC_RELAXED);
 		now = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED) + d;
 	}
 	raise_peak(now);
@@ -332,21 +334,31 @@ int64_t
 lp_heap_accounted(void)
 {
 	int64_t sum = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < NSLOTS; i++)
-		sum += __atomic_load_n(&slots_of_threads[i].delta, __ATOMIC_RELAXED);
+	if (acct.state != 1)
+		sum += __atomic_load_n(&acct.delta, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < NREG; i++) {
+		int64_t *d = __atomic_load_n(&registered[i], __ATOMIC_RELAXED);
+		if (d)
+			sum += __atomic_load_n(d, __ATOMIC_RELAXED);
+	}
 	return sum;
 }
 
 void
 lp_heap_after_fork_child(void)
 {
-	/* Only this thread lives on: the others' deltas are published and
-	 * their slots freed (a fork from inside another thread's change
-	 * may be off by that one change). */
-	for (unsigned i = 0; i < NSLOTS; i++) {
-		struct delta_slot *s = &slots_of_threads[i];
-		if (s != my_slot && __atomic_load_n(&s->taken, __ATOMIC_RELAXED))
-			release_slot(s);
+	/* Only this thread lives on.  The others' deltas are in memory the
+	 * child has (their stacks' TLS; a registered thread has not ended:
+	 * its exit key would have unregistered it): publish and forget
+	 * them.  A fork in the middle of another thread's change may be off
+	 * by that change. */
+	for (unsigned i = 0; i < NREG; i++) {
+		int64_t *d = registered[i];
+		if (!d || d == &acct.delta)
+			continue;
+		__atomic_add_fetch(&published_bytes, *d, __ATOMIC_RELAXED);
+		*d = 0;
+		registered[i] = NULL;
 	}
 }
 

@@ -49,7 +49,7 @@ lp_record_alloc(void *p, size_t size, void *caller)
 
 /* A headered block into the log; into the side table (its header saying
  * so) when no log can be had. */
-static void
+static inline __attribute__((always_inline)) void
 add_headered(void *p, uint32_t size, uint32_t stack)
 {
 	if (lp_unlikely(!lp_log_add(p, size, stack))) {
@@ -85,7 +85,7 @@ lp_record_free(void *p)
 }
 
 /* Guard up. */
-static bool
+static inline __attribute__((always_inline)) bool
 forget_headered(void *p, struct lp_block *old)
 {
 	if (lp_header_of(p)->log == LP_HEADER_NO_LOG)
