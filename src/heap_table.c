@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "guard.h"
 #include "log.h"
@@ -67,12 +69,12 @@ static uint64_t large_threshold;
  * one), so a free nested in a change loses nothing. */
 #define FLUSH (64 * 1024)
 #define NREG 1024
-struct acct {
+struct own_acct {
 	int64_t delta;
 	int state; /* 0 first change to come, 1 registered, 2 publish each */
 };
-static __thread struct acct acct __attribute__((tls_model("initial-exec")));
-static int64_t *registered[NREG]; /* &acct.delta of live threads */
+static __thread struct own_acct own __attribute__((tls_model("initial-exec")));
+static int64_t *registered[NREG]; /* &own.delta of live threads */
 static unsigned reg_hint;
 static int64_t published_bytes;
 static int64_t peak_bytes;
@@ -270,7 +272,7 @@ register_thread(void)
 		unsigned i = (start + k) % NREG;
 		int64_t *expect = NULL;
 		if (__atomic_load_n(&registered[i], __ATOMIC_RELAXED) ||
-		    !__atomic_compare_exchange_n(&registered[i], &expect, &acct.delta, false,
+		    !__atomic_compare_exchange_n(&registered[i], &expect, &own.delta, false,
 						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			continue;
 		if (pthread_setspecific(exit_key, &registered[i]) != 0) {
@@ -289,9 +291,9 @@ static void
 on_thread_exit(void *arg)
 {
 	int64_t **slot = arg;
-	acct.state = 2;
+	own.state = 2;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_add_fetch(&published_bytes, own_take(&acct.delta), __ATOMIC_RELAXED);
+	__atomic_add_fetch(&published_bytes, own_take(&own.delta), __ATOMIC_RELAXED);
 	__atomic_store_n(slot, NULL, __ATOMIC_RELAXED);
 }
 
@@ -301,29 +303,29 @@ on_thread_exit(void *arg)
 static LP_NOINLINE void
 account_slow(int64_t delta)
 {
-	if (acct.state == 0 && lp_guard_depth == 1) {
-		acct.state = 2; /* a nested change meanwhile publishes */
+	if (own.state == 0 && lp_guard_depth == 1) {
+		own.state = 2; /* a nested change meanwhile publishes */
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		if (register_thread()) {
-			acct.state = 1;
+			own.state = 1;
 			lp_heap_account(delta);
 			return;
 		}
 	}
 	int64_t now = __atomic_add_fetch(&published_bytes, delta, __ATOMIC_RELAXED);
-	raise_peak(now + __atomic_load_n(&acct.delta, __ATOMIC_RELAXED));
+	raise_peak(now + __atomic_load_n(&own.delta, __ATOMIC_RELAXED));
 }
 
 void
 lp_heap_account(int64_t delta)
 {
-	if (lp_unlikely(acct.state != 1))
+	if (lp_unlikely(own.state != 1))
 		return account_slow(delta);
-	int64_t d = own_xadd(&acct.delta, delta) + delta, now;
+	int64_t d = own_xadd(&own.delta, delta) + delta, now;
 	if (lp_unlikely(d >= FLUSH || d <= -FLUSH)) {
-		own_xadd(&acct.delta, -d);
+		own_xadd(&own.delta, -d);
 		now = __atomic_add_fetch(&published_bytes, d, __ATOMIC_RELAXED) +
-		      __atomic_load_n(&acct.delta, __ATOMIC_RELAXED);
+		      __atomic_load_n(&own.delta, __ATOMIC_RELAXED);
 	} else {
 		now = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED) + d;
 	}
@@ -334,8 +336,8 @@ int64_t
 lp_heap_accounted(void)
 {
 	int64_t sum = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED);
-	if (acct.state != 1)
-		sum += __atomic_load_n(&acct.delta, __ATOMIC_RELAXED);
+	if (own.state != 1)
+		sum += __atomic_load_n(&own.delta, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < NREG; i++) {
 		int64_t *d = __atomic_load_n(&registered[i], __ATOMIC_RELAXED);
 		if (d)
@@ -350,15 +352,21 @@ lp_heap_after_fork_child(void)
 	/* Only this thread lives on.  The others' deltas are in memory the
 	 * child has (their stacks' TLS; a registered thread has not ended:
 	 * its exit key would have unregistered it): publish and forget
-	 * them.  A fork in the middle of another thread's change may be off
-	 * by that change. */
+	 * them (nobody writes them any more).  A fork in the middle of
+	 * another thread's change may be off by that change. */
+	pid_t self = getpid();
 	for (unsigned i = 0; i < NREG; i++) {
 		int64_t *d = registered[i];
-		if (!d || d == &acct.delta)
+		if (!d || d == &own.delta)
 			continue;
-		__atomic_add_fetch(&published_bytes, *d, __ATOMIC_RELAXED);
-		*d = 0;
 		registered[i] = NULL;
+		/* Read without trusting the address: a thread whose first change
+		 * came in its last round of TSD destructors stays registered
+		 * after it ended, and its stack may be gone. */
+		int64_t v;
+		struct iovec to = { &v, sizeof(v) }, from = { d, sizeof(v) };
+		if (process_vm_readv(self, &to, 1, &from, 1, 0) == (ssize_t)sizeof(v))
+			__atomic_add_fetch(&published_bytes, v, __ATOMIC_RELAXED);
 	}
 }
 
