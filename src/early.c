@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <string.h>
 
 #include "guard.h"
@@ -43,21 +44,30 @@ static uint64_t dropped, dropped_bytes;
  * gives up whole.  libgcc hands over each frame as it goes.  Looked up
  * once, in the first early allocation (where lp_resolve's own dlsym has
  * just run), and only from libgcc_s itself: a _Unwind_Backtrace of
- * libunwind's would open its validation pipe behind the program's back. */
+ * libunwind's would open its validation pipe behind the program's back.
+ * (Every dl call clears the thread's pending dlerror(), a failed one sets
+ * it: the failure is cleared again, nothing of the program's is lost that
+ * the lookup itself had not cleared.) */
 struct _Unwind_Context;
 typedef int (*trace_fn)(struct _Unwind_Context *, void *);
 static int (*unwind_backtrace)(trace_fn, void *);
 static uintptr_t (*unwind_get_ip)(struct _Unwind_Context *);
+static uintptr_t libgcc_lo, libgcc_hi;
 static int libgcc_state; /* 0 not looked up, 1 found, 2 absent */
 
+/* fn lies in libgcc_s: its text range, else false. */
 static bool
-from_libgcc(void *fn)
+in_libgcc(void *fn, uintptr_t *lo, uintptr_t *hi)
 {
-	Dl_info info;
-	if (!fn || !dladdr(fn, &info) || !info.dli_fname)
+	struct dl_find_object o;
+	if (!fn || _dl_find_object(fn, &o) != 0 || !o.dlfo_link_map ||
+	    !o.dlfo_link_map->l_name)
 		return false;
-	const char *base = strrchr(info.dli_fname, '/');
-	base = base ? base + 1 : info.dli_fname;
+	const char *name = o.dlfo_link_map->l_name;
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	*lo = (uintptr_t)o.dlfo_map_start;
+	*hi = (uintptr_t)o.dlfo_map_end;
 	return strncmp(base, "libgcc_s.so", 11) == 0;
 }
 
@@ -67,9 +77,14 @@ find_libgcc(void)
 	if (libgcc_state == 0) {
 		void *bt = dlsym(RTLD_DEFAULT, "_Unwind_Backtrace");
 		void *ip = dlsym(RTLD_DEFAULT, "_Unwind_GetIP");
-		if (from_libgcc(bt) && from_libgcc(ip)) {
+		uintptr_t lo, hi, lo2, hi2;
+		if (!bt || !ip)
+			dlerror(); /* no failure of ours left for the program's dlerror() */
+		if (in_libgcc(bt, &lo, &hi) && in_libgcc(ip, &lo2, &hi2)) {
 			unwind_backtrace = (int (*)(trace_fn, void *))bt;
 			unwind_get_ip = (uintptr_t (*)(struct _Unwind_Context *))ip;
+			libgcc_lo = lo;
+			libgcc_hi = hi;
 			libgcc_state = 1;
 		} else {
 			libgcc_state = 2;
@@ -102,7 +117,9 @@ capture(void **out, void *caller)
 {
 	void *ips[OWN_FRAMES_MAX + EARLY_DEPTH];
 	struct walk w = { ips, 0, (int)LP_ARRAY_LENGTH(ips) };
-	if (find_libgcc())
+	/* Not when libgcc itself allocates: it may hold the lock of its
+	 * registered frames (init_object), which the walk would take again. */
+	if (find_libgcc() && !((uintptr_t)caller >= libgcc_lo && (uintptr_t)caller < libgcc_hi))
 		unwind_backtrace(one_frame, &w);
 	int first = -1;
 	for (int i = 0; i < w.n && i < OWN_FRAMES_MAX; i++) {
