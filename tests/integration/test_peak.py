@@ -52,9 +52,23 @@ def one(env):
                  f"(off by {seen - want}; {threads} threads: within {bound})")
         last = want
     # Nothing climbs after the last phase: the exit report keeps its peak.
-    ex = r.report("exit")
+    ex = r.report("exit", pid=pre["pid"])
     soft(check_eq, ex["heap"]["peak_bytes"], by_label["end:concurrent"]["heap"]["peak_bytes"],
          f"{what}: exit report's peak_bytes")
+    # A forked child, alone, climbs higher: exact, with the pending change
+    # of a thread that did not follow it counted.
+    child = {rep.get("label"): rep for rep in r.reports
+             if rep["reason"] == "api" and rep["pid"] != pre["pid"]}
+    cf = (r.truths.get("child") or {}).get("facts")
+    have = bool(cf) and "pre:fork" in child and "end:fork" in child
+    soft(check, have, f"{what}: the child's truth and reports pre:fork, end:fork; "
+                      f"have {sorted(k for k in child if k)}")
+    if have:
+        want = child["pre:fork"]["heap"]["live_bytes"] - int(cf["fork.own_pre"]) + \
+            int(cf["fork.own_peak"])
+        soft(check, want > last, f"{what}: fork: the child must climb above the parent")
+        soft(check_eq, child["end:fork"]["heap"]["peak_bytes"], want,
+             f"{what}: fork: the child's peak_bytes")
     soft.done()
 
 

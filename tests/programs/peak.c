@@ -31,11 +31,17 @@
  *               higher: exact again;
  *   concurrent  4 threads, held together by barriers, allocate 1.5-2.1 MB
  *               each and wait: the peak is their sum, reached while 4
- *               threads (and this one) hold changes of their own.
+ *               threads (and this one) hold changes of their own;
+ *   fork        a thread allocates 40 000 bytes (a change it has not
+ *               published) and waits; this thread forks; the child, alone,
+ *               climbs 1 MiB above everything before and states its peak
+ *               in $LP_TRUTH.child: exact (the parent's phases end before).
  *
  * Built with -DLEAKPROBE_WEAK_API: runs without the shim too. */
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -299,6 +305,47 @@ phase_concurrent(void)
 	phase_end("concurrent", WORKERS + 1);
 }
 
+/* --- fork --------------------------------------------------------------- */
+
+static pthread_barrier_t pair;
+
+static void *
+fork_worker(void *arg)
+{
+	(void)arg;
+	void *p = p_malloc(40000); /* a change it has not published */
+	pthread_barrier_wait(&pair);
+	pthread_barrier_wait(&pair); /* forked */
+	p_free(p, 40000);
+	return NULL;
+}
+
+static void
+phase_fork(size_t above)
+{
+	pthread_t t;
+	pthread_barrier_init(&pair, NULL, 2);
+	if (pthread_create(&t, NULL, fork_worker, NULL) != 0)
+		abort();
+	pthread_barrier_wait(&pair);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* The worker's block came along; the worker did not. */
+		phase_pre("fork");
+		size_t n = above + (1 << 20) - own_live;
+		void *big = p_malloc(n);
+		p_free(big, n);
+		phase_end("fork", 1);
+		truth_write_tag("child");
+		_exit(0);
+	}
+	pthread_barrier_wait(&pair);
+	pthread_join(t, NULL);
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+		abort();
+}
+
 int
 main(void)
 {
@@ -310,6 +357,7 @@ main(void)
 	if (own_peak < single_peak + (1 << 20) || own_peak + (1 << 20) > 7500000)
 		abort(); /* the construction below relies on it */
 	phase_concurrent();
+	phase_fork(own_peak);
 	truth_write();
 	return 0;
 }
