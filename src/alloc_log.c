@@ -11,6 +11,7 @@
 #include "block_header.h"
 #include "guard.h"
 #include "spinlock.h"
+#include "thread_exit.h"
 
 #define LOG_MAX 65535 /* ids fit the header's 16 bits; 0 is "no log" */
 #define PAGE 4096u
@@ -37,12 +38,6 @@ static struct lp_log all_logs[LOG_MAX + 1];
 static uint32_t nlogs; /* ids 1..nlogs exist */
 static lp_spinlock pool_lock;
 static struct lp_log *pool;
-/* Thread exit is learned the way C++ thread_local destructors are, not
- * through a pthread key: every key is the program's (a program may create
- * all PTHREAD_KEYS_MAX of them). */
-extern int __cxa_thread_atexit_impl(void (*dtor)(void *), void *obj, void *dso)
-	__attribute__((weak));
-extern char __dso_handle;
 static __thread bool exit_hook_set __attribute__((tls_model("initial-exec")));
 
 uint64_t lp_header_secret;
@@ -171,12 +166,8 @@ acquire(void)
 	if (!l)
 		return NULL;
 	my_log = l;
-	if (!exit_hook_set && __cxa_thread_atexit_impl) {
-		exit_hook_set = true;
-		lp_guard_enter(); /* it allocates its list entry */
-		__cxa_thread_atexit_impl(on_thread_exit, NULL, &__dso_handle);
-		lp_guard_leave();
-	}
+	if (!exit_hook_set)
+		exit_hook_set = lp_at_thread_exit(on_thread_exit, NULL);
 	return l;
 }
 

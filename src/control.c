@@ -24,6 +24,7 @@
 
 #include "alloc_log.h"
 #include "cpython.h"
+#include "early.h"
 #include "guard.h"
 #include "heap_table.h"
 #include "linewriter.h"
@@ -109,6 +110,7 @@ static void
 after_fork_child(void)
 {
 	lp_heap_unlock_all();
+	lp_heap_after_fork_child();
 	lp_log_after_fork_child();
 	lp_depot_unlock_all();
 	lp_objects_unlock();
@@ -239,9 +241,10 @@ lp_init(void)
 	atexit(on_exit_hook);
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	lp_report_signal_start();
-	__atomic_store_n(&lp_state, LP_TRACKING, __ATOMIC_RELEASE);
+	lp_early_start_tracking(); /* the blocks made before, then LP_TRACKING */
 	lp_cpython_init();
 out:
+	lp_early_close();
 	lp_guard_leave();
 }
 

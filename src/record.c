@@ -49,7 +49,7 @@ lp_record_alloc(void *p, size_t size, void *caller)
 
 /* A headered block into the log; into the side table (its header saying
  * so) when no log can be had. */
-static void
+static inline __attribute__((always_inline)) void
 add_headered(void *p, uint32_t size, uint32_t stack)
 {
 	if (lp_unlikely(!lp_log_add(p, size, stack))) {
@@ -85,7 +85,7 @@ lp_record_free(void *p)
 }
 
 /* Guard up. */
-static bool
+static inline __attribute__((always_inline)) bool
 forget_headered(void *p, struct lp_block *old)
 {
 	if (lp_header_of(p)->log == LP_HEADER_NO_LOG)
@@ -174,6 +174,33 @@ lp_record_realloc_headered(void *p, size_t size, void *caller)
 	}
 	void *q = b + LP_HEADER_SIZE;
 	lp_record_alloc_headered(q, size, caller);
+	return q;
+}
+
+LP_NOINLINE void *
+lp_record_realloc_headered_to_side(void *p, size_t size, size_t copy, void *caller)
+{
+	struct lp_block old;
+
+	lp_guard_enter();
+	bool had = forget_headered(p, &old);
+	lp_guard_leave();
+	void *q = lp_real.malloc(size);
+	if (lp_unlikely(!q)) {
+		int saved = errno;
+		lp_guard_enter();
+		if (had) {
+			add_headered(p, (uint32_t)old.size, old.stack);
+			__atomic_fetch_add(&lp_record_stats.restored, 1, __ATOMIC_RELAXED);
+		}
+		lp_guard_leave();
+		errno = saved;
+		return NULL;
+	}
+	memcpy(q, p, copy);
+	lp_header_clear(p);
+	lp_real.free(lp_header_base(p));
+	lp_record_alloc(q, size, caller);
 	return q;
 }
 

@@ -2,6 +2,7 @@
 /* report.c - see report.h. */
 #include "report.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "alloc_log.h"
 #include "cpython.h"
+#include "early.h"
 #include "guard.h"
 #include "log.h"
 #include "options.h"
@@ -225,7 +227,16 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	r.uptime_s = (double)(r.now_ns - lp_start_ns) / 1e9;
 	r.command = command;
 	r.large_threshold = lp_opt.large;
-	r.warning = startup_warning;
+	if (startup_warning)
+		r.warnings[r.nwarnings++] = startup_warning;
+	static char early_warning[256]; /* reports are serialised */
+	if (lp_early_dropped_blocks()) {
+		lp_fmt(early_warning, sizeof(early_warning),
+		       "%" PRIu64 " blocks (%" PRIu64 " bytes) allocated before start-up were not "
+		       "recorded: the start-up table holds %u (their frees count as untracked)",
+		       lp_early_dropped_blocks(), lp_early_dropped_bytes(), lp_early_capacity());
+		r.warnings[r.nwarnings++] = early_warning;
+	}
 	r.signals_coalesced = __atomic_load_n(&lp_report_signals_coalesced, __ATOMIC_RELAXED);
 	r.untracked_frees = __atomic_load_n(&lp_record_stats.untracked_frees,
 					    __ATOMIC_RELAXED);

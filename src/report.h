@@ -43,7 +43,10 @@ struct lp_report {
 	uint64_t large_threshold;
 	uint64_t untracked_frees;
 	size_t depot_bytes;
-	const char *warning; /* e.g. the executable defines its own malloc */
+	/* e.g. the executable defines its own malloc; blocks made before
+	 * start-up that could not be kept */
+	const char *warnings[2];
+	unsigned nwarnings;
 	uint64_t signals_coalesced; /* report signals folded into earlier reports */
 
 	/* The object model (empty when no object API call was seen). */

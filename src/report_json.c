@@ -127,8 +127,11 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 	lp_lw_printf(lw, ", \"seq\": %u, \"uptime_s\": %.3f, \"monotonic_s\": %.6f,\n",
 		     r->seq, r->uptime_s, (double)r->now_ns / 1e9);
 	lp_lw_puts(lw, " \"warnings\": [");
-	if (r->warning)
-		lp_lw_json_string(lw, r->warning);
+	for (unsigned i = 0; i < r->nwarnings; i++) {
+		if (i)
+			lp_lw_puts(lw, ", ");
+		lp_lw_json_string(lw, r->warnings[i]);
+	}
 	lp_lw_puts(lw, "], \"notes\": [");
 	for (unsigned i = 0; lp_note_at(i); i++) {
 		lp_lw_puts(lw, i ? ", " : "");

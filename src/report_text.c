@@ -202,8 +202,8 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 	LP_LINE(lw, r, "command: ");
 	lp_lw_text_safe(lw, r->command);
 	lp_lw_puts(lw, "\n");
-	if (r->warning)
-		LP_LINE(lw, r, "WARNING: %s\n", r->warning);
+	for (unsigned i = 0; i < r->nwarnings; i++)
+		LP_LINE(lw, r, "WARNING: %s\n", r->warnings[i]);
 	for (unsigned i = 0; lp_note_at(i); i++)
 		LP_LINE(lw, r, "note: %s\n", lp_note_at(i));
 	if (r->signals_coalesced)
