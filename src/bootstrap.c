@@ -3,6 +3,7 @@
 #include "bootstrap.h"
 
 #include <dlfcn.h>
+#include "guard.h"
 #include "log.h"
 
 #include <errno.h>
@@ -57,6 +58,15 @@ static void *
 next(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
+}
+
+void *
+lp_next(const char *name)
+{
+	lp_guard_enter();
+	void *f = dlsym(RTLD_NEXT, name);
+	lp_guard_leave();
+	return f;
 }
 
 bool

@@ -9,6 +9,10 @@
 #include "lp.h"
 
 void *lp_bootstrap_alloc(size_t size, size_t align) LP_HIDDEN;
+/* dlsym(RTLD_NEXT, name) with the guard up: what dlsym allocates (its
+ * error state, freed by a later dlsym) is never taken for the program's. */
+void *lp_next(const char *name) LP_HIDDEN;
+
 /* Size recorded for a bootstrap block (for realloc). */
 size_t lp_bootstrap_size(const void *p) LP_HIDDEN;
 

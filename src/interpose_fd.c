@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "bootstrap.h"
 #include "lp.h"
 #include "report_stream.h"
 
@@ -12,7 +13,7 @@
 #define NEXT(name)                                                             \
 	static __typeof__(&name) real;                                         \
 	if (lp_unlikely(!real))                                                \
-		real = (__typeof__(&name))dlsym(RTLD_NEXT, #name)
+		real = (__typeof__(&name))lp_next(#name)
 
 LP_EXPORT int
 close(int fd)

@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <sys/types.h>
 
+#include "bootstrap.h"
 #include "guard.h"
 #include "log.h"
 #include "lp.h"
@@ -29,7 +30,7 @@ typedef void *PyObjectPtr;
 static LP_COLD void *
 next_or_die(const char *name)
 {
-	void *f = dlsym(RTLD_NEXT, name);
+	void *f = lp_next(name);
 	if (!f)
 		lp_die("an object API function was called but has no definition after libleakprobe.so");
 	return f;

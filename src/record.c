@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* record.c - see record.h. */
 #include "record.h"
+#include "thread_exit.h"
 
 #include <errno.h>
 #include <string.h>
@@ -78,9 +79,13 @@ lp_record_free(void *p)
 	 * recorded: not the program's business. */
 	bool programs = !lp_guarded();
 	lp_guard_enter();
-	if (!lp_heap_remove((uintptr_t)p, NULL) && programs)
-		__atomic_fetch_add(&lp_record_stats.untracked_frees, 1,
-				   __ATOMIC_RELAXED);
+	if (!lp_heap_remove((uintptr_t)p, NULL) && programs) {
+		if (lp_thread_exit_entry_next) /* glibc's entry for our exit hook */
+			lp_thread_exit_entry_next = false;
+		else
+			__atomic_fetch_add(&lp_record_stats.untracked_frees, 1,
+					   __ATOMIC_RELAXED);
+	}
 	lp_guard_leave();
 }
 

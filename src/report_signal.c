@@ -456,7 +456,7 @@ install(int sig, const struct sigaction *user, bool explicit)
 void
 lp_report_signal_start(void)
 {
-	real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+	real_sigaction = lp_next("sigaction");
 	owner_pid = current_pid();
 	if (!lp_opt.signal || !real_sigaction)
 		return;
@@ -506,7 +506,7 @@ LP_EXPORT int
 sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (!real_sigaction)
-		real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+		real_sigaction = lp_next("sigaction");
 	if (sig != report_signal || sig == 0 || current_pid() != owner_pid)
 		return real_sigaction(sig, act, old);
 	struct sigaction prev = user_action;
@@ -527,7 +527,7 @@ signal(int sig, sighandler_t handler)
 
 	if (sig != report_signal || sig == 0) {
 		if (!real_signal)
-			real_signal = (sighandler_t (*)(int, sighandler_t))dlsym(RTLD_NEXT, "signal");
+			real_signal = (sighandler_t (*)(int, sighandler_t))lp_next("signal");
 		return real_signal(sig, handler);
 	}
 	/* glibc's signal(): BSD semantics, the signal blocked in its handler. */
@@ -549,7 +549,7 @@ set_handler(int sig, sighandler_t handler, int flags, const char *real_name)
 
 	if (sig != report_signal || sig == 0) {
 		sighandler_t (*real)(int, sighandler_t) =
-			(sighandler_t (*)(int, sighandler_t))dlsym(RTLD_NEXT, real_name);
+			(sighandler_t (*)(int, sighandler_t))lp_next(real_name);
 		return real ? real(sig, handler) : SIG_ERR;
 	}
 	memset(&act, 0, sizeof(act));
@@ -581,7 +581,7 @@ sigset(int sig, sighandler_t disp)
 
 	if (sig != report_signal || sig == 0) {
 		sighandler_t (*real)(int, sighandler_t) =
-			(sighandler_t (*)(int, sighandler_t))dlsym(RTLD_NEXT, "sigset");
+			(sighandler_t (*)(int, sighandler_t))lp_next("sigset");
 		return real ? real(sig, disp) : SIG_ERR;
 	}
 	sigemptyset(&one);
@@ -605,7 +605,7 @@ pthread_exit(void *ret)
 {
 	static void (*real_exit)(void *);
 	if (!real_exit)
-		real_exit = (void (*)(void *))dlsym(RTLD_NEXT, "pthread_exit");
+		real_exit = (void (*)(void *))lp_next("pthread_exit");
 	if ((pid_t)syscall(SYS_gettid) == current_pid()) {
 		main_exited = 1;
 		if (__atomic_load_n(&worker, __ATOMIC_ACQUIRE) == WORKER_RUNNING)

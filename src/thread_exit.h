@@ -15,5 +15,10 @@
 
 #include "lp.h"
 
-/* false: this libc has no such hook (nothing will run). */
+/* false: this libc has no such hook, or this thread has too many. */
 bool lp_at_thread_exit(void (*fn)(void *), void *arg) LP_HIDDEN;
+
+/* Set once our functions ran: the next free of a block the shim never saw
+ * allocated is glibc's own list entry (not counted as untracked). */
+extern __thread bool lp_thread_exit_entry_next
+	__attribute__((tls_model("initial-exec"))) LP_HIDDEN;
