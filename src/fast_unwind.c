@@ -656,7 +656,7 @@ table_starts_at(const uint8_t *table, uint64_t i, uint64_t count, uintptr_t hdr,
  * first byte), FDE_NONE otherwise. */
 static enum lp_fde_lookup
 find_fde(uintptr_t pc, const struct dl_find_object *mod, struct lp_cie *cie,
-	 struct lp_cfi_reader *fde, uintptr_t *start)
+	 struct lp_cfi_reader *fde, uintptr_t *start, uintptr_t *length)
 {
 	uintptr_t hdr = (uintptr_t)mod->dlfo_eh_frame;
 	struct lp_cfi_reader r = {
@@ -706,6 +706,7 @@ find_fde(uintptr_t pc, const struct dl_find_object *mod, struct lp_cie *cie,
 	uintptr_t range = read_encoded(fde, cie->fde_enc & 0x0f, 0);
 	if (fde->bad || pc < *start)
 		return FDE_BAD;
+	*length = range;
 	if (pc - *start >= range) /* after the FDE, before the next */
 		return table_starts_at(table, lo + 1, count, hdr, pc + 1) ? FDE_AT_ENTRY : FDE_NONE;
 	if (cie->sized) {
@@ -777,7 +778,7 @@ derive_rule(uintptr_t pc, bool *keep)
 	struct lp_cie cie;
 	struct lp_cfi_reader fde;
 	struct lp_cfi_row row;
-	uintptr_t start;
+	uintptr_t start, length;
 
 	*keep = false;
 	if (_dl_find_object((void *)pc, &mod) != 0)
@@ -789,7 +790,7 @@ derive_rule(uintptr_t pc, bool *keep)
 			       ? 0 : RULE_VOLATILE;
 	if (!mod.dlfo_eh_frame)
 		return RULE_FRAME_POINTER | vol;
-	switch (find_fde(pc, &mod, &cie, &fde, &start)) {
+	switch (find_fde(pc, &mod, &cie, &fde, &start, &length)) {
 	case FDE_FOUND:
 		break;
 	case FDE_NONE:
@@ -1123,6 +1124,22 @@ init_once_fn(void)
 	}
 	__atomic_store_n(&cache, (uint64_t *)m, __ATOMIC_RELEASE);
 	init_ok = true;
+}
+
+bool
+lp_fast_unwind_function(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
+{
+	struct dl_find_object mod;
+	struct lp_cie cie;
+	struct lp_cfi_reader fde;
+	uintptr_t start, length;
+
+	if (_dl_find_object((void *)pc, &mod) != 0 || !mod.dlfo_eh_frame ||
+	    find_fde(pc, &mod, &cie, &fde, &start, &length) != FDE_FOUND)
+		return false;
+	*lo = start;
+	*hi = start + length;
+	return true;
 }
 
 bool
@@ -1479,6 +1496,15 @@ lp_fast_unwind(void **ips, int max)
 bool
 lp_fast_unwind_init(void)
 {
+	return false;
+}
+
+bool
+lp_fast_unwind_function(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
+{
+	(void)pc;
+	(void)lo;
+	(void)hi;
 	return false;
 }
 

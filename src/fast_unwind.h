@@ -16,6 +16,10 @@
 
 bool lp_fast_unwind_init(void) LP_HIDDEN;
 
+/* The range of the function containing pc, as its FDE says (false: no
+ * unwind information covers pc). */
+bool lp_fast_unwind_function(uintptr_t pc, uintptr_t *lo, uintptr_t *hi) LP_HIDDEN;
+
 /* Same contract as unw_backtrace: ips[0] is the return address into the
  * caller of lp_fast_unwind.  Returns the number of frames, or -1 when the
  * walk met a frame it cannot unwind exactly. */

@@ -46,6 +46,7 @@
 #include "alloc_log.h"
 #include "bootstrap.h"
 #include "cpython.h"
+#include "fast_unwind.h"
 #include "guard.h"
 #include "linewriter.h"
 #include "log.h"
@@ -103,6 +104,53 @@ note_system_module(struct dl_phdr_info *info, size_t size, void *data)
 		}
 	}
 	return 0;
+}
+
+/* libc functions that hold no lock and call nothing that does, anywhere
+ * in their code: string and clock functions, and the wrappers of the
+ * system calls a program waits in (the signal often lands a few
+ * instructions before or after the call itself, a program that just
+ * printed "ready" is still in write()), and the loader's TLS lookup
+ * (a shared libpython calls it all the time).  Without them a loop that spends
+ * its time there (a Python loop reading the clock) would never let the
+ * handler start the worker. */
+#define LEAVES_MAX 64
+static struct { uintptr_t lo, hi; } leaves[LEAVES_MAX];
+static unsigned nleaves;
+
+static void
+note_leaf_functions(void)
+{
+	static const char *const names[] = {
+		"clock_gettime", "gettimeofday", "time", "memcpy", "memmove", "memset",
+		"memcmp", "memchr", "strlen", "strnlen", "strcmp", "strncmp", "strchr",
+		"strrchr", "strcpy", "strncpy", "__errno_location", "pthread_self",
+		"read", "write", "readv", "writev", "pread64", "pwrite64", "send", "recv",
+		"sendto", "recvfrom", "sendmsg", "recvmsg", "accept", "accept4", "connect",
+		"poll", "ppoll", "select", "pselect", "epoll_wait", "epoll_pwait", "nanosleep",
+		"clock_nanosleep", "usleep", "pause", "sigsuspend", "sigtimedwait",
+		"sigwaitinfo", "waitpid", "wait4", "waitid", "kill", "getpid", "ioctl",
+		/* ld.so: its fast path (the slow one, which locks, is apart) */
+		"__tls_get_addr",
+	};
+	for (size_t i = 0; i < LP_ARRAY_LENGTH(names) && nleaves < LEAVES_MAX; i++) {
+		void *f = dlsym(RTLD_DEFAULT, names[i]); /* IFUNCs: the chosen one */
+		uintptr_t lo, hi;
+		if (f && lp_fast_unwind_function((uintptr_t)f, &lo, &hi)) {
+			leaves[nleaves].lo = lo;
+			leaves[nleaves].hi = hi;
+			nleaves++;
+		}
+	}
+}
+
+static bool
+in_leaf_function(uintptr_t ip)
+{
+	for (unsigned i = 0; i < nleaves; i++)
+		if (ip >= leaves[i].lo && ip < leaves[i].hi)
+			return true;
+	return false;
 }
 
 static bool
@@ -174,7 +222,7 @@ interrupted_where_safe(const ucontext_t *uc)
 	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	long ax = (long)uc->uc_mcontext.gregs[REG_RAX];
 	uintptr_t lo;
-	if (!in_system_code(ip, &lo))
+	if (!in_system_code(ip, &lo) || in_leaf_function(ip))
 		return true;
 	const uint8_t *p = (const uint8_t *)ip;
 	if (p[0] == 0x0f && p[1] == 0x05)
@@ -462,6 +510,7 @@ lp_report_signal_start(void)
 		return;
 	sem_init(&report_sem, 0, 0);
 	dl_iterate_phdr(note_system_module, NULL);
+	note_leaf_functions();
 	if (real_sigaction(lp_opt.signal, NULL, &user_action) != 0 ||
 	    install(lp_opt.signal, &user_action, false) != 0) {
 		lp_warn("cannot handle signal %d: no reports on signal", lp_opt.signal);
