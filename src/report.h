@@ -44,6 +44,7 @@ struct lp_report {
 	uint64_t untracked_frees;
 	size_t depot_bytes;
 	const char *warning; /* e.g. the executable defines its own malloc */
+	const char *symbolize_note; /* why frames are not fully named, or NULL */
 
 	/* The object model (empty when no object API call was seen). */
 	struct lp_objects_stats objects;
