@@ -295,19 +295,24 @@ die_name(Dwarf_Die *die)
 	return sym_demangle(n ? n : dwarf_diename(die));
 }
 
-/* The containing function's name: the symbol that starts where the
- * function does (the public name among aliases, as valgrind shows it; a
- * clone is "f.constprop.0", as binutils' addr2line shows it); else the
- * DWARF name; else whatever symbol holds the address. */
+/* The containing function's name, chosen as binutils' addr2line does: a
+ * C++ function's linkage name (its scope and parameters, not the clone
+ * suffix of its symbol); else the symbol that starts where the function
+ * does (among aliases the public name, as valgrind shows it; a C clone is
+ * "f.constprop.0"); else DW_AT_name; else whatever symbol holds the
+ * address. */
 static char *
 function_name(Dwarf_Die *die, Dwarf_Addr bias, const char *symname, GElf_Addr symstart)
 {
+	const char *mangled = mangled_name(die);
+	if (mangled)
+		return sym_demangle(mangled);
 	Dwarf_Addr lo;
 	if (symname && (dwarf_lowpc(die, &lo) == 0 || dwarf_entrypc(die, &lo) == 0) &&
 	    lo + bias == symstart)
 		return sym_demangle(symname);
-	char *n = die_name(die);
-	return n ? n : sym_demangle(symname);
+	const char *n = dwarf_diename(die);
+	return sym_demangle(n ? n : symname);
 }
 
 static bool
