@@ -587,7 +587,7 @@ module_by_req(uint32_t req)
 	return NULL;
 }
 
-/* One LPSYM_FRAMES record; false if it is malformed. */
+/* One LPSYM_FRAMES record; false (and nothing named) if it is malformed. */
 static bool
 decode_frames(const char *p, size_t len, size_t *answered)
 {
@@ -660,8 +660,10 @@ decode_answer(const char *p, size_t len, size_t *answered, bool *complete,
 			*complete = true;
 			break;
 		}
-		if (rec.kind == LPSYM_FRAMES && !decode_frames(payload, rec.len, answered))
-			break;
+		/* A malformed answer for one address is skipped: the record's
+		 * length still says where the next one starts. */
+		if (rec.kind == LPSYM_FRAMES)
+			decode_frames(payload, rec.len, answered);
 		if (rec.kind == LPSYM_MODULE && rec.len >= 8) {
 			uint32_t v[2];
 			memcpy(v, payload, sizeof(v));
