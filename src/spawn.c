@@ -49,14 +49,6 @@ helper_main(void *arg)
 {
 	struct job *j = arg;
 
-	if (dup2(j->fd, 0) != 0) {
-		j->err = errno;
-		j->exec_failed = 1;
-		_exit(127);
-	}
-	if (syscall(SYS_close_range, 1u, ~0u, 0u) != 0)
-		for (int fd = 1; fd < j->maxfd; fd++)
-			close(fd);
 	/* Its own process group: a ^C meant for the program does not end
 	 * the helper half-way; it dies with its supervisor. */
 	setpgid(0, 0);
@@ -107,6 +99,17 @@ supervisor_main(void *arg)
 			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
 	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Of the program's descriptors (this is a copy of its table) only
+	 * the exchange file is kept, as fd 0: the program's pipes and
+	 * sockets must not stay open in here, nor reach the helper. */
+	if (dup2(j->fd, 0) != 0) {
+		j->err = errno;
+		j->outcome = LP_SPAWN_NO_PROCESS;
+		_exit(0);
+	}
+	if (syscall(SYS_close_range, 1u, ~0u, 0u) != 0)
+		for (int fd = 1; fd < j->maxfd; fd++)
+			close(fd);
 	/* CLONE_VFORK: returns once the helper has called execve or exited. */
 	pid_t pid = clone(helper_main, helper_stack + sizeof(helper_stack),
 			  CLONE_VM | CLONE_VFORK | SIGCHLD, j);
