@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uthash.h>
@@ -775,6 +776,15 @@ exchange(void)
 
 	if (!encode_request(&req)) {
 		out_of_memory = true;
+		goto out;
+	}
+	/* Past RLIMIT_FSIZE a write raises SIGXFSZ, which would end the
+	 * program. */
+	struct rlimit fsize;
+	if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+	    req.len >= fsize.rlim_cur) {
+		set_note("the request to the symbolizer (%zu bytes) would pass RLIMIT_FSIZE: "
+			 FALLBACK_NAMES, req.len);
 		goto out;
 	}
 	fd = exchange_file();

@@ -14,16 +14,18 @@ LEAKPROBE_SYMBOLIZER_TIMEOUT, not run again by the next report, no process
 left behind), one that answers garbage, half the addresses, or aborts:
 the report is still written with exact leaks, module+offset on every
 frame, dladdr's name for the exported leak_exported, and one warning
-saying why (stderr and the JSON "warnings"), none for "none"."""
+saying why (stderr and the JSON "warnings"), none for "none".  Under an
+RLIMIT_FSIZE smaller than the request, the helper is not used (writing
+the request would raise SIGXFSZ in the program)."""
 import os
+import resource
 import shutil
 import signal
-import stat
 import tempfile
 import time
 
-from lptest import (SRC, Session, Soft, check, check_eq, check_leaks, main, prog, run,
-                    sites_with)
+from lptest import (Session, Soft, check, check_eq, check_leaks, json_reports_in_text, main,
+                    prog, run, sites_with)
 
 HOST = prog("sym_host")
 
@@ -128,6 +130,21 @@ def fallbacks(soft, tmp):
     else:
         rep = fallback_report(soft, "execve refused (seccomp)", r)
         soft(check, "EPERM" in " ".join(rep["warnings"]), f"seccomp: {rep['warnings']}")
+
+    # RLIMIT_FSIZE below the request: writing it would raise SIGXFSZ in
+    # the program.  The report goes to stderr (a pipe: no limit there).
+    def small_fsize():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))
+    r = run([HOST], json_reports=False, preexec_fn=small_fsize,
+            env={"LEAKPROBE_FORMAT": "json", "LP_TRUTH": "/dev/null"})
+    soft(check_eq, r.rc, 0, f"RLIMIT_FSIZE 100: exit code ({r.stderr[-300:]})")
+    reps = json_reports_in_text(r.stderr)
+    soft(check_eq, len(reps), 1, "RLIMIT_FSIZE 100: reports on stderr")
+    if reps:
+        soft(check, "RLIMIT_FSIZE" in " ".join(reps[0]["warnings"]),
+             f"RLIMIT_FSIZE 100: warnings {reps[0]['warnings']}")
+        soft(check_leaks, reps[0], [{"function": "leak_exported", "blocks": 3, "bytes": 48}],
+             "RLIMIT_FSIZE 100")
 
     fake = prog("fake_symbolizer")
     links = {}
