@@ -9,7 +9,8 @@ is unchanged.  In each, the reports' frames are really named by the helper
 (the static leak_static with its file:line, which dladdr cannot give).
 
 Fallback: a missing helper, LEAKPROBE_SYMBOLIZER=none, a file that is not
-executable, execve refused by seccomp, a helper that hangs (killed after
+executable, execve refused by seccomp, no process left (RLIMIT_NPROC, run
+as nobody), a helper that hangs (killed after
 LEAKPROBE_SYMBOLIZER_TIMEOUT, not run again by the next report, no process
 left behind), one that answers garbage, half the addresses, or aborts:
 the report is still written with exact leaks, module+offset on every
@@ -110,6 +111,28 @@ def fallback_report(soft, what, r, warned=True, dladdr=True):
     return rep
 
 
+def nproc(soft):
+    """RLIMIT_NPROC reached (as nobody: root is exempt): clone fails.  The
+    limit of 2 leaves room for the program and the shim's report thread.
+    Only the program is preloaded (setpriv itself is not under test)."""
+    tools = [shutil.which(t) for t in ("prlimit", "setpriv", "env")]
+    if os.geteuid() != 0 or not all(tools):
+        print("RLIMIT_NPROC: not checked (needs root, prlimit and setpriv)")
+        return
+    out = tempfile.mkdtemp(prefix="lptest.nproc.")
+    os.chmod(out, 0o1777)
+    try:
+        e = {"LEAKPROBE_FORMAT": "json", "LEAKPROBE_OUTPUT": os.path.join(out, "r.%p.json"),
+             "LP_TRUTH": os.path.join(out, "truth.json"), "LD_PRELOAD": os.environ["LP_SHIM"]}
+        argv = [tools[0], "--nproc=2:2", tools[1], "--reuid=65534", "--regid=65534",
+                "--clear-groups", "--", tools[2]] + [f"{k}={v}" for k, v in e.items()] + [HOST]
+        r = run(argv, shim=False, tmp=out)
+        rep = fallback_report(soft, "RLIMIT_NPROC", r)
+        soft(check, "EAGAIN" in " ".join(rep["warnings"]), f"RLIMIT_NPROC: {rep['warnings']}")
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def fallbacks(soft, tmp):
     r = run([HOST], env={"LEAKPROBE_SYMBOLIZER": os.path.join(tmp, "nowhere")})
     rep = fallback_report(soft, "missing helper", r)
@@ -145,6 +168,8 @@ def fallbacks(soft, tmp):
              f"RLIMIT_FSIZE 100: warnings {reps[0]['warnings']}")
         soft(check_leaks, reps[0], [{"function": "leak_exported", "blocks": 3, "bytes": 48}],
              "RLIMIT_FSIZE 100")
+
+    nproc(soft)
 
     fake = prog("fake_symbolizer")
     links = {}
