@@ -10,8 +10,8 @@
  * clang emits no .debug_aranges unless asked (-gdwarf-aranges), and a
  * binary may mix units that have them with units that do not.
  *
- * Inside the unit, the nest of scopes at the address (dwarf_getscopes for
- * the innermost, dwarf_getscopes_die for those around it): each
+ * Inside the unit, the nest of functions and inlined calls at the address
+ * (from an index of the unit's scopes by address, read once): each
  * DW_TAG_inlined_subroutine is a frame of its own, located where the
  * line table says for the innermost one and, for each outer one, at the
  * DW_AT_call_file/DW_AT_call_line of the inlined call it contains (what
@@ -26,6 +26,31 @@
 struct cu_range {
 	Dwarf_Addr lo, hi;
 	Dwarf_Die cu;
+};
+
+/* The functions and inlined calls of one compile unit, by address, read
+ * in one walk of its DIEs when the unit is first needed: dwarf_getscopes
+ * walks the unit from its root at every call (CPython's ceval.c, 1 600
+ * frames: seconds). */
+struct scope {
+	Dwarf_Die die;
+	int32_t parent; /* the nearest enclosing scope kept, or -1 */
+	int tag;        /* DW_TAG_subprogram or DW_TAG_inlined_subroutine */
+};
+
+struct scope_range {
+	Dwarf_Addr lo, hi;
+	uint32_t scope;
+	uint32_t depth;
+};
+
+struct cu_scopes {
+	Dwarf_Off cu;
+	struct scope *scopes;
+	size_t nscopes, capscopes;
+	struct scope_range *ranges;
+	size_t nranges, capranges;
+	bool failed; /* out of memory: use dwarf_getscopes */
 };
 
 /* The module's function symbols, by address: dwfl_module_addrinfo
@@ -51,6 +76,8 @@ struct sym_module {
 	bool syms_built;
 	struct sym *syms;
 	size_t nsyms;
+	struct cu_scopes *cus;
+	size_t ncus, capcus;
 };
 
 static bool
@@ -108,6 +135,11 @@ sym_module_close(struct sym_module *m)
 		dwfl_end(m->dwfl);
 	free(m->ranges);
 	free(m->syms);
+	for (size_t i = 0; i < m->ncus; i++) {
+		free(m->cus[i].scopes);
+		free(m->cus[i].ranges);
+	}
+	free(m->cus);
 	free(m);
 }
 
@@ -322,6 +354,165 @@ attr_udata(Dwarf_Die *die, unsigned name, Dwarf_Word *out)
 	return dwarf_formudata(dwarf_attr(die, name, &a), out) == 0;
 }
 
+static bool
+grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return true;
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void *np = realloc(*p, ncap * size);
+	if (!np)
+		return false;
+	*p = np;
+	*cap = ncap;
+	return true;
+}
+
+/* DIEs under which code can be found (functions, inlined calls, the
+ * blocks and scopes that hold them); the rest (types, variables,
+ * parameters) is not descended into. */
+static bool
+may_hold_code(int tag)
+{
+	switch (tag) {
+	case DW_TAG_subprogram:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_lexical_block:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+	case DW_TAG_namespace:
+	case DW_TAG_module:
+	case DW_TAG_structure_type:
+	case DW_TAG_class_type:
+	case DW_TAG_union_type:
+		return true;
+	}
+	return false;
+}
+
+static void
+walk_scopes(struct cu_scopes *c, Dwarf_Die *parent_die, int32_t parent, uint32_t depth)
+{
+	Dwarf_Die die;
+	if (depth > 512 || dwarf_child(parent_die, &die) != 0)
+		return;
+	do {
+		int tag = dwarf_tag(&die);
+		int32_t me = parent;
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+			while ((off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0) {
+				if (lo >= hi)
+					continue;
+				if (me == parent) {
+					if (!grow((void **)&c->scopes, &c->capscopes, c->nscopes,
+						  sizeof(*c->scopes))) {
+						c->failed = true;
+						return;
+					}
+					me = (int32_t)c->nscopes;
+					c->scopes[c->nscopes++] = (struct scope){ die, parent, tag };
+				}
+				if (!grow((void **)&c->ranges, &c->capranges, c->nranges,
+					  sizeof(*c->ranges))) {
+					c->failed = true;
+					return;
+				}
+				c->ranges[c->nranges++] = (struct scope_range){ lo, hi, (uint32_t)me, depth };
+			}
+		}
+		if (may_hold_code(tag) && dwarf_haschildren(&die))
+			walk_scopes(c, &die, me, depth + 1);
+	} while (!c->failed && dwarf_siblingof(&die, &die) == 0);
+}
+
+static int
+by_lo_then_depth(const void *a, const void *b)
+{
+	const struct scope_range *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->depth < y->depth ? -1 : x->depth > y->depth;
+}
+
+static struct cu_scopes *
+cu_scopes_of(struct sym_module *m, Dwarf_Die *cudie)
+{
+	Dwarf_Off off = dwarf_dieoffset(cudie);
+	for (size_t i = m->ncus; i > 0; i--)
+		if (m->cus[i - 1].cu == off)
+			return &m->cus[i - 1];
+	if (!grow((void **)&m->cus, &m->capcus, m->ncus, sizeof(*m->cus)))
+		return NULL;
+	struct cu_scopes *c = &m->cus[m->ncus++];
+	*c = (struct cu_scopes){ .cu = off };
+	walk_scopes(c, cudie, -1, 0);
+	qsort(c->ranges, c->nranges, sizeof(*c->ranges), by_lo_then_depth);
+	return c;
+}
+
+/* The innermost function or inlined call at pc, or -1.  Kept scopes nest
+ * (or are disjoint): the last range starting at or below pc is the
+ * innermost one if it holds pc; else pc lies in one of its enclosing
+ * scopes (or in another range of its own scope). */
+static int32_t
+innermost(const struct cu_scopes *c, Dwarf_Addr pc)
+{
+	size_t lo = 0, hi = c->nranges;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->ranges[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return -1;
+	const struct scope_range *r = &c->ranges[lo - 1];
+	if (pc < r->hi)
+		return (int32_t)r->scope;
+	for (int32_t s = (int32_t)r->scope; s >= 0; s = c->scopes[s].parent)
+		if (dwarf_haspc(&c->scopes[s].die, pc) == 1)
+			return s;
+	return -1;
+}
+
+/* The scopes around pc, innermost first, up to the containing function:
+ * *out (malloc'd) and their number. */
+static int
+scope_chain(struct sym_module *m, Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **out)
+{
+	struct cu_scopes *c = cu_scopes_of(m, cudie);
+	*out = NULL;
+	if (!c || c->failed) {
+		/* dwarf_getscopes finds the innermost scope at pc, but above an
+		 * inlined function it continues with the scopes of the
+		 * function's abstract definition (what a debugger wants for
+		 * variables); dwarf_getscopes_die from that innermost scope
+		 * gives the nest as it is in this code. */
+		Dwarf_Die *scopes = NULL;
+		int n = dwarf_getscopes(cudie, pc, &scopes);
+		if (n > 0) {
+			Dwarf_Die inner = scopes[0];
+			free(scopes);
+			scopes = NULL;
+			n = dwarf_getscopes_die(&inner, &scopes);
+		}
+		*out = scopes;
+		return n;
+	}
+	int n = 0;
+	for (int32_t s = innermost(c, pc); s >= 0; s = c->scopes[s].parent)
+		n++;
+	if (!n || !(*out = malloc((size_t)n * sizeof(**out))))
+		return 0;
+	n = 0;
+	for (int32_t s = innermost(c, pc); s >= 0; s = c->scopes[s].parent)
+		(*out)[n++] = c->scopes[s].die;
+	return n;
+}
+
 int
 sym_lookup(struct sym_module *m, uint64_t addr, struct sym_frame *out, int max)
 {
@@ -361,19 +552,8 @@ sym_lookup(struct sym_module *m, uint64_t addr, struct sym_frame *out, int max)
 
 	Dwarf_Files *files = NULL;
 	size_t nfiles = 0;
-	/* dwarf_getscopes finds the innermost scope at pc, but above an
-	 * inlined function it continues with the scopes of the function's
-	 * abstract definition (what a debugger wants for variables);
-	 * dwarf_getscopes_die from that innermost scope gives the nest as it
-	 * is in this code. */
-	Dwarf_Die *scopes = NULL;
-	int nscopes = dwarf_getscopes(cudie, pc, &scopes);
-	if (nscopes > 0) {
-		Dwarf_Die inner = scopes[0];
-		free(scopes);
-		scopes = NULL;
-		nscopes = dwarf_getscopes_die(&inner, &scopes);
-	}
+	Dwarf_Die *scopes;
+	int nscopes = scope_chain(m, cudie, pc, &scopes);
 	bool closed = false;
 	for (int i = 0; i < nscopes && n < max; i++) {
 		int tag = dwarf_tag(&scopes[i]);
