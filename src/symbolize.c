@@ -4,11 +4,9 @@
 #include "symbolize.h"
 
 #include <dlfcn.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <link.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,184 +17,15 @@
 #include <uthash.h>
 
 #include "linewriter.h"
+#include "modules.h"
 #include "options.h"
 #include "spawn.h"
-#include "spinlock.h"
 #include "stackdepot.h"
+#include "strpool.h"
 #include "symbolizer/protocol.h"
 
-#define BUILD_ID_MAX 32 /* SHA-1 ids are 20 bytes */
 #define HELPER_NAME "leakprobe-symbolizer"
 
-struct module {
-	const char *path; /* pooled */
-	uintptr_t bias, lo, hi;
-	bool current; /* still loaded */
-	uint8_t build_id_len;
-	uint8_t build_id[BUILD_ID_MAX];
-	uint32_t req;    /* index in this report's request, or UINT32_MAX */
-	uint32_t status; /* enum lpsym_status, once answered */
-};
-
-/* --- modules seen before a dlclose ------------------------------------- */
-
-#define HISTORY_MAX 512
-static struct {
-	lp_spinlock lock;
-	unsigned count;
-	struct {
-		uintptr_t bias, lo, hi;
-		uint8_t build_id_len;
-		uint8_t build_id[BUILD_ID_MAX];
-		char path[256];
-	} m[HISTORY_MAX];
-} history;
-
-static char exe_path[4096];
-
-static const char *
-module_path(const char *name)
-{
-	if (name && name[0])
-		return name;
-	if (!exe_path[0]) {
-		ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
-		exe_path[n > 0 ? n : 0] = 0;
-	}
-	return exe_path;
-}
-
-static void
-load_range(struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
-{
-	*lo = UINTPTR_MAX;
-	*hi = 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD)
-			continue;
-		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-		if (a < *lo)
-			*lo = a;
-		if (a + ph->p_memsz > *hi)
-			*hi = a + ph->p_memsz;
-	}
-}
-
-/* True when [p, p + n) lies inside one loaded segment (readable memory:
- * the gaps between segments may be PROT_NONE). */
-static bool
-in_segment(struct dl_phdr_info *info, uintptr_t p, size_t n)
-{
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && p >= a &&
-		    p + n >= p && p + n <= a + ph->p_filesz)
-			return true;
-	}
-	return false;
-}
-
-/* The GNU build-id of a loaded image, read from its notes in memory: the
- * helper names a module only if the file it opens carries the same one
- * (a package upgrade may have replaced the file since it was loaded). */
-static uint8_t
-build_id_of(struct dl_phdr_info *info, uint8_t *out)
-{
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_NOTE)
-			continue;
-		uintptr_t p = info->dlpi_addr + ph->p_vaddr, end = p + ph->p_filesz;
-		size_t align = ph->p_align == 8 ? 8 : 4;
-		if (!in_segment(info, p, ph->p_filesz))
-			continue;
-		while (p + sizeof(ElfW(Nhdr)) <= end) {
-			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-			uintptr_t name = p + sizeof(*nh);
-			uintptr_t desc = name + ((nh->n_namesz + align - 1) & ~(align - 1));
-			uintptr_t next = desc + ((nh->n_descsz + align - 1) & ~(align - 1));
-			if (desc > end || next > end || next <= p)
-				break;
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-			    !memcmp((const void *)name, "GNU", 4) && nh->n_descsz &&
-			    nh->n_descsz <= BUILD_ID_MAX) {
-				memcpy(out, (const void *)desc, nh->n_descsz);
-				return (uint8_t)nh->n_descsz;
-			}
-			p = next;
-		}
-	}
-	return 0;
-}
-
-static int
-remember_one(struct dl_phdr_info *info, size_t size, void *data)
-{
-	uintptr_t lo, hi;
-	const char *path = module_path(info->dlpi_name);
-	(void)size;
-	(void)data;
-
-	load_range(info, &lo, &hi);
-	if (lo >= hi || strlen(path) >= sizeof(history.m[0].path))
-		return 0;
-	for (unsigned i = 0; i < history.count; i++)
-		if (history.m[i].bias == info->dlpi_addr && history.m[i].lo == lo &&
-		    !strcmp(history.m[i].path, path))
-			return 0;
-	/* Full: the oldest entry makes room (a dlopen/dlclose storm of
-	 * ever-new addresses should not grow without bound). */
-	unsigned slot = history.count < HISTORY_MAX ? history.count++
-						    : (unsigned)(lo >> 12) % HISTORY_MAX;
-	history.m[slot].bias = info->dlpi_addr;
-	history.m[slot].lo = lo;
-	history.m[slot].hi = hi;
-	history.m[slot].build_id_len = build_id_of(info, history.m[slot].build_id);
-	strcpy(history.m[slot].path, path);
-	return 0;
-}
-
-void
-lp_modules_remember(void)
-{
-	lp_spin_lock(&history.lock);
-	dl_iterate_phdr(remember_one, NULL);
-	lp_spin_unlock(&history.lock);
-}
-
-/* --- strings, kept for the life of the process -------------------------- */
-
-struct pooled {
-	UT_hash_handle hh;
-	size_t len;
-	char s[];
-};
-static struct pooled *pool;
-static bool out_of_memory; /* a module or a frame could not be named */
-
-/* One copy of each distinct string (file names repeat in every frame). */
-static const char *
-intern(const char *s, size_t n)
-{
-	struct pooled *p;
-	if (!s)
-		return NULL;
-	HASH_FIND(hh, pool, s, n, p);
-	if (p)
-		return p->s;
-	p = malloc(sizeof(*p) + n + 1);
-	if (!p) {
-		out_of_memory = true;
-		return NULL;
-	}
-	p->len = n;
-	memcpy(p->s, s, n);
-	p->s[n] = 0;
-	HASH_ADD_KEYPTR(hh, pool, p->s, n, p);
-	return p->s;
-}
 
 /* --- where the helper is --------------------------------------------------- */
 
@@ -280,50 +109,8 @@ find_helper(void)
 void
 lp_symbolize_init(void)
 {
-	module_path("");
+	lp_modules_init();
 	find_helper();
-}
-
-/* --- the per-report module list ---------------------------------------- */
-
-static struct module *mods;
-static unsigned nmods, capmods;
-
-static void
-add_module(const char *path, uintptr_t bias, uintptr_t lo, uintptr_t hi,
-	   bool current, const uint8_t *id, uint8_t idlen)
-{
-	if (nmods == capmods) {
-		unsigned ncap = capmods ? capmods * 2 : 64;
-		struct module *n = realloc(mods, ncap * sizeof(*n));
-		if (!n) {
-			out_of_memory = true;
-			return;
-		}
-		mods = n;
-		capmods = ncap;
-	}
-	const char *p = intern(path, strlen(path));
-	if (!p)
-		return;
-	struct module *m = &mods[nmods++];
-	*m = (struct module){ p, bias, lo, hi, current, idlen, { 0 }, UINT32_MAX, LPSYM_OK };
-	memcpy(m->build_id, id, idlen);
-}
-
-static int
-add_current(struct dl_phdr_info *info, size_t size, void *data)
-{
-	uintptr_t lo, hi;
-	uint8_t id[BUILD_ID_MAX];
-	(void)size;
-	(void)data;
-	load_range(info, &lo, &hi);
-	if (lo < hi) {
-		uint8_t n = build_id_of(info, id);
-		add_module(module_path(info->dlpi_name), info->dlpi_addr, lo, hi, true, id, n);
-	}
-	return 0;
 }
 
 /* --- names, kept across reports --------------------------------------- */
@@ -349,7 +136,7 @@ static struct named_frame *frames;
 
 struct wanted {
 	struct named_frame *f;
-	struct module *m;
+	struct lp_module *m;
 	uint64_t addr; /* the call instruction, relative to the load bias */
 };
 static struct wanted *queue;
@@ -357,28 +144,7 @@ static size_t nqueue, capqueue;
 
 static char note[1024];
 static bool have_note;
-
-static struct module *
-module_at(uintptr_t ip, uintptr_t bias)
-{
-	/* The load the frame was captured in, when known and remembered. */
-	if (bias != LP_BIAS_UNKNOWN)
-		for (unsigned i = 0; i < nmods; i++)
-			if (mods[i].bias == bias && ip >= mods[i].lo && ip < mods[i].hi)
-				return &mods[i];
-	/* Else loaded modules first: a closed module's range may have
-	 * been reused by one loaded since. */
-	struct module *closed = NULL;
-	for (unsigned i = 0; i < nmods; i++) {
-		if (ip < mods[i].lo || ip >= mods[i].hi)
-			continue;
-		if (mods[i].current)
-			return &mods[i];
-		if (!closed)
-			closed = &mods[i];
-	}
-	return closed;
-}
+static bool out_of_memory; /* some frame could not be named */
 
 static void
 set_names(struct named_frame *f, struct lp_frame_name *names, uint32_t n)
@@ -392,11 +158,11 @@ set_names(struct named_frame *f, struct lp_frame_name *names, uint32_t n)
 /* The entry for (ip, bias), as named in the module that holds it now.
  * *m_out: that module (NULL: none).  NULL when memory ran out. */
 static struct named_frame *
-frame_for(uintptr_t ip, uintptr_t bias, struct module **m_out)
+frame_for(uintptr_t ip, uintptr_t bias, struct lp_module **m_out)
 {
 	/* ip is a return address: the call is the instruction before it. */
 	uintptr_t pc = ip ? ip - 1 : 0;
-	struct module *m = module_at(pc, bias);
+	struct lp_module *m = lp_module_at(pc, bias);
 	struct frame_key key = { ip, bias };
 	struct named_frame *f;
 
@@ -431,36 +197,49 @@ fill(const struct named_frame *f, uintptr_t ip, struct lp_frame *out)
 				  f->module, f->offset, f->nnames - 1, f->names };
 }
 
+/* This report's request state of each module (by index). */
+static uint32_t *req_of, *status_of;
+static unsigned capreq;
+
 void
 lp_symbolize_begin(void)
 {
-	nmods = 0;
 	nqueue = 0;
 	have_note = false;
 	note[0] = 0;
-	out_of_memory = false;
-	dl_iterate_phdr(add_current, NULL);
-	unsigned ncurrent = nmods;
-	lp_spin_lock(&history.lock);
-	for (unsigned i = 0; i < history.count; i++) {
-		bool loaded = false;
-		for (unsigned j = 0; j < ncurrent && !loaded; j++)
-			loaded = mods[j].bias == history.m[i].bias &&
-				 !strcmp(mods[j].path, history.m[i].path);
-		if (!loaded)
-			add_module(history.m[i].path, history.m[i].bias, history.m[i].lo,
-				   history.m[i].hi, false, history.m[i].build_id,
-				   history.m[i].build_id_len);
+	out_of_memory = !lp_modules_begin();
+	unsigned n = lp_modules_count();
+	if (n > capreq) {
+		uint32_t *r = realloc(req_of, n * sizeof(*r));
+		if (r)
+			req_of = r;
+		uint32_t *s = r ? realloc(status_of, n * sizeof(*s)) : NULL;
+		if (s)
+			status_of = s;
+		if (!r || !s) {
+			out_of_memory = true;
+			return;
+		}
+		capreq = n;
 	}
-	lp_spin_unlock(&history.lock);
+	for (unsigned i = 0; i < n; i++) {
+		req_of[i] = UINT32_MAX;
+		status_of[i] = LPSYM_OK;
+	}
+}
+
+static uint32_t *
+req(const struct lp_module *m)
+{
+	return &req_of[m - lp_module(0)];
 }
 
 static void
 want(uintptr_t ip, uintptr_t bias)
 {
-	struct module *m;
+	struct lp_module *m;
 	struct named_frame *f = frame_for(ip, bias, &m);
-	if (!f || f->answered || f->queued || !m)
+	if (!f || f->answered || f->queued || !m || capreq < lp_modules_count())
 		return;
 	if (nqueue == capqueue) {
 		size_t ncap = capqueue ? capqueue * 2 : 256;
@@ -525,23 +304,23 @@ buf_pad(struct buf *b)
 }
 
 /* Postcondition: b holds the request for queue[0..nqueue), each module it
- * names numbered (m->req) in the order of the table. */
+ * names numbered (*req(m)) in the order of the table. */
 static bool
 encode_request(struct buf *b)
 {
 	struct lpsym_request_header h = { LPSYM_REQUEST_MAGIC, 0, (uint32_t)nqueue };
 	bool ok = buf_put(b, &h, sizeof(h));
 	for (size_t i = 0; i < nqueue && ok; i++) {
-		struct module *m = queue[i].m;
-		if (m->req != UINT32_MAX)
+		struct lp_module *m = queue[i].m;
+		if (*req(m) != UINT32_MAX)
 			continue;
-		m->req = h.nmodules++;
+		*req(m) = h.nmodules++;
 		struct lpsym_module mh = { (uint32_t)strlen(m->path), m->build_id_len };
 		ok = buf_put(b, &mh, sizeof(mh)) && buf_put(b, m->path, mh.path_len) &&
 		     buf_put(b, m->build_id, mh.build_id_len) && buf_pad(b);
 	}
 	for (size_t i = 0; i < nqueue && ok; i++) {
-		struct lpsym_addr a = { queue[i].addr, queue[i].m->req, 0 };
+		struct lpsym_addr a = { queue[i].addr, *req(queue[i].m), 0 };
 		ok = buf_put(b, &a, sizeof(a));
 	}
 	if (ok)
@@ -579,12 +358,12 @@ exchange_file(void)
 	return fd;
 }
 
-static struct module *
-module_by_req(uint32_t req)
+static struct lp_module *
+module_by_req(uint32_t index)
 {
-	for (unsigned i = 0; i < nmods; i++)
-		if (mods[i].req == req)
-			return &mods[i];
+	for (unsigned i = 0; i < lp_modules_count(); i++)
+		if (req_of[i] == index)
+			return lp_module(i);
 	return NULL;
 }
 
@@ -611,8 +390,8 @@ decode_frames(const char *p, size_t len, size_t *answered)
 		uint32_t il = fr.file_len == LPSYM_NONE ? 0 : fr.file_len;
 		if (fl > LPSYM_MAX_STRING || il > LPSYM_MAX_STRING || len - pos < (size_t)fl + il)
 			return false;
-		tmp[k].function = fr.function_len == LPSYM_NONE ? NULL : intern(p + pos, fl);
-		tmp[k].file = fr.file_len == LPSYM_NONE ? NULL : intern(p + pos + fl, il);
+		tmp[k].function = fr.function_len == LPSYM_NONE ? NULL : lp_intern(p + pos, fl);
+		tmp[k].file = fr.file_len == LPSYM_NONE ? NULL : lp_intern(p + pos + fl, il);
 		tmp[k].line = fr.line > 0 ? fr.line : 0;
 		pos += (size_t)fl + il;
 	}
@@ -668,9 +447,9 @@ decode_answer(const char *p, size_t len, size_t *answered, bool *complete,
 		if (rec.kind == LPSYM_MODULE && rec.len >= 8) {
 			uint32_t v[2];
 			memcpy(v, payload, sizeof(v));
-			struct module *m = module_by_req(v[0]);
+			struct lp_module *m = module_by_req(v[0]);
 			if (m)
-				m->status = v[1];
+				status_of[m - lp_module(0)] = v[1];
 			if (m && v[1] == LPSYM_CHANGED && !nchanged++)
 				*changed = m->path;
 		}
@@ -838,18 +617,18 @@ out:
 /* Frames the helper did not name, in a module still loaded: dladdr knows
  * its dynamic symbols (the vDSO's too, which no file holds). */
 static void
-name_locally(struct named_frame *f, const struct module *m)
+name_locally(struct named_frame *f, const struct lp_module *m)
 {
 	Dl_info info;
 	if (f->names[f->nnames - 1].function || !m->current ||
-	    (f->answered && m->status != LPSYM_UNREADABLE))
+	    (f->answered && status_of[m - lp_module(0)] != LPSYM_UNREADABLE))
 		return;
 	uintptr_t pc = f->key.ip ? f->key.ip - 1 : 0;
 	if (!dladdr((void *)pc, &info) || !info.dli_sname)
 		return;
 	const char *at = strchr(info.dli_sname, '@');
 	f->names[f->nnames - 1].function =
-		intern(info.dli_sname, at ? (size_t)(at - info.dli_sname) : strlen(info.dli_sname));
+		lp_intern(info.dli_sname, at ? (size_t)(at - info.dli_sname) : strlen(info.dli_sname));
 }
 
 void
@@ -877,7 +656,7 @@ lp_symbolize_resolve(void)
 static void
 symbolize_in(uintptr_t ip, uintptr_t bias, struct lp_frame *out)
 {
-	struct module *m;
+	struct lp_module *m;
 	struct named_frame *f = frame_for(ip, bias, &m);
 	if (!f) {
 		*out = (struct lp_frame){ ip, NULL, NULL, 0, m ? m->path : NULL,
@@ -903,7 +682,6 @@ void
 lp_symbolize_end(void)
 {
 	/* Names stay for later reports; the module list is rebuilt. */
-	nmods = 0;
 	nqueue = 0;
 }
 

@@ -11,9 +11,9 @@
  * come from the shim itself; when the helper cannot run, functions come
  * from dladdr (dynamic symbols) and the report says why.
  *
- * Modules unloaded by dlclose are remembered when dlclose is called, so
- * stacks captured in a plugin still resolve after it is gone.  Everything
- * here runs with the guard held, under the report mutex.
+ * Frames are named in the module (modules.h) that held them when they
+ * were captured, also one unloaded since.  Everything here runs with the
+ * guard held, under the report mutex.
  */
 #pragma once
 
@@ -40,9 +40,7 @@ struct lp_frame {
 	const struct lp_frame_name *inlined;
 };
 
-/* Start-up: learn the executable's path while /proc/self/exe still
- * resolves (it stops once the main thread has exited), and where the
- * helper is. */
+/* Start-up: the executable's path (modules.h) and where the helper is. */
 void lp_symbolize_init(void) LP_HIDDEN;
 
 /* A report: begin (the modules loaded now and remembered), want every
@@ -64,6 +62,3 @@ const char *lp_symbolize_note(void) LP_HIDDEN;
 /* Memory ran out while naming this report's frames: some show as
  * addresses only. */
 bool lp_symbolize_out_of_memory(void) LP_HIDDEN;
-
-/* Remember every loaded module before a dlclose may unmap some. */
-void lp_modules_remember(void) LP_HIDDEN;
