@@ -26,7 +26,6 @@
 
 #define HELPER_NAME "leakprobe-symbolizer"
 
-
 /* --- where the helper is --------------------------------------------------- */
 
 static char helper_paths[4][4096];
