@@ -15,12 +15,12 @@
  *
  * Until execve, both share the program's memory, so they make system calls
  * only: the supervisor resets the signal handlers the program installed
- * (none of them can run in it, or in the helper), the helper puts the given
- * descriptor on fd 0, closes every other descriptor and executes the
- * program with an empty environment (no LD_PRELOAD, no LEAKPROBE_*).  The
- * calling thread is suspended meanwhile with every signal blocked: a signal
- * aimed at it is delivered when the helper is done (at most the timeout),
- * one aimed at the process goes to another thread.
+ * (none of them can run in it, or in the helper), puts the given
+ * descriptor on fd 0 and closes every other one (in its copy of the
+ * table); the helper executes the program with an empty environment (no
+ * LD_PRELOAD, no LEAKPROBE_*).  The calling thread blocks every signal
+ * for the clone only and waits with them open (x86-64; see spawn.c for
+ * elsewhere).
  */
 #pragma once
 

@@ -79,6 +79,29 @@ def invisible(soft):
     print(f"sigchld: {r.stdout.strip()!r}")
 
 
+def signals_open(soft, tmp):
+    """While the report thread waits for the helper its signals stay open:
+    two SIGUSR2 sent 100 ms apart during an API report (the helper takes
+    1.5 s) both reach the program's handler (blocked, they would merge
+    into one)."""
+    link = os.path.join(tmp, "slow")
+    os.symlink(prog("fake_symbolizer"), link)
+    work = os.path.join(tmp, "slow-cwd")
+    os.mkdir(work)
+    with Session([HOST, "signals", work], env={"LEAKPROBE_SYMBOLIZER": link}) as s:
+        s.expect("ready")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(os.path.join(work, "slow.pid")):
+            check(time.monotonic() < deadline, "the slow helper did not start within 10 s")
+            time.sleep(0.005)
+        for _ in range(2):
+            os.kill(s.pid, signal.SIGUSR2)
+            time.sleep(0.1)
+        r = s.finish()
+    soft(check_eq, r.stdout.splitlines()[-1:], ["usr2 2"],
+         "SIGUSR2 sent twice while the report waited for the helper")
+
+
 def exact_leaks(soft, what, rep, truth):
     """leak_exported by its (dladdr) name; leak_static, which has none
     without the helper, as the one site of its blocks and bytes whose
@@ -213,6 +236,7 @@ def test():
     soft = Soft()
     try:
         invisible(soft)
+        signals_open(soft, tmp)
         fallbacks(soft, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -9,6 +9,7 @@
  *   half     names the first half of the addresses "fake_name" at
  *            fake.c:7, then exits with status 3 without LPSYM_END
  *   crash    names the first address, then aborts
+ *   slow     writes ./slow.pid, then answers nothing for 1.5 s and exits
  * See src/symbolizer/protocol.h. */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -80,11 +81,15 @@ main(int argc, char **argv)
 		return 2;
 	at = LPSYM_ALIGN((uint64_t)st.st_size);
 	put(LPSYM_ANSWER_MAGIC, 8);
-	if (!strcmp(mode, "hang")) {
-		FILE *f = fopen("fake.pid", "w");
+	if (!strcmp(mode, "hang") || !strcmp(mode, "slow")) {
+		FILE *f = fopen(!strcmp(mode, "hang") ? "fake.pid" : "slow.pid", "w");
 		if (f) {
 			fprintf(f, "%d\n", (int)getpid());
 			fclose(f);
+		}
+		if (!strcmp(mode, "slow")) {
+			usleep(1500000);
+			return 0;
 		}
 		for (;;)
 			pause();

@@ -20,6 +20,9 @@
  *             its own, leakprobe_report()
  *   seccomp   execve and execveat fail with EPERM from now on (seccomp),
  *             then leak and exit
+ *   signals DIR  count SIGUSR2 (handler), chdir to DIR (where the test's
+ *             fake helper writes), print "ready", leakprobe_report() (the
+ *             test sends SIGUSR2 twice while it runs), print "usr2 N"
  *
  * Leaks (truth.h): leak_static 2 x 32 bytes, leak_exported 3 x 16 bytes. */
 #define _GNU_SOURCE
@@ -43,7 +46,7 @@
 #include "truth.h"
 
 static void *volatile sink;
-static volatile sig_atomic_t sigchld_count;
+static volatile sig_atomic_t sigchld_count, usr2_count;
 
 __attribute__((noinline)) static void
 leak_static(void)
@@ -73,6 +76,28 @@ on_sigchld(int sig)
 {
 	(void)sig;
 	sigchld_count++;
+}
+
+static void
+on_usr2(int sig)
+{
+	(void)sig;
+	usr2_count++;
+}
+
+static int
+signals(const char *dir)
+{
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_usr2;
+	sigaction(SIGUSR2, &sa, NULL);
+	if (dir && chdir(dir) != 0)
+		return 3;
+	printf("ready\n");
+	fflush(stdout);
+	report("signals");
+	printf("usr2 %d\n", (int)usr2_count);
+	return 0;
 }
 
 static int
@@ -249,6 +274,8 @@ main(int argc, char **argv)
 		rc = ignore();
 	else if (!strcmp(mode, "seccomp"))
 		rc = no_exec();
+	else if (!strcmp(mode, "signals"))
+		rc = signals(argc > 2 ? argv[2] : NULL);
 	truth_write();
 	fflush(stdout);
 	return rc;
