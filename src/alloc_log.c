@@ -11,6 +11,7 @@
 #include "block_header.h"
 #include "guard.h"
 #include "spinlock.h"
+#include "thread_exit.h"
 
 #define LOG_MAX 65535 /* ids fit the header's 16 bits; 0 is "no log" */
 #define PAGE 4096u
@@ -37,8 +38,7 @@ static struct lp_log all_logs[LOG_MAX + 1];
 static uint32_t nlogs; /* ids 1..nlogs exist */
 static lp_spinlock pool_lock;
 static struct lp_log *pool;
-static pthread_key_t exit_key;
-static bool exit_key_ok;
+static __thread bool exit_hook_set __attribute__((tls_model("initial-exec")));
 
 uint64_t lp_header_secret;
 bool lp_real_is_glibc;
@@ -149,6 +149,8 @@ create_locked(void)
 	return l;
 }
 
+static void on_thread_exit(void *arg);
+
 /* This thread's first allocation (or its first after its log went to the
  * pool): a pooled log, or a new one. */
 static LP_NOINLINE struct lp_log *
@@ -164,8 +166,8 @@ acquire(void)
 	if (!l)
 		return NULL;
 	my_log = l;
-	if (exit_key_ok)
-		pthread_setspecific(exit_key, l);
+	if (!exit_hook_set)
+		exit_hook_set = lp_at_thread_exit(on_thread_exit, NULL);
 	return l;
 }
 
@@ -175,6 +177,7 @@ static void
 on_thread_exit(void *arg)
 {
 	(void)arg;
+	exit_hook_set = false;
 	lp_log_free_deferred();
 	struct lp_log *l = my_log;
 	if (!l)
@@ -198,7 +201,6 @@ lp_log_init(void)
 	void *p = mmap(NULL, SPACE_BYTES, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	space = p == MAP_FAILED ? NULL : p;
-	exit_key_ok = pthread_key_create(&exit_key, on_thread_exit) == 0;
 	return true;
 }
 

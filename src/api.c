@@ -11,7 +11,7 @@
 LP_EXPORT int
 leakprobe_report(const char *label)
 {
-	if (lp_state != LP_TRACKING)
+	if (!lp_tracking_on())
 		return -1;
 	bool py = lp_cpython_enter_api();
 	lp_report_write_at(LP_REASON_API, label, true);
@@ -25,7 +25,7 @@ leakprobe_collect(int generation)
 {
 	struct lp_pass p;
 
-	if (lp_state != LP_TRACKING)
+	if (!lp_tracking_on())
 		return -1;
 	lp_guard_enter();
 	long found = lp_objects_pass(generation, true, &p);

@@ -3,6 +3,7 @@
 #include "bootstrap.h"
 
 #include <dlfcn.h>
+#include "guard.h"
 #include "log.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 char lp_bootstrap_arena[ARENA_SIZE] __attribute__((aligned(4096)));
 const size_t lp_bootstrap_arena_size = ARENA_SIZE;
 static size_t arena_used;
+__thread int lp_bootstrap_only __attribute__((tls_model("initial-exec")));
 
 /* Each block is preceded by a 16-byte header holding its size. */
 void *
@@ -56,6 +58,15 @@ static void *
 next(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
+}
+
+void *
+lp_next(const char *name)
+{
+	lp_guard_enter();
+	void *f = dlsym(RTLD_NEXT, name);
+	lp_guard_leave();
+	return f;
 }
 
 bool

@@ -9,8 +9,16 @@
 #include "lp.h"
 
 void *lp_bootstrap_alloc(size_t size, size_t align) LP_HIDDEN;
+/* dlsym(RTLD_NEXT, name) with the guard up: what dlsym allocates (its
+ * error state, freed by a later dlsym) is never taken for the program's. */
+void *lp_next(const char *name) LP_HIDDEN;
+
 /* Size recorded for a bootstrap block (for realloc). */
 size_t lp_bootstrap_size(const void *p) LP_HIDDEN;
+
+/* Non-zero: this thread's allocations come from the arena even though the
+ * real allocator is known (pthread_create from a signal handler). */
+extern __thread int lp_bootstrap_only __attribute__((tls_model("initial-exec"))) LP_HIDDEN;
 
 extern char lp_bootstrap_arena[] LP_HIDDEN;
 extern const size_t lp_bootstrap_arena_size LP_HIDDEN;

@@ -84,7 +84,7 @@ on_atexit(void *self, void *unused)
 	lp_guard_enter();
 	lp_cpython_safepoint_close();
 	alive = 0;
-	if (lp_state == LP_TRACKING) {
+	if (lp_tracking_on()) {
 		report_with_gil(LP_REASON_EXIT, LP_PY_VIA_EXIT);
 		exit_reported = 1;
 	}
@@ -182,23 +182,27 @@ out:
 	return ok;
 }
 
+/* Called for every audit event until it has armed us once (then
+ * cpython_audit.c takes it out of the interpreter's list). */
 static int
 audit_hook(const char *event, void *args, void *data)
 {
-	(void)event;
 	(void)args;
 	(void)data;
-	if (lp_likely(armed) || arming || !lp_py.IsInitialized())
-		return 0;
-	arming = true;
-	lp_guard_enter();
-	if (arm()) {
-		lp_cpython_safepoint_arm(py_minor);
-		alive = 1;
-		armed = true;
+	if (lp_unlikely(!armed && !arming && lp_py.IsInitialized())) {
+		arming = true;
+		lp_guard_enter();
+		if (arm()) {
+			lp_cpython_safepoint_arm(py_minor);
+			alive = 1;
+			armed = true;
+		}
+		lp_cpython_audit_remove();
+		lp_guard_leave();
+		arming = false;
+	} else if (!strcmp(event, "cpython._PySys_ClearAuditHooks")) {
+		lp_cpython_audit_remove(); /* finalizing without having armed */
 	}
-	lp_guard_leave();
-	arming = false;
 	return 0;
 }
 
@@ -232,7 +236,7 @@ lp_cpython_init(void)
 		lp_fmt(n, sizeof(n), "%u", (unsigned)lp_opt.python_traceback);
 		setenv("PYTHONTRACEMALLOC", n, 0); /* the user's own setting wins */
 	}
-	if (lp_py.AddAuditHook(audit_hook, NULL) != 0)
+	if (!lp_cpython_audit_install(audit_hook))
 		lp_warn("cannot install a Python audit hook: Python objects are not examined");
 }
 

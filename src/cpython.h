@@ -45,6 +45,10 @@ bool lp_cpython_open(void) LP_HIDDEN;
 /* Between our gc.callbacks "start" and "stop". */
 bool lp_cpython_collecting(void) LP_HIDDEN;
 bool lp_cpython_answer_signal(enum lp_py_via via) LP_HIDDEN;
+/* cpython_audit.c: add the arming hook (constructor time); take it out of
+ * the interpreter's list once it has served (true: taken out). */
+bool lp_cpython_audit_install(int (*hook)(const char *, void *, void *)) LP_HIDDEN;
+bool lp_cpython_audit_remove(void) LP_HIDDEN;
 /* cpython_safepoint.c */
 void lp_cpython_safepoint_arm(int minor) LP_HIDDEN;
 void lp_cpython_safepoint_close(void) LP_HIDDEN;

@@ -9,8 +9,20 @@
  * "aligned" (gcc's stack realignment: CFA = *(rbp + constant), rbp saved
  * at rbp).  A row whose return address or rbp is undefined ends the walk
  * as it ends libunwind's; a return address below 0x4000 ends it too.
- * Every other row (other expressions, register rules, signal frames, no
- * FDE) answers -1 and the caller asks libunwind.
+ * Every other row (other expressions, register rules, signal frames)
+ * answers -1 and the caller asks libunwind.
+ *
+ * Code without CFI (a JIT's, functions built without unwind tables): a pc
+ * in no module, in a module without .eh_frame_hdr, or between the FDEs of
+ * its module is stepped as libunwind guesses it, by the frame pointer:
+ * CFA = rbp + 16, return address at rbp + 8, rbp saved at rbp, and only
+ * when rbp looks like one (nonzero, 8-aligned, at or above sp and within
+ * 16 KiB of it, on the stack); otherwise the walk ends there, as
+ * libunwind's does.  The frames after it have their CFI again.  One pc
+ * between FDEs is no such code: a return address that is the first byte
+ * of a function was pushed by hand, not by a call (makecontext's
+ * __start_context, where a coroutine's first frame returns): the walk
+ * ends with it.
  *
  * Rule cache: one 64-bit word per slot, written and read with single
  * atomic accesses, so no reader can see a torn entry.  The pc is
@@ -36,9 +48,28 @@
  * frame), until a word differs; the walk then goes on by itself and may
  * meet the memo again further up.
  *
+ * Stacks: the walk follows the stack the code runs on.  This thread's
+ * own stack is learnt once (pthread_getattr_np, or the main thread's
+ * mapping, which may grow).  A stack pointer outside it (a coroutine's
+ * stack from makecontext or boost.context, a sigaltstack) is looked up in
+ * /proc/self/maps (PROCMAP_QUERY where the kernel has it, else the text,
+ * read with read(2) into a buffer on the stack), and the read-write
+ * mapping holding it is kept in a small per-thread cache: the walk is
+ * bounded by that mapping (for a stack from malloc, the heap's).  A
+ * thread switching between more stacks than it caches looks at most one
+ * up every LEARN_EVERY walks (after the first LEARN_FREE lookups); the
+ * other walks give up.
+ *
  * Memory safety: every stack load lies between the walk's own rsp and
- * the top of this thread's stack, every .eh_frame read inside the
- * module's mapping, and the CFA strictly rises.
+ * the top of the mapping the walk started on (this thread's stack, or
+ * the mapping holding rsp), every .eh_frame read inside the module's
+ * mapping, and the CFA strictly rises.  A cached mapping is the one
+ * /proc/self/maps showed when it was learnt; it is learnt again when a
+ * stack pointer falls outside every cached one.  A mapping that shrinks
+ * after it was learnt leaves a bound above its new end: loads up there
+ * need a walk that leaves the running stack's own frames (its outermost
+ * frame not ending the chain), which makecontext's stacks (ended at
+ * __start_context), a null return address and thread stacks never do.
  */
 #ifndef _GNU_SOURCE /* the build passes it */
 #define _GNU_SOURCE
@@ -51,6 +82,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -82,6 +114,9 @@
 #define RULE_STANDARD (UINT64_C(1) << RULE_KIND_SHIFT)   /* step to the caller */
 #define RULE_LAST (UINT64_C(2) << RULE_KIND_SHIFT)	     /* outermost frame */
 #define RULE_UNSUPPORTED (UINT64_C(3) << RULE_KIND_SHIFT) /* libunwind's job */
+/* No CFI: step by the frame pointer if rbp looks like one, else end (a
+ * last rule never uses rbp for the CFA: the flag marks the kind). */
+#define RULE_FRAME_POINTER (RULE_LAST | RULE_CFA_RBP)
 #define RULE_VOLATILE (UINT64_C(1) << 21)
 #define RULE_STAMP_SHIFT 22 /* 4 bits of loader generation */
 #define RULE_CFA_RBP (UINT64_C(1) << 26)
@@ -93,6 +128,8 @@ _Static_assert(RULE_BITS >= 35, "rule fields overlap the tag");
 
 /* libunwind's end of the walk: a return address below this stops it. */
 #define LOWEST_PC 0x4000
+/* libunwind's bound on a guessed frame: rbp at most this far above sp. */
+#define FP_FRAME_MAX 0x4000
 
 /* DWARF register numbers of x86-64. */
 #define REG_RBP 6
@@ -145,6 +182,8 @@ struct lp_memo_step {
  * stacks of one program mostly do.  Steps are step[0, count). */
 struct lp_memo {
 	uintptr_t pc, sp, bp; /* the state the walk started from */
+	uintptr_t top;	      /* the top of its stack: a walk under another
+			       * bound does not replay it (locate_stack) */
 	uint64_t gen;
 	int count;	     /* steps recorded */
 	bool ends;	     /* the rule after the last step is RULE_LAST */
@@ -153,14 +192,32 @@ struct lp_memo {
 	struct lp_memo_step step[MEMO_STEPS];
 };
 
+/* A read-write mapping that held a stack pointer outside the thread's
+ * own stack: [lo, hi); lo == hi when unused. */
+struct lp_stack_mapping {
+	uintptr_t lo, hi;
+};
+
+#define OTHER_STACKS 16
+/* A thread that keeps switching between more stacks than it caches would
+ * read /proc/self/maps at every switch: after LEARN_FREE lookups, one per
+ * LEARN_EVERY walks off its own stack; the others give up. */
+#define LEARN_FREE 64
+#define LEARN_EVERY 64
+
 /* This thread: its stack, [lo, hi) mapped (the main thread's stack grows:
- * below lo, down to floor, it may have grown since we looked), and two
- * records: the memo a walk reads and the one it writes, which then swap
- * (the memo stays whole while the walk is under way). */
+ * below lo, down to floor, it may have grown since we looked); the other
+ * stacks it ran on (filled in turn); and two records: the memo a walk
+ * reads and the one it writes, which then swap (the memo stays whole
+ * while the walk is under way). */
 struct lp_thread {
 	uintptr_t lo, hi, floor;
-	int stack_state; /* 0 unknown, 1 learning, 2 known */
-	bool walking;	 /* a signal handler's walk leaves the memo alone */
+	bool stack_known;
+	bool locating; /* in locate_stack: a signal handler's walk gives up */
+	bool walking;  /* a signal handler's walk leaves the memo alone */
+	unsigned other_next;
+	uint64_t other_walks, lookups; /* walks off its own stack, mappings looked up */
+	struct lp_stack_mapping other[OTHER_STACKS];
 	struct lp_memo *memo, *spare;
 	struct lp_memo records[2];
 };
@@ -573,9 +630,31 @@ read_cie(uintptr_t at, const struct dl_find_object *mod, struct lp_cie *cie)
 	return !r->bad && r->p == aug_end;
 }
 
-/* Find the FDE covering pc in the module's .eh_frame_hdr search table.
- * Returns a reader over its instructions and the start of its range. */
+enum lp_fde_lookup {
+	FDE_FOUND,
+	FDE_NONE,     /* no FDE covers pc: code without CFI */
+	FDE_AT_ENTRY, /* none covers pc, and an FDE starts at pc + 1 */
+	FDE_BAD,      /* a table or record libunwind would not read alike */
+};
+
+/* Whether entry i of the search table (count entries) starts at pc. */
 static bool
+table_starts_at(const uint8_t *table, uint64_t i, uint64_t count, uintptr_t hdr, uintptr_t pc)
+{
+	int32_t loc;
+
+	if (i >= count)
+		return false;
+	memcpy(&loc, table + i * 8, 4);
+	return hdr + (intptr_t)loc == pc;
+}
+
+/* Find the FDE covering pc in the module's .eh_frame_hdr search table.
+ * FDE_FOUND: a reader over its instructions and the start of its range.
+ * A pc between FDEs is FDE_AT_ENTRY when the next FDE starts right after
+ * it (pc is a return address minus one, that return address a function's
+ * first byte), FDE_NONE otherwise. */
+static enum lp_fde_lookup
 find_fde(uintptr_t pc, const struct dl_find_object *mod, struct lp_cie *cie,
 	 struct lp_cfi_reader *fde, uintptr_t *start)
 {
@@ -586,17 +665,17 @@ find_fde(uintptr_t pc, const struct dl_find_object *mod, struct lp_cie *cie,
 	};
 
 	if (read_fixed(&r, 1) != 1)
-		return false;
+		return FDE_BAD;
 	uint8_t ptr_enc = (uint8_t)read_fixed(&r, 1);
 	uint8_t count_enc = (uint8_t)read_fixed(&r, 1);
 	uint8_t table_enc = (uint8_t)read_fixed(&r, 1);
 	/* The only table libunwind binary-searches: datarel sdata4. */
 	if (table_enc != 0x3b || count_enc == 0xff || ptr_enc == 0xff)
-		return false;
+		return FDE_BAD;
 	read_encoded(&r, ptr_enc, hdr);
 	uint64_t count = read_encoded(&r, count_enc, hdr);
 	if (r.bad || count == 0 || count > (uint64_t)(r.end - r.p) / 8)
-		return false;
+		return FDE_BAD;
 
 	/* Postcondition: i is the last entry starting at or below pc. */
 	const uint8_t *table = r.p;
@@ -613,8 +692,8 @@ find_fde(uintptr_t pc, const struct dl_find_object *mod, struct lp_cie *cie,
 	int32_t loc, off;
 	memcpy(&loc, table + lo * 8, 4);
 	memcpy(&off, table + lo * 8 + 4, 4);
-	if (hdr + (intptr_t)loc > pc)
-		return false;
+	if (hdr + (intptr_t)loc > pc) /* before the first FDE */
+		return table_starts_at(table, 0, count, hdr, pc + 1) ? FDE_AT_ENTRY : FDE_NONE;
 
 	uintptr_t at = hdr + (intptr_t)off;
 	open_record(fde, at, mod);
@@ -622,18 +701,20 @@ find_fde(uintptr_t pc, const struct dl_find_object *mod, struct lp_cie *cie,
 	int32_t cie_off = (int32_t)read_fixed(fde, 4);
 	if (fde->bad || cie_off == 0 ||
 	    !read_cie(id_field - (intptr_t)cie_off, mod, cie))
-		return false;
+		return FDE_BAD;
 	*start = read_encoded(fde, cie->fde_enc, 0);
 	uintptr_t range = read_encoded(fde, cie->fde_enc & 0x0f, 0);
-	if (fde->bad || pc < *start || pc - *start >= range)
-		return false;
+	if (fde->bad || pc < *start)
+		return FDE_BAD;
+	if (pc - *start >= range) /* after the FDE, before the next */
+		return table_starts_at(table, lo + 1, count, hdr, pc + 1) ? FDE_AT_ENTRY : FDE_NONE;
 	if (cie->sized) {
 		uint64_t len = read_uleb(fde);
 		if (len > (uint64_t)(fde->end - fde->p))
-			return false;
+			return FDE_BAD;
 		fde->p += len;
 	}
-	return !fde->bad;
+	return fde->bad ? FDE_BAD : FDE_FOUND;
 }
 
 /* Turn the row at pc into a rule word (kind and offsets, no tag/stamp),
@@ -687,8 +768,8 @@ is_permanent(uintptr_t eh_frame_hdr)
 }
 
 /* Derive the rule of pc from its module's CFI.  *keep: worth caching
- * (false when pc lies in no module: something may be mapped there
- * later). */
+ * (false when pc lies in no module: a JIT's code, or something mapped
+ * there later). */
 static uint64_t
 derive_rule(uintptr_t pc, bool *keep)
 {
@@ -699,12 +780,25 @@ derive_rule(uintptr_t pc, bool *keep)
 	uintptr_t start;
 
 	*keep = false;
-	if (_dl_find_object((void *)pc, &mod) != 0 || !mod.dlfo_eh_frame)
-		return RULE_UNSUPPORTED;
+	if (_dl_find_object((void *)pc, &mod) != 0)
+		return RULE_FRAME_POINTER;
 	*keep = true;
-	uint64_t vol = is_permanent((uintptr_t)mod.dlfo_eh_frame) ? 0 : RULE_VOLATILE;
-	if (!find_fde(pc, &mod, &cie, &fde, &start))
+	/* A module without .eh_frame_hdr is never one of the permanent
+	 * ones (noted by theirs): volatile, as a later module's. */
+	uint64_t vol = mod.dlfo_eh_frame && is_permanent((uintptr_t)mod.dlfo_eh_frame)
+			       ? 0 : RULE_VOLATILE;
+	if (!mod.dlfo_eh_frame)
+		return RULE_FRAME_POINTER | vol;
+	switch (find_fde(pc, &mod, &cie, &fde, &start)) {
+	case FDE_FOUND:
+		break;
+	case FDE_NONE:
+		return RULE_FRAME_POINTER | vol;
+	case FDE_AT_ENTRY:
+		return RULE_LAST | vol;
+	default:
 		return RULE_UNSUPPORTED | vol;
+	}
 
 	memset(&row, 0, sizeof(row));
 	for (int i = 0; i < REG_COUNT; i++)
@@ -756,6 +850,32 @@ lookup_rule(uintptr_t pc, uint64_t walk_gen)
 
 /* --- stack bounds ----------------------------------------------------- */
 
+/* The kernel's struct procmap_query (linux/fs.h, Linux 6.11): the mapping
+ * holding an address, by ioctl on /proc/self/maps. */
+struct lp_procmap_query {
+	uint64_t size, query_flags, query_addr;
+	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define LP_PROCMAP_QUERY _IOWR('f', 17, struct lp_procmap_query)
+#define LP_PROCMAP_READABLE 1
+#define LP_PROCMAP_WRITABLE 2
+
+/* The unit test reads the text in one of its builds, as kernels before
+ * 6.11 make it. */
+#ifndef LP_FAST_UNWIND_MAPS_TEXT
+#define LP_FAST_UNWIND_MAPS_TEXT 0
+#endif
+
+/* 1 PROCMAP_QUERY answers, -1 the kernel has none, 0 not tried yet. */
+static int procmap_query_works = LP_FAST_UNWIND_MAPS_TEXT ? -1 : 0;
+
+struct lp_mapping {
+	uintptr_t lo, hi;
+	bool rw; /* readable and writable */
+};
+
 static int
 hex_digit(char c)
 {
@@ -766,52 +886,94 @@ hex_digit(char c)
 	return -1;
 }
 
-/* Find the mapping holding addr in /proc/self/maps, with plain read(2):
- * stdio would allocate. */
+/* Parse /proc/self/maps from fd, with plain read(2) (stdio would
+ * allocate), up to the line holding addr: "lo-hi rwxp ...".  Lines come
+ * in address order: one starting above addr ends the search. */
 static bool
-find_mapping(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+find_mapping_text(int fd, uintptr_t addr, struct lp_mapping *m)
 {
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-
 	char buf[2048];
 	uintptr_t a = 0, b = 0;
-	int field = 0; /* 0 start, 1 end, 2 rest of the line */
-	bool found = false;
-	while (!found) {
+	int field = 0; /* 0 start, 1 end, 2 permissions, 3 rest of the line */
+	char perm[2] = { 0, 0 };
+	unsigned nperm = 0;
+
+	for (;;) {
 		ssize_t len = read(fd, buf, sizeof(buf));
 		if (len < 0 && errno == EINTR)
 			continue;
 		if (len <= 0)
-			break;
-		for (ssize_t i = 0; i < len && !found; i++) {
-			int d = hex_digit(buf[i]);
+			return false;
+		for (ssize_t i = 0; i < len; i++) {
+			char c = buf[i];
+			int d = hex_digit(c);
 			if (field == 0 && d >= 0) {
 				a = a << 4 | (uintptr_t)d;
 			} else if (field == 0) {
+				if (a > addr)
+					return false;
 				field = 1;
 			} else if (field == 1 && d >= 0) {
 				b = b << 4 | (uintptr_t)d;
 			} else if (field == 1) {
 				field = 2;
-				found = a <= addr && addr < b;
-			} else if (buf[i] == '\n') {
+			} else if (field == 2) {
+				if (nperm < 2)
+					perm[nperm++] = c;
+				else
+					field = 3;
+			}
+			if (field == 3 && a <= addr && addr < b) {
+				m->lo = a;
+				m->hi = b;
+				m->rw = perm[0] == 'r' && perm[1] == 'w';
+				return true;
+			}
+			if (c == '\n') {
 				field = 0;
 				a = b = 0;
+				nperm = 0;
 			}
 		}
 	}
-	close(fd);
-	if (found) {
-		*lo = a;
-		*hi = b;
+}
+
+/* Find the mapping holding addr: PROCMAP_QUERY (one lookup in the
+ * kernel), else the text.  The caller has cancellation disabled (open
+ * and read are cancellation points) and keeps errno. */
+static bool
+find_mapping(uintptr_t addr, struct lp_mapping *m)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+
+	bool found = false;
+	int works = __atomic_load_n(&procmap_query_works, __ATOMIC_RELAXED);
+	if (works >= 0) {
+		struct lp_procmap_query q = { .size = sizeof(q), .query_addr = addr };
+		if (ioctl(fd, LP_PROCMAP_QUERY, &q) == 0) {
+			__atomic_store_n(&procmap_query_works, 1, __ATOMIC_RELAXED);
+			found = q.vma_start <= addr && addr < q.vma_end;
+			m->lo = (uintptr_t)q.vma_start;
+			m->hi = (uintptr_t)q.vma_end;
+			m->rw = (q.vma_flags & (LP_PROCMAP_READABLE | LP_PROCMAP_WRITABLE)) ==
+				(LP_PROCMAP_READABLE | LP_PROCMAP_WRITABLE);
+			goto done;
+		}
+		if (errno == ENOENT) /* nothing mapped there */
+			goto done;
+		if (works == 0 && (errno == ENOTTY || errno == EINVAL))
+			__atomic_store_n(&procmap_query_works, -1, __ATOMIC_RELAXED);
 	}
+	found = find_mapping_text(fd, addr, m);
+done:
+	close(fd);
 	return found;
 }
 
-/* Learn the bounds of this thread's stack.  Postcondition: state is
- * known; lo == hi when nothing could be learnt. */
+/* Learn the bounds of this thread's stack.  Postcondition: lo == hi
+ * when nothing could be learnt. */
 static void
 learn_stack(struct lp_thread *ts)
 {
@@ -819,16 +981,16 @@ learn_stack(struct lp_thread *ts)
 	if (gettid() == getpid()) {
 		/* The main thread: the mapping holding the initial stack
 		 * pointer; it may grow down to the rlimit (capped). */
-		uintptr_t lo, hi;
+		struct lp_mapping m;
 		struct rlimit rl;
-		if (!find_mapping((uintptr_t)__libc_stack_end, &lo, &hi))
+		if (!find_mapping((uintptr_t)__libc_stack_end, &m))
 			return;
 		uint64_t room = UINT64_C(1) << 30;
 		if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur < room)
 			room = rl.rlim_cur;
-		ts->lo = lo;
-		ts->hi = hi;
-		ts->floor = hi - lo > room ? lo : hi - room;
+		ts->lo = m.lo;
+		ts->hi = m.hi;
+		ts->floor = m.hi - m.lo > room ? m.lo : m.hi - room;
 		return;
 	}
 	/* Any other thread: its whole stack block is mapped.  This
@@ -846,34 +1008,80 @@ learn_stack(struct lp_thread *ts)
 	pthread_attr_destroy(&attr);
 }
 
-/* sp lies outside the known stack: learn it, or follow the main stack's
- * growth.  Returns whether [sp, hi) is known to be mapped. */
-static LP_COLD bool
-locate_stack(uintptr_t sp)
+/* Remember m, a stack other than the thread's.  Postcondition: no other
+ * entry overlaps it (one that does describes a mapping since replaced). */
+static void
+remember_other_stack(struct lp_thread *ts, const struct lp_mapping *m)
 {
-	struct lp_thread *ts = &this_thread;
-	int saved_errno = errno, cancel_state;
+	for (int i = 0; i < OTHER_STACKS; i++)
+		if (ts->other[i].lo < m->hi && m->lo < ts->other[i].hi)
+			ts->other[i] = (struct lp_stack_mapping){ 0, 0 };
+	ts->other[ts->other_next++ % OTHER_STACKS] = (struct lp_stack_mapping){ m->lo, m->hi };
+}
 
-	if (ts->stack_state == 1) /* a signal arrived while learning */
-		return false;
+/* The slow part of locate_stack: learn the thread's stack, follow the
+ * main stack's growth, or look sp's mapping up. */
+static uintptr_t
+learn_bounds(struct lp_thread *ts, uintptr_t sp)
+{
+	int saved_errno = errno, cancel_state;
+	uintptr_t top = 0;
+	struct lp_mapping m;
+
 	/* open and read are cancellation points: not inside malloc. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-	if (ts->stack_state == 0) {
-		ts->stack_state = 1;
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (!ts->stack_known) {
 		learn_stack(ts);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		ts->stack_state = 2;
+		ts->stack_known = true;
 	}
-	if (sp < ts->lo && sp >= ts->floor) {
-		uintptr_t lo, hi;
-		if (find_mapping((uintptr_t)__libc_stack_end, &lo, &hi) &&
-		    hi == ts->hi && lo < ts->lo)
-			ts->lo = lo;
+	if (sp < ts->lo && sp >= ts->floor && find_mapping((uintptr_t)__libc_stack_end, &m) &&
+	    m.hi == ts->hi && m.lo < ts->lo)
+		ts->lo = m.lo;
+	if (sp >= ts->lo && sp < ts->hi) {
+		top = ts->hi;
+	} else if (ts->lookups < LEARN_FREE + ts->other_walks / LEARN_EVERY) {
+		ts->lookups++;
+		if (find_mapping(sp, &m) && m.rw) {
+			remember_other_stack(ts, &m);
+			top = m.hi;
+		}
 	}
 	pthread_setcancelstate(cancel_state, NULL);
 	errno = saved_errno;
-	return sp >= ts->lo && sp < ts->hi;
+	return top;
+}
+
+/* sp lies outside this thread's known stack: learn it, follow the main
+ * stack's growth, or find the other stack sp is on (a coroutine's, a
+ * sigaltstack).  Returns the top of the read-write mapping holding sp,
+ * 0 if there is none or it cannot be known now. */
+static LP_COLD uintptr_t
+locate_stack(uintptr_t sp)
+{
+	struct lp_thread *ts = &this_thread;
+	uintptr_t top = 0;
+
+	/* A signal handler that interrupted this thread's locate_stack
+	 * gives up: the bounds are being rewritten under it. */
+	if (ts->locating)
+		return 0;
+	ts->locating = true;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ts->other_walks++;
+	for (int i = 0; i < OTHER_STACKS && !top; i++)
+		if (sp >= ts->other[i].lo && sp < ts->other[i].hi)
+			top = ts->other[i].hi;
+	if (!top)
+		top = learn_bounds(ts, sp);
+	/* A memo recorded under another bound is not replayed under this
+	 * one (its steps read up to its own top).  A walk on the thread's
+	 * stack needs no such check: no state of a memo recorded on another
+	 * mapping lies on it. */
+	if (top && !ts->walking && ts->memo && ts->memo->top != top)
+		ts->memo->gen = UINT64_MAX;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ts->locating = false;
+	return top;
 }
 
 /* --- the walk --------------------------------------------------------- */
@@ -1033,6 +1241,40 @@ struct lp_walk_start {
 
 #define WALK_STALE (-2) /* the loader generation moved: walk again */
 
+/* The rule a guessed frame steps by: CFA = rbp + 16, rbp saved at CFA -
+ * 16 (slot -2), the return address at CFA - 8, as gcc's frame pointer
+ * prologue (push %rbp; mov %rsp, %rbp) leaves them. */
+#define RULE_AS_FRAME_POINTER                                                   \
+	(RULE_STANDARD | RULE_CFA_RBP | RULE_RBP_SAVED | 16 |                      \
+	 ((uint64_t)-2 & 0x7f) << RULE_SLOT_SHIFT)
+
+/* A rule that is not RULE_STANDARD, for the frame at (sp, bp) on a
+ * stack ending at top: what the walk does with it.  RULE_UNSUPPORTED:
+ * give up; RULE_LAST: the outermost frame; RULE_EMPTY: end here, a guess
+ * that failed (its end depends on rbp: not one the memo may skip to);
+ * RULE_AS_FRAME_POINTER: step by the frame pointer.  Out of line: the
+ * walk's loop keeps its registers.
+ *
+ * No CFI: rbp may be the frame's base if libunwind would think so (at or
+ * above sp, within FP_FRAME_MAX of it), it is aligned and its two words
+ * lie on the stack; rbp 0 marks the outermost frame (the x86-64 ABI).
+ * The return address above it must be code, not an address on the
+ * stack.  The walk then reads that word again, as any CFI step's. */
+static LP_NOINLINE uint64_t
+rule_without_cfi(uint64_t rule, uintptr_t sp, uintptr_t bp, uintptr_t top)
+{
+	if ((rule & RULE_KIND) != RULE_LAST)
+		return RULE_UNSUPPORTED;
+	if ((rule & RULE_FRAME_POINTER) != RULE_FRAME_POINTER)
+		return RULE_LAST;
+	if (!bp || (bp & 7) || bp < sp || bp - sp > FP_FRAME_MAX || bp > top - 16)
+		return RULE_EMPTY;
+	uintptr_t ra = load_word(bp + 8);
+	if (ra >= sp && ra < top)
+		return RULE_EMPTY;
+	return RULE_AS_FRAME_POINTER;
+}
+
 /* Walk the stack from start.  Returns the number of frames, -1 (give
  * up) or WALK_STALE, recording the walk (in t->spare, which then becomes
  * the memo) on success. */
@@ -1103,10 +1345,13 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 		}
 		used_volatile |= (rule & RULE_VOLATILE) != 0;
 		if (lp_unlikely((rule & RULE_KIND) != RULE_STANDARD)) {
-			if ((rule & RULE_KIND) != RULE_LAST)
+			rule = rule_without_cfi(rule, sp, bp, top);
+			if ((rule & RULE_KIND) == RULE_UNSUPPORTED)
 				goto fail;
-			ends = true;
-			break;
+			if ((rule & RULE_KIND) != RULE_STANDARD) {
+				ends = (rule & RULE_KIND) == RULE_LAST;
+				break;
+			}
 		}
 		/* The slot field, sign-extended: rbp's slot in words, or
 		 * for an aligned rule where the CFA is, in bytes. */
@@ -1158,6 +1403,7 @@ walk_stack(struct lp_thread *t, const struct lp_walk_start *start, void **ips, i
 		rec->pc = start->pc;
 		rec->sp = start->sp;
 		rec->bp = start->bp;
+		rec->top = top;
 		rec->gen = start->gen;
 		rec->count = count;
 		rec->ends = ends && n == count;
@@ -1201,10 +1447,11 @@ lp_fast_unwind(void **ips, int max)
 	if (max <= 0)
 		return 0;
 	struct lp_thread *t = &this_thread;
-	if (lp_unlikely(start.sp < t->lo || start.sp >= t->hi) && !locate_stack(start.sp))
+	start.top = t->hi;
+	if (lp_unlikely(start.sp < t->lo || start.sp >= start.top) &&
+	    !(start.top = locate_stack(start.sp)))
 		return -1;
 
-	start.top = t->hi;
 	if (lp_unlikely(!t->memo)) {
 		t->memo = &t->records[0];
 		t->spare = &t->records[1];

@@ -2,11 +2,16 @@
 /* heap_table.c - see heap_table.h. */
 #include "heap_table.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
+#include "guard.h"
 #include "log.h"
 #include "spinlock.h"
+#include "thread_exit.h"
 #include "vec.h"
 
 #define NSHARDS 16
@@ -43,14 +48,37 @@ static struct {
 
 static uint64_t large_threshold;
 
-/* Peak bytes: each thread batches its delta and publishes it to
- * published_bytes every FLUSH bytes, so threads do not fight over one
- * cache line.  peak = max(published + own delta): exact for one thread,
- * off by at most (threads - 1) * FLUSH otherwise. */
+/* Live bytes and their peak, without a shared write per allocation.
+ *
+ * live = published_bytes + the sum of every thread's pending delta.  A
+ * thread adds each change to its own delta (TLS) and publishes it with one
+ * atomic add once it reaches +-FLUSH, when the thread ends, and (for the
+ * threads that do not follow it) when a thread forks.  The peak is the
+ * highest published + own delta seen at any change: exact when one thread
+ * allocates and frees (every other delta is 0), otherwise less than FLUSH
+ * off per other thread holding a delta at that moment.
+ *
+ * Before, the delta simply died with its thread: a thread that freed what
+ * others had allocated left its negative delta behind, and the peak of a
+ * thread-per-request server climbed by up to 64 KiB a request.  Now each
+ * thread's first change registers its delta (its address, in a static
+ * array a forked child can read) and arms a thread-exit key that
+ * publishes it; after that, the thread publishes every change at once.
+ *
+ * The delta changes by single instructions (xadd, no lock prefix: a
+ * signal handler's change on the same thread cannot land in the middle of
+ * one), so a free nested in a change loses nothing. */
 #define FLUSH (64 * 1024)
+#define NREG 1024
+struct own_acct {
+	int64_t delta;
+	int state; /* 0 first change to come, 1 registered, 2 publish each */
+};
+static __thread struct own_acct own __attribute__((tls_model("initial-exec")));
+static int64_t *registered[NREG]; /* &own.delta of live threads */
+static unsigned reg_hint;
 static int64_t published_bytes;
 static int64_t peak_bytes;
-static __thread int64_t thread_delta __attribute__((tls_model("initial-exec")));
 
 static inline uint64_t
 hash_ptr(uintptr_t p)
@@ -192,22 +220,17 @@ large_take(uintptr_t ptr, struct large_entry *out)
 
 /* --- the shards --------------------------------------------------------- */
 
+static void on_thread_exit(void *arg);
+
 void
 lp_heap_init(uint64_t threshold)
 {
 	large_threshold = threshold;
 }
 
-void
-lp_heap_account(int64_t delta)
+static inline void
+raise_peak(int64_t now)
 {
-	int64_t d = thread_delta + delta;
-	int64_t now = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED) + d;
-	if (d >= FLUSH || d <= -FLUSH) {
-		now = __atomic_add_fetch(&published_bytes, d, __ATOMIC_RELAXED);
-		d = 0;
-	}
-	thread_delta = d;
 	int64_t peak = __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED);
 	while (now > peak &&
 	       !__atomic_compare_exchange_n(&peak_bytes, &peak, now, true,
@@ -215,17 +238,148 @@ lp_heap_account(int64_t delta)
 		;
 }
 
+/* *p += v in one instruction; returns the old value.  Atomic with respect
+ * to this thread's signal handlers, not to other threads: only the owner
+ * writes its delta (and a forked child, alone, those of threads that did
+ * not follow it). */
+static inline int64_t
+own_xadd(int64_t *p, int64_t v)
+{
+	__asm__ volatile("xaddq %0, %1" : "+r"(v), "+m"(*p));
+	return v;
+}
+
+/* Take the delta, leaving what a signal handler adds meanwhile. */
+static inline int64_t
+own_take(int64_t *p)
+{
+	int64_t d = __atomic_load_n(p, __ATOMIC_RELAXED);
+	own_xadd(p, -d);
+	return d;
+}
+
+/* This thread's first change: register its delta, arm its exit hook.
+ * Guard up (the hook allocates), not nested. */
+static bool
+register_thread(void)
+{
+	unsigned start = __atomic_load_n(&reg_hint, __ATOMIC_RELAXED);
+	for (unsigned k = 0; k < NREG; k++) {
+		unsigned i = (start + k) % NREG;
+		int64_t *expect = NULL;
+		if (__atomic_load_n(&registered[i], __ATOMIC_RELAXED) ||
+		    !__atomic_compare_exchange_n(&registered[i], &expect, &own.delta, false,
+						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			continue;
+		if (!lp_at_thread_exit(on_thread_exit, &registered[i])) {
+			__atomic_store_n(&registered[i], NULL, __ATOMIC_RELAXED);
+			return false;
+		}
+		__atomic_store_n(&reg_hint, (i + 1) % NREG, __ATOMIC_RELAXED);
+		return true;
+	}
+	return false;
+}
+
+/* Thread exit: publish the delta, unregister it; this thread's later
+ * changes (a destructor that runs after ours) are published one by one. */
 static void
+on_thread_exit(void *arg)
+{
+	int64_t **slot = arg;
+	own.state = 2;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&published_bytes, own_take(&own.delta), __ATOMIC_RELAXED);
+	__atomic_store_n(slot, NULL, __ATOMIC_RELAXED);
+}
+
+/* Not registered (yet, or any more): publish at once.  A thread's first
+ * change registers it, unless nested inside the shim (a signal handler's
+ * free: no pthread_setspecific there). */
+static LP_NOINLINE void
+account_slow(int64_t delta)
+{
+	if (own.state == 0 && lp_guard_depth == 1) {
+		own.state = 2; /* a nested change meanwhile publishes */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (register_thread()) {
+			own.state = 1;
+			lp_heap_account(delta);
+			return;
+		}
+	}
+	int64_t now = __atomic_add_fetch(&published_bytes, delta, __ATOMIC_RELAXED);
+	raise_peak(now + __atomic_load_n(&own.delta, __ATOMIC_RELAXED));
+}
+
+void
+lp_heap_account(int64_t delta)
+{
+	if (lp_unlikely(own.state != 1))
+		return account_slow(delta);
+	int64_t d = own_xadd(&own.delta, delta) + delta, now;
+	if (lp_unlikely(d >= FLUSH || d <= -FLUSH)) {
+		own_xadd(&own.delta, -d);
+		now = __atomic_add_fetch(&published_bytes, d, __ATOMIC_RELAXED) +
+		      __atomic_load_n(&own.delta, __ATOMIC_RELAXED);
+	} else {
+		now = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED) + d;
+	}
+	raise_peak(now);
+}
+
+int64_t
+lp_heap_accounted(void)
+{
+	int64_t sum = __atomic_load_n(&published_bytes, __ATOMIC_RELAXED);
+	if (own.state != 1)
+		sum += __atomic_load_n(&own.delta, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < NREG; i++) {
+		int64_t *d = __atomic_load_n(&registered[i], __ATOMIC_RELAXED);
+		if (d)
+			sum += __atomic_load_n(d, __ATOMIC_RELAXED);
+	}
+	return sum;
+}
+
+void
+lp_heap_after_fork_child(void)
+{
+	/* Only this thread lives on.  The others' deltas are in memory the
+	 * child has (their stacks' TLS; a registered thread has not ended:
+	 * its exit key would have unregistered it): publish and forget
+	 * them (nobody writes them any more).  A fork in the middle of
+	 * another thread's change may be off by that change. */
+	pid_t self = getpid();
+	for (unsigned i = 0; i < NREG; i++) {
+		int64_t *d = registered[i];
+		if (!d || d == &own.delta)
+			continue;
+		registered[i] = NULL;
+		/* Read without trusting the address: a thread whose first change
+		 * came in its last round of TSD destructors stays registered
+		 * after it ended, and its stack may be gone. */
+		int64_t v;
+		struct iovec to = { &v, sizeof(v) }, from = { d, sizeof(v) };
+		if (process_vm_readv(self, &to, 1, &from, 1, 0) == (ssize_t)sizeof(v))
+			__atomic_add_fetch(&published_bytes, v, __ATOMIC_RELAXED);
+	}
+}
+
+/* Returns the size of a stale block found at the same address (0: none),
+ * which the caller takes off the live bytes too. */
+static uint64_t
 insert_at(struct shard *s, uintptr_t ptr, uint32_t size32, uint32_t stack,
 	  uint64_t size)
 {
+	uint64_t stale = 0;
 	bool found;
 	uint32_t i = find_slot(s->slots, sizeof(struct entry), s->cap, ptr, &found);
 	if (lp_unlikely(found)) {
 		/* The address was freed behind our back (free while the
 		 * guard was up): forget the stale block. */
-		uint64_t stale = s->slots[i].size;
 		struct large_entry le;
+		stale = s->slots[i].size;
 		if (stale == SIZE_IN_LARGE || stale >= large_threshold)
 			stale = large_take(ptr, &le) ? le.size : 0;
 		s->live_bytes -= stale;
@@ -235,6 +389,7 @@ insert_at(struct shard *s, uintptr_t ptr, uint32_t size32, uint32_t stack,
 	s->count++;
 	s->live_bytes += size;
 	s->allocs++;
+	return stale;
 }
 
 void
@@ -250,14 +405,14 @@ lp_heap_insert(uintptr_t ptr, uint64_t size, uint32_t stack)
 		lp_spin_unlock(&s->lock);
 		return; /* out of memory: the block goes unrecorded */
 	}
-	insert_at(s, ptr, is_large ? SIZE_IN_LARGE : (uint32_t)size, stack,
-		  size);
+	uint64_t stale = insert_at(s, ptr, is_large ? SIZE_IN_LARGE : (uint32_t)size,
+				   stack, size);
 	/* After insert_at, which may have dropped a stale large entry for
 	 * the same address (lock order: shard, then large). */
 	if (lp_unlikely(is_large))
 		large_put(ptr, size, lp_now_ns());
 	lp_spin_unlock(&s->lock);
-	lp_heap_account((int64_t)size);
+	lp_heap_account((int64_t)size - (int64_t)stale);
 }
 
 bool
@@ -321,11 +476,14 @@ lp_heap_restore(const struct lp_block *b)
 	struct shard *s = &shards[hash_ptr(b->ptr) >> 60];
 	bool is_large = b->size >= large_threshold || b->size >= SIZE_IN_LARGE;
 
+	int64_t delta = 0;
 	lp_spin_lock(&s->lock);
 	if (!needs_room(s->count, s->cap) ||
 	    grow_locked((void **)&s->slots, sizeof(struct entry), &s->cap)) {
-		insert_at(s, b->ptr, is_large ? SIZE_IN_LARGE : (uint32_t)b->size,
-			  b->stack, b->size);
+		delta = (int64_t)b->size -
+			(int64_t)insert_at(s, b->ptr,
+					   is_large ? SIZE_IN_LARGE : (uint32_t)b->size,
+					   b->stack, b->size);
 		if (is_large)
 			large_put(b->ptr, b->size, b->birth_ns ? b->birth_ns : lp_now_ns());
 		/* Not a new allocation, and not a free either. */
@@ -333,7 +491,7 @@ lp_heap_restore(const struct lp_block *b)
 		s->frees--;
 	}
 	lp_spin_unlock(&s->lock);
-	lp_heap_account((int64_t)b->size);
+	lp_heap_account(delta);
 }
 
 /* --- visiting ----------------------------------------------------------- */

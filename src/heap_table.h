@@ -46,9 +46,18 @@ void lp_heap_restore(const struct lp_block *b) LP_HIDDEN;
 void lp_heap_visit(void (*fn)(const struct lp_block *b, void *arg), void *arg,
 		   struct lp_heap_totals *totals) LP_HIDDEN;
 
-/* Live bytes went up or down by delta: keeps the peak (for the logs too). */
+/* Live bytes went up or down by delta: keeps the peak (for the logs too).
+ * Callers hold the guard (depth 1 on the usual path; deeper, the change
+ * is published at once). */
 void lp_heap_account(int64_t delta) LP_HIDDEN;
+/* The highest live bytes seen: exact in one thread, within 64 KiB per
+ * other thread that changed the heap since it last published. */
 uint64_t lp_heap_peak(void) LP_HIDDEN;
+/* The live bytes as accounted (published plus every thread's delta):
+ * equals the tables' live bytes whenever no change is under way. */
+int64_t lp_heap_accounted(void) LP_HIDDEN;
+/* fork, in the child: publish the deltas of the threads left behind. */
+void lp_heap_after_fork_child(void) LP_HIDDEN;
 
 /* fork: take every lock before, release (parent and child) after. */
 void lp_heap_lock_all(void) LP_HIDDEN;

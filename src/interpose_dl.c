@@ -13,13 +13,13 @@ dlclose(void *handle)
 {
 	if (!lp_resolve() || !lp_real.dlclose)
 		return -1;
-	if (lp_state == LP_TRACKING) {
+	if (lp_tracking_on()) {
 		lp_guard_enter();
 		lp_modules_remember();
 		lp_guard_leave();
 	}
 	int rc = lp_real.dlclose(handle);
-	if (lp_state == LP_TRACKING)
+	if (lp_tracking_on())
 		lp_unwind_forget_modules();
 	return rc;
 }

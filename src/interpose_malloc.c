@@ -4,8 +4,8 @@
  *
  * Fast path: tracking is on and this thread is not inside the shim -> call
  * the real function, then record.  Everything else (bootstrap, reentrancy,
- * not yet initialised) takes the out-of-line slow path, which never
- * records.
+ * not yet initialised) takes the out-of-line slow path, which records
+ * nothing but the program's blocks made before tracking starts (early.h).
  *
  * malloc, calloc and realloc below lp_header_limit hand out blocks with a
  * header in front (block_header.h): the real allocator gets the base, 16
@@ -19,54 +19,84 @@
 
 #include "block_header.h"
 #include "bootstrap.h"
+#include "early.h"
 #include "guard.h"
 #include "lp.h"
 #include "record.h"
+#include "report_signal.h"
 #include "spinlock.h"
 
 /* Set by control.c around a call through the process's own binding of
  * malloc: cleared here if that binding is ours. */
 __thread int lp_malloc_probe __attribute__((tls_model("initial-exec")));
 
+/* Allocation entries: LP_WAKE (a report worker to start) is found on
+ * the slow path. */
 static inline bool
 tracking(void)
 {
-	return lp_likely(lp_state == LP_TRACKING) && !lp_guarded();
+	if (lp_likely(lp_state == LP_TRACKING))
+		return !lp_guarded();
+	return lp_state == LP_WAKE && lp_tracking_resume();
+}
+
+/* Frees never start the worker (see lp_tracking_resume). */
+static inline bool
+tracking_free(void)
+{
+	return lp_likely(lp_tracking_on()) && !lp_guarded();
+}
+
+/* The real allocator, or the arena while it is not known (or not to be
+ * used by this thread). */
+static inline bool
+use_real(void)
+{
+	return lp_resolve() && !lp_bootstrap_only;
 }
 
 size_t lp_header_limit;
 
 /* --- slow paths --------------------------------------------------------- */
 
-static LP_COLD void *
-untracked_aligned(size_t align, size_t size)
+/* Before tracking starts, the program's blocks go to the early table;
+ * bootstrap blocks (dlsym's, while we resolve) are not the program's. */
+static inline void *
+early(void *p, size_t size, void *caller)
 {
-	if (!lp_resolve())
-		return lp_bootstrap_alloc(size, align);
-	return lp_real.memalign(align, size);
+	if (lp_unlikely(lp_early_open))
+		lp_early_alloc(p, size, caller);
+	return p;
 }
 
 static LP_COLD void *
-untracked_malloc(size_t size)
+untracked_aligned(size_t align, size_t size, void *caller)
+{
+	if (!use_real())
+		return lp_bootstrap_alloc(size, align);
+	return early(lp_real.memalign(align, size), size, caller);
+}
+
+static LP_COLD void *
+untracked_malloc(size_t size, void *caller)
 {
 	lp_malloc_probe = 0;
-	if (!lp_resolve())
+	if (!use_real())
 		return lp_bootstrap_alloc(size, 16);
-	return lp_real.malloc(size);
+	return early(lp_real.malloc(size), size, caller);
 }
 
 static LP_COLD void *
-untracked_calloc(size_t n, size_t size)
+untracked_calloc(size_t n, size_t size, void *caller)
 {
 	size_t total;
-	if (!lp_resolve()) {
-		if (__builtin_mul_overflow(n, size, &total)) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		return lp_bootstrap_alloc(total, 16);
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
 	}
-	return lp_real.calloc(n, size);
+	if (!use_real())
+		return lp_bootstrap_alloc(total, 16);
+	return early(lp_real.calloc(n, size), total, caller);
 }
 
 /* A bootstrap block cannot be handed to the real realloc: copy it out. */
@@ -84,13 +114,16 @@ realloc_from_bootstrap(void *p, size_t size)
 }
 
 static LP_COLD void *
-untracked_realloc(void *p, size_t size)
+untracked_realloc(void *p, size_t size, void *caller)
 {
 	if (lp_is_bootstrap(p))
 		return realloc_from_bootstrap(p, size);
-	if (!lp_resolve())
+	if (!use_real())
 		return p ? NULL : lp_bootstrap_alloc(size, 16);
-	return lp_real.realloc(p, size);
+	void *q = lp_real.realloc(p, size);
+	if (lp_unlikely(lp_early_open))
+		lp_early_realloc(p, q, size, caller);
+	return q;
 }
 
 static LP_COLD void
@@ -100,8 +133,10 @@ untracked_free(void *p)
 	 * may free a program block there (a dlclosed module's TLS, freed by
 	 * __tls_get_addr while we unwind).  Not from inside a shim lock (a
 	 * signal handler's free): that would wait on our own lock. */
-	if (lp_state == LP_TRACKING && !lp_locks_held)
+	if (lp_tracking_on() && !lp_locks_held)
 		lp_record_free(p);
+	else if (lp_unlikely(lp_early_open))
+		lp_early_free(p); /* before tracking: no longer live */
 	/* A pointer seen before the real free is known cannot be one of its
 	 * blocks... unless it came from an allocator before us: resolve. */
 	if (lp_resolve())
@@ -162,8 +197,12 @@ realloc_headered_slow(void *p, size_t size, void *caller)
 	}
 	if (!tracking())
 		return realloc_by_copy(p, size, lp_real.malloc(size));
-	/* A large block lives headerless, in the side table. */
-	return realloc_by_copy(p, size, malloc_side(size, caller));
+	/* A large block lives headerless, in the side table.  The old
+	 * record goes first, as in any realloc: the peak never counts both
+	 * blocks. */
+	size_t old = headered_usable(p);
+	return lp_record_realloc_headered_to_side(p, size, old < size ? old : size,
+						  caller);
 }
 
 static inline void *
@@ -180,7 +219,7 @@ LP_EXPORT void *
 malloc(size_t size)
 {
 	if (!tracking())
-		return untracked_malloc(size);
+		return untracked_malloc(size, __builtin_return_address(0));
 	return tracked_malloc(size, __builtin_return_address(0));
 }
 
@@ -190,14 +229,14 @@ free(void *p)
 	if (lp_unlikely(p == NULL || lp_is_bootstrap(p)))
 		return;
 	if (lp_likely(lp_has_header(p))) {
-		if (lp_likely(tracking()))
+		if (lp_likely(tracking_free()))
 			lp_record_free_headered(p);
 		else if (!lp_record_free_headered_slow(p))
 			return;
 		lp_real.free(lp_header_base(p));
 		return;
 	}
-	if (!tracking())
+	if (!tracking_free())
 		return untracked_free(p);
 	/* Before the real free: the address may be reused at once. */
 	lp_record_free(p);
@@ -209,7 +248,7 @@ calloc(size_t n, size_t size)
 {
 	size_t total;
 	if (!tracking())
-		return untracked_calloc(n, size);
+		return untracked_calloc(n, size, __builtin_return_address(0));
 	if (lp_unlikely(__builtin_mul_overflow(n, size, &total))) {
 		errno = ENOMEM;
 		return NULL;
@@ -235,7 +274,7 @@ realloc(void *p, size_t size)
 	if (p && !lp_is_bootstrap(p) && lp_has_header(p))
 		return realloc_headered(p, size, caller);
 	if (!tracking() || lp_is_bootstrap(p))
-		return untracked_realloc(p, size);
+		return untracked_realloc(p, size, caller);
 	if (!p)
 		return tracked_malloc(size, caller);
 	return lp_record_realloc(p, size, caller);
@@ -265,7 +304,10 @@ posix_memalign(void **out, size_t align, size_t size)
 			*out = p;
 			return 0;
 		}
-		return lp_real.posix_memalign(out, align, size);
+		int rc = lp_real.posix_memalign(out, align, size);
+		if (rc == 0)
+			early(*out, size, __builtin_return_address(0));
+		return rc;
 	}
 	int rc = lp_real.posix_memalign(out, align, size);
 	if (rc == 0)
@@ -277,7 +319,8 @@ LP_EXPORT void *
 aligned_alloc(size_t align, size_t size)
 {
 	if (!tracking())
-		return lp_resolve() ? lp_real.aligned_alloc(align, size)
+		return lp_resolve() ? early(lp_real.aligned_alloc(align, size), size,
+					    __builtin_return_address(0))
 				    : lp_bootstrap_alloc(size, align);
 	void *p = lp_real.aligned_alloc(align, size);
 	if (p)
@@ -289,7 +332,7 @@ LP_EXPORT void *
 memalign(size_t align, size_t size)
 {
 	if (!tracking())
-		return untracked_aligned(align, size);
+		return untracked_aligned(align, size, __builtin_return_address(0));
 	void *p = lp_real.memalign(align, size);
 	if (p)
 		lp_record_alloc(p, size, __builtin_return_address(0));
@@ -300,7 +343,8 @@ LP_EXPORT void *
 valloc(size_t size)
 {
 	if (!tracking())
-		return lp_resolve() ? lp_real.valloc(size)
+		return lp_resolve() ? early(lp_real.valloc(size), size,
+					    __builtin_return_address(0))
 				    : lp_bootstrap_alloc(size, 4096);
 	void *p = lp_real.valloc(size);
 	if (p)
@@ -308,19 +352,24 @@ valloc(size_t size)
 	return p;
 }
 
+/* pvalloc allocates whole pages: that is the block's size. */
+static size_t
+whole_pages(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	return size ? (size + page - 1) & ~(page - 1) : page;
+}
+
 LP_EXPORT void *
 pvalloc(size_t size)
 {
 	if (!tracking())
-		return lp_resolve() ? lp_real.pvalloc(size)
+		return lp_resolve() ? early(lp_real.pvalloc(size), whole_pages(size),
+					    __builtin_return_address(0))
 				    : lp_bootstrap_alloc(size, 4096);
 	void *p = lp_real.pvalloc(size);
-	if (p) {
-		/* pvalloc allocates whole pages: that is the block's size. */
-		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		lp_record_alloc(p, size ? (size + page - 1) & ~(page - 1) : page,
-				__builtin_return_address(0));
-	}
+	if (p)
+		lp_record_alloc(p, whole_pages(size), __builtin_return_address(0));
 	return p;
 }
 

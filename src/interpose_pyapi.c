@@ -15,12 +15,14 @@
 #include <dlfcn.h>
 #include <sys/types.h>
 
+#include "bootstrap.h"
 #include "guard.h"
 #include "log.h"
 #include "lp.h"
 #include "objects.h"
 #include "options.h"
 #include "pyabi.h"
+#include "report_signal.h"
 #include "safepoint.h"
 
 typedef void *PyObjectPtr;
@@ -28,7 +30,7 @@ typedef void *PyObjectPtr;
 static LP_COLD void *
 next_or_die(const char *name)
 {
-	void *f = dlsym(RTLD_NEXT, name);
+	void *f = lp_next(name);
 	if (!f)
 		lp_die("an object API function was called but has no definition after libleakprobe.so");
 	return f;
@@ -40,10 +42,14 @@ next_or_die(const char *name)
 	if (lp_unlikely(!real_##name))                                         \
 		real_##name = (__typeof__(&name))next_or_die(#name)
 
+/* LP_WAKE (a report worker to start) is found on the slow path: these
+ * entries are called by the interpreter's code only, in normal context. */
 static inline bool
 observing(void)
 {
-	return lp_likely(lp_state == LP_TRACKING) && !lp_guarded();
+	if (lp_likely(lp_state == LP_TRACKING))
+		return !lp_guarded();
+	return lp_state == LP_WAKE && lp_tracking_resume();
 }
 
 /* --- object creation: the safe points ------------------------------------ */

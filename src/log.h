@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* log.h - warnings on stderr, without malloc or stdio. */
+/* log.h - warnings on the report stream, notes in the reports; without
+ * malloc or stdio. */
 #pragma once
 
 #include "lp.h"
 
-/* "leakprobe: warning: ..." on stderr.  Callers warn once per cause. */
+/* "leakprobe: warning: ..." on the report stream (stderr as it was at
+ * start-up).  Callers warn once per cause. */
 void lp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2))) LP_HIDDEN;
-/* "leakprobe: ..." on stderr. */
+/* A note for the reports (header lines, JSON "notes"): what the shim
+ * decided that the user may want to know.  Never on the program's stderr. */
 void lp_note(const char *fmt, ...) __attribute__((format(printf, 1, 2))) LP_HIDDEN;
+/* The i-th note (NULL past the last). */
+const char *lp_note_at(unsigned i) LP_HIDDEN;

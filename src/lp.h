@@ -48,9 +48,17 @@ struct lp_real {
 extern struct lp_real lp_real LP_HIDDEN;
 
 /* Lifecycle: 0 nothing resolved, 1 resolving, 2 real functions known,
- * 3 tracking (tables, options, unwinder ready). */
-enum lp_state { LP_UNRESOLVED, LP_RESOLVING, LP_RESOLVED, LP_TRACKING };
+ * 3 tracking (tables, options, unwinder ready), 4 tracking, and the next
+ * allocation starts the report worker (report_signal.c): the hot paths
+ * test for LP_TRACKING alone and find LP_WAKE on their slow path. */
+enum lp_state { LP_UNRESOLVED, LP_RESOLVING, LP_RESOLVED, LP_TRACKING, LP_WAKE };
 extern volatile int lp_state LP_HIDDEN;
+
+static inline bool
+lp_tracking_on(void)
+{
+	return lp_state >= LP_TRACKING;
+}
 
 /* Resolve lp_real; returns false while resolution is under way (the caller
  * then serves the request from the bootstrap arena). */

@@ -11,6 +11,7 @@
 
 #include "linewriter.h"
 #include "log.h"
+#include "report_stream.h"
 
 bool
 lp_output_expand(char *dst, size_t cap, const char *pattern, int pid,
@@ -74,7 +75,7 @@ fall_back(struct lp_output *o, const char *why, int err)
 	else
 		lp_warn("cannot write report to %s: %s; writing it to stderr",
 			o->final[0] ? o->final : "(empty path)", why);
-	o->fd = 2;
+	o->fd = lp_report_stream();
 	o->to_file = false;
 }
 
@@ -83,7 +84,7 @@ lp_output_open(struct lp_output *o, const char *pattern, unsigned seq)
 {
 	bool unknown;
 
-	o->fd = 2;
+	o->fd = lp_report_stream();
 	o->to_file = false;
 	o->final[0] = 0;
 	if (!pattern || !pattern[0])

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* record.c - see record.h. */
 #include "record.h"
+#include "thread_exit.h"
 
 #include <errno.h>
 #include <string.h>
@@ -49,7 +50,7 @@ lp_record_alloc(void *p, size_t size, void *caller)
 
 /* A headered block into the log; into the side table (its header saying
  * so) when no log can be had. */
-static void
+static inline __attribute__((always_inline)) void
 add_headered(void *p, uint32_t size, uint32_t stack)
 {
 	if (lp_unlikely(!lp_log_add(p, size, stack))) {
@@ -78,14 +79,18 @@ lp_record_free(void *p)
 	 * recorded: not the program's business. */
 	bool programs = !lp_guarded();
 	lp_guard_enter();
-	if (!lp_heap_remove((uintptr_t)p, NULL) && programs)
-		__atomic_fetch_add(&lp_record_stats.untracked_frees, 1,
-				   __ATOMIC_RELAXED);
+	if (!lp_heap_remove((uintptr_t)p, NULL) && programs) {
+		if (lp_thread_exit_entry_next) /* glibc's entry for our exit hook */
+			lp_thread_exit_entry_next = false;
+		else
+			__atomic_fetch_add(&lp_record_stats.untracked_frees, 1,
+					   __ATOMIC_RELAXED);
+	}
 	lp_guard_leave();
 }
 
 /* Guard up. */
-static bool
+static inline __attribute__((always_inline)) bool
 forget_headered(void *p, struct lp_block *old)
 {
 	if (lp_header_of(p)->log == LP_HEADER_NO_LOG)
@@ -110,7 +115,7 @@ lp_record_free_headered(void *p)
 LP_NOINLINE bool
 lp_record_free_headered_slow(void *p)
 {
-	if (lp_state == LP_TRACKING) {
+	if (lp_tracking_on()) {
 		/* This thread is inside the shim (a signal handler's free,
 		 * or glibc's while we unwind): its log may be half-way
 		 * through a change.  The block stays allocated until the
@@ -174,6 +179,33 @@ lp_record_realloc_headered(void *p, size_t size, void *caller)
 	}
 	void *q = b + LP_HEADER_SIZE;
 	lp_record_alloc_headered(q, size, caller);
+	return q;
+}
+
+LP_NOINLINE void *
+lp_record_realloc_headered_to_side(void *p, size_t size, size_t copy, void *caller)
+{
+	struct lp_block old;
+
+	lp_guard_enter();
+	bool had = forget_headered(p, &old);
+	lp_guard_leave();
+	void *q = lp_real.malloc(size);
+	if (lp_unlikely(!q)) {
+		int saved = errno;
+		lp_guard_enter();
+		if (had) {
+			add_headered(p, (uint32_t)old.size, old.stack);
+			__atomic_fetch_add(&lp_record_stats.restored, 1, __ATOMIC_RELAXED);
+		}
+		lp_guard_leave();
+		errno = saved;
+		return NULL;
+	}
+	memcpy(q, p, copy);
+	lp_header_clear(p);
+	lp_real.free(lp_header_base(p));
+	lp_record_alloc(q, size, caller);
 	return q;
 }
 

@@ -30,6 +30,10 @@ bool lp_record_free_headered_slow(void *p) LP_HIDDEN;
 /* realloc of a headered block to a size below the header limit, while
  * tracking. */
 void *lp_record_realloc_headered(void *p, size_t size, void *caller) LP_HIDDEN;
+/* realloc of a headered block to a size at or above the header limit,
+ * while tracking: into a new headerless block (copy bytes copied). */
+void *lp_record_realloc_headered_to_side(void *p, size_t size, size_t copy,
+					 void *caller) LP_HIDDEN;
 
 /* The record of a live block, headered or not. */
 bool lp_record_lookup(uintptr_t ptr, struct lp_block *out) LP_HIDDEN;

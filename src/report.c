@@ -2,6 +2,7 @@
 /* report.c - see report.h. */
 #include "report.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "alloc_log.h"
 #include "cpython.h"
+#include "early.h"
 #include "guard.h"
 #include "log.h"
 #include "options.h"
@@ -201,6 +203,8 @@ render(struct lp_lw *lw, const struct lp_report *r)
 		lp_report_render_text(lw, r);
 }
 
+uint64_t lp_report_signals_coalesced;
+
 void
 lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 {
@@ -219,7 +223,17 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	r.uptime_s = (double)(r.now_ns - lp_start_ns) / 1e9;
 	r.command = command;
 	r.large_threshold = lp_opt.large;
-	r.warning = startup_warning;
+	if (startup_warning)
+		r.warnings[r.nwarnings++] = startup_warning;
+	static char early_warning[256]; /* reports are serialised */
+	if (lp_early_dropped_blocks()) {
+		lp_fmt(early_warning, sizeof(early_warning),
+		       "%" PRIu64 " blocks (%" PRIu64 " bytes) allocated before start-up were not "
+		       "recorded: the start-up table holds %u (their frees count as untracked)",
+		       lp_early_dropped_blocks(), lp_early_dropped_bytes(), lp_early_capacity());
+		r.warnings[r.nwarnings++] = early_warning;
+	}
+	r.signals_coalesced = __atomic_load_n(&lp_report_signals_coalesced, __ATOMIC_RELAXED);
 	r.untracked_frees = __atomic_load_n(&lp_record_stats.untracked_frees,
 					    __ATOMIC_RELAXED);
 
@@ -273,9 +287,11 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	if (lp_symbolize_out_of_memory())
 		lp_warn("report %u: out of memory while naming frames: some show as addresses only",
 			r.seq);
-	r.symbolize_note = lp_symbolize_note();
-	if (r.symbolize_note)
-		lp_warn("report %u: %s", r.seq, r.symbolize_note);
+	const char *note = lp_symbolize_note();
+	if (note) {
+		r.warnings[r.nwarnings++] = note;
+		lp_warn("report %u: %s", r.seq, note);
+	}
 	lp_output_open(&o, lp_opt.output, r.seq);
 	lp_lw_init(&lw, o.fd);
 	render(&lw, &r);

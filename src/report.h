@@ -43,8 +43,11 @@ struct lp_report {
 	uint64_t large_threshold;
 	uint64_t untracked_frees;
 	size_t depot_bytes;
-	const char *warning; /* e.g. the executable defines its own malloc */
-	const char *symbolize_note; /* why frames are not fully named, or NULL */
+	/* e.g. the executable defines its own malloc; blocks made before
+	 * start-up that could not be kept; why frames are not fully named */
+	const char *warnings[3];
+	unsigned nwarnings;
+	uint64_t signals_coalesced; /* report signals folded into earlier reports */
 
 	/* The object model (empty when no object API call was seen). */
 	struct lp_objects_stats objects;
@@ -72,6 +75,10 @@ const char *lp_reason_name(enum lp_reason r) LP_HIDDEN;
 
 void lp_report_render_text(struct lp_lw *lw, const struct lp_report *r) LP_HIDDEN;
 void lp_report_render_json(struct lp_lw *lw, const struct lp_report *r) LP_HIDDEN;
+
+/* Report signals folded into another report (report_signal.c counts,
+ * from its handler). */
+extern uint64_t lp_report_signals_coalesced LP_HIDDEN;
 
 /* Set once at start-up by control.c. */
 void lp_report_set_command(const char *cmd) LP_HIDDEN;

@@ -7,6 +7,7 @@
 #include "cpython_section.h"
 #include "objects.h"
 #include "pyabi.h"
+#include "log.h"
 #include "report.h"
 #include "report_objects.h"
 #include "stackdepot.h"
@@ -141,14 +142,17 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 	lp_lw_printf(lw, ", \"seq\": %u, \"uptime_s\": %.3f, \"monotonic_s\": %.6f,\n",
 		     r->seq, r->uptime_s, (double)r->now_ns / 1e9);
 	lp_lw_puts(lw, " \"warnings\": [");
-	if (r->warning)
-		lp_lw_json_string(lw, r->warning);
-	if (r->symbolize_note) {
-		if (r->warning)
+	for (unsigned i = 0; i < r->nwarnings; i++) {
+		if (i)
 			lp_lw_puts(lw, ", ");
-		lp_lw_json_string(lw, r->symbolize_note);
+		lp_lw_json_string(lw, r->warnings[i]);
 	}
-	lp_lw_puts(lw, "],\n");
+	lp_lw_puts(lw, "], \"notes\": [");
+	for (unsigned i = 0; lp_note_at(i); i++) {
+		lp_lw_puts(lw, i ? ", " : "");
+		lp_lw_json_string(lw, lp_note_at(i));
+	}
+	lp_lw_printf(lw, "], \"signals_coalesced\": %" PRIu64 ",\n", r->signals_coalesced);
 	render_cost(lw, r);
 	lp_lw_printf(lw, " \"heap\": {\"live_blocks\": %" PRIu64 ", \"live_bytes\": %" PRIu64
 		     ", \"peak_bytes\": %" PRIu64 ", \"total_allocs\": %" PRIu64

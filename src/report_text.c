@@ -10,6 +10,7 @@
 #include "cpython_section.h"
 #include "objects.h"
 #include "pyabi.h"
+#include "log.h"
 #include "report.h"
 #include "report_objects.h"
 #include "stackdepot.h"
@@ -219,13 +220,14 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 	LP_LINE(lw, r, "command: ");
 	lp_lw_text_safe(lw, r->command);
 	lp_lw_puts(lw, "\n");
-	if (r->warning)
-		LP_LINE(lw, r, "WARNING: %s\n", r->warning);
-	if (r->symbolize_note) {
-		LP_LINE(lw, r, "WARNING: ");
-		lp_lw_text_safe(lw, r->symbolize_note);
-		lp_lw_puts(lw, "\n");
-	}
+	for (unsigned i = 0; i < r->nwarnings; i++)
+		LP_LINE(lw, r, "WARNING: %s\n", r->warnings[i]);
+	for (unsigned i = 0; lp_note_at(i); i++)
+		LP_LINE(lw, r, "note: %s\n", lp_note_at(i));
+	if (r->signals_coalesced)
+		LP_LINE(lw, r, "note: %" PRIu64 " report signals came while a report was being written "
+		  "or within LEAKPROBE_SIGNAL_COALESCE_MS of one, and were folded into it\n",
+		  r->signals_coalesced);
 	LP_LINE(lw, r, "heap: %" PRIu64 " live blocks, %" PRIu64 " live bytes, peak %"
 	  PRIu64 " bytes; %" PRIu64 " allocations, %" PRIu64 " frees\n",
 	  t->live_blocks, t->live_bytes, t->peak_bytes, t->allocs, t->frees);

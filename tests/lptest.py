@@ -126,6 +126,9 @@ def clean_env(env=None, shim=True, json_reports=True, output=None, tmp=None):
         e["LP_TRUTH"] = os.path.join(tmp, "truth.json")
     if shim:
         e["LD_PRELOAD"] = SHIM
+        # One report per signal: the tests count them (coalescing has a
+        # test of its own, which sets this).
+        e["LEAKPROBE_SIGNAL_COALESCE_MS"] = "0"
         if json_reports:
             e["LEAKPROBE_FORMAT"] = "json"
             e["LEAKPROBE_OUTPUT"] = output or os.path.join(tmp, "r.%p.%n.json")

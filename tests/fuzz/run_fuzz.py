@@ -1,6 +1,6 @@
 """Build and run the libFuzzer target fuzz_options.c for a bounded time.
 
-Compiles src/options.c, src/output.c, src/linewriter.c, src/log.c and the
+Compiles src/options.c, src/output.c, src/linewriter.c, src/log.c, src/report_stream.c and the
 target with clang -fsanitize=fuzzer,address,undefined into
 LP_BUILD/tests/fuzz/, seeds a corpus (the documented forms and their near
 misses), and fuzzes each target (LP_FUZZ_TARGET) in turn, LP_FUZZ_SECONDS
@@ -18,7 +18,7 @@ SRC = os.environ.get("LP_SRC") or os.path.dirname(os.path.dirname(os.path.dirnam
 BUILD = os.environ.get("LP_BUILD") or tempfile.mkdtemp()
 SECONDS = int(os.environ.get("LP_FUZZ_SECONDS", "30"))  # in all, split over the targets
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHIM_SOURCES = ["options.c", "output.c", "linewriter.c", "log.c"]
+SHIM_SOURCES = ["options.c", "output.c", "linewriter.c", "log.c", "report_stream.c"]
 
 
 def skip(msg):

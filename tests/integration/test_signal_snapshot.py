@@ -2,10 +2,13 @@
 code as without the shim); a report with reason "signal" and seq 1 holds
 the leaks of that moment (not those made later); the exit report is seq 2
 and holds all of them.  `tools/leakprobe snapshot PID` does the same and
-prints the new report's path."""
+prints the new report's path.  Sent to a process that would die of it (no
+shim mapped; or the program set the signal to its default action), it
+sends nothing and exits 2 with one line saying why; the process lives on."""
 import os
 import signal
 import subprocess
+import time
 
 from lptest import SRC, Failure, Session, check, check_consistent, check_eq, check_leaks, main, prog, sites_by_function
 
@@ -38,10 +41,29 @@ def drive(shim, via_launcher=False):
         return r, snap
 
 
+def snapshot_refused(argv, shim, why):
+    """tools/leakprobe snapshot on a process the signal would kill."""
+    with Session(argv, shim=shim) as s:
+        s.read_line()
+        p = subprocess.run([os.path.join(SRC, "tools", "leakprobe"), "snapshot", str(s.pid)],
+                           capture_output=True, timeout=40)
+        err = p.stderr.decode()
+        check_eq(p.returncode, 2, f"snapshot of a process {why}: exit status (stderr {err!r})")
+        check(len(err.strip().splitlines()) == 1 and "nothing sent" in err,
+              f"snapshot of a process {why}: one line saying nothing was sent: {err!r}")
+        time.sleep(0.3)
+        check(s.p.poll() is None, f"snapshot of a process {why}: the process died "
+                                  f"({s.p.returncode})")
+        check_eq(os.listdir(s.tmp), ["stderr"], f"snapshot of a process {why}: files")
+
+
 def test():
     plain, _ = drive(shim=False)
     for via_launcher in (False, True):
         check_run(plain, *drive(shim=True, via_launcher=via_launcher))
+    snapshot_refused([prog("snapshot")], shim=False, why="without the shim")
+    snapshot_refused([prog("signal_uses"), "default"], shim=True,
+                     why="that set the report signal to SIG_DFL itself")
 
 
 def check_run(plain, r, snap):

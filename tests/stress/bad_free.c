@@ -3,8 +3,9 @@
  * usage: bad_free MODE
  *   keep          baseline: frees nothing unusual
  *   early         frees 7 blocks allocated before the shim was ready (by
- *                 libearly.so's constructor), reallocs the 8th (the new
- *                 block is the program's: realloc_early() leaks it)
+ *                 libearly.so's constructor: the shim keeps them from
+ *                 start-up on, so these frees are of tracked blocks),
+ *                 reallocs the 8th (the new block is realloc_early()'s)
  *   null          free(NULL) 1000 times
  *   fake          frees a fake chunk in static storage whose header glibc
  *                 2.36 accepts (tcache or fastbin, both checked): glibc
@@ -19,8 +20,9 @@
  * exit status and glibc's message with and without the shim.
  *
  * Ground truth (truth.h): bad_leak() leaks 2 x 50 B in every mode;
- * realloc_early() 1 x 5000 B in mode early.  stdout: "done" when the
- * program survives. */
+ * realloc_early() 1 x 5000 B in mode early; libearly.so's early_init()
+ * 8 blocks of 40..47 B in every other mode, none in mode early.  stdout:
+ * "done" when the program survives. */
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,6 +66,10 @@ main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "keep";
 	bad_leak();
+	if (strcmp(mode, "early"))
+		truth_leak("early_init", 8, 8 * 40 + 28);
+	else
+		truth_leak("early_init", 0, 0);
 	truth_write(); /* before any abort */
 	fflush(stdout);
 

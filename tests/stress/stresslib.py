@@ -147,6 +147,7 @@ def _env(shim, env, tmp, output):
     e["LP_TRUTH"] = os.path.join(tmp, "truth.json")
     if shim:
         e["LD_PRELOAD"] = SHIM
+        e["LEAKPROBE_SIGNAL_COALESCE_MS"] = "0"  # one report per signal: counted
         e["LEAKPROBE_FORMAT"] = "json"
         e["LEAKPROBE_OUTPUT"] = os.path.join(tmp, "r.%p.%n.json") if output is None else output
     if env:

@@ -8,8 +8,10 @@
  * frames, a loader generation change); it must never answer a different
  * stack.  Stacks are built from a random mix of frame shapes: -O2 without
  * frame pointer, -O0 (chain_o0.c), alloca and VLA (CFA on rbp), a frame
- * saving rbp as a callee-saved register, and two dlopen'd plugins built
- * -O0 and -O2 (plugin.c).  Consecutive walks share outer frames, so most
+ * saving rbp as a callee-saved register, two dlopen'd plugins built
+ * -O0 and -O2 (plugin.c), a frame without unwind tables (no_cfi.c) and
+ * JIT code in an anonymous executable mapping, both with frame pointers,
+ * which both unwinders guess.  Consecutive walks share outer frames, so most
  * walks go through the memo's replay; the build with
  * -DLP_FAST_UNWIND_MEMO=0 -DLP_FAST_UNWIND_HASH_MUL=1 walks every frame
  * with every pc of a module in one cache slot (constant eviction).
@@ -18,7 +20,11 @@
  * signal frame), signals landing inside walks, the main stack growing,
  * dlclose + dlopen of another module at the same address
  * (stale_a.S/stale_b.S), walks under qsort/bsearch/dl_iterate_phdr, and
- * a benchmark.
+ * a benchmark.  Stacks that switch: the same chains on makecontext
+ * coroutine stacks (malloc'd in [heap] or in a mapping of their own,
+ * mmap'd), many of them in turn, in threads, under signals, each walk
+ * ending with the coroutine's own first return address (into
+ * __start_context); JIT frames whose rbp is no frame pointer end the walk.
  *
  * Usage: test_fast_unwind [directory of libfu_*.so]  (default: the
  * executable's directory).
@@ -29,6 +35,7 @@
 #include <alloca.h>
 #include <dlfcn.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -38,14 +45,25 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+/* Coroutine stacks are registered with valgrind (a no-op outside it),
+ * which otherwise takes a switch for a huge frame. */
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define VALGRIND_STACK_REGISTER(lo, hi) 0u
+#define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
+#endif
+
 #include "fast_unwind.h"
 
 int fu_frame_o0(void *plan, int (*next)(void *));
+int fu_no_cfi_frame(void *plan, int (*next)(void *));
 void fu_two_sites(void (*cb)(void), int which);
 void fu_realigned(void (*cb)(void));
 
@@ -162,11 +180,15 @@ enum {
 	K_O2, K_O0, K_ALLOCA, K_VLA, K_PRESSURE, K_PLUGIN_O0, K_PLUGIN_O2,
 	K_REALIGNED, /* fu_realigned: gcc's realigned frame, CFA from memory */
 	K_SITES, /* fu_two_sites: half of its frames make the walk give up */
+	K_NO_CFI, /* fu_no_cfi_frame: no unwind tables, a frame pointer */
+	K_JIT,	  /* machine code copied to an anonymous executable mapping */
 	K_COUNT
 };
 #define K_LOCAL ((1u << K_O2) | (1u << K_O0) | (1u << K_ALLOCA) | (1u << K_VLA) | \
 		 (1u << K_PRESSURE) | (1u << K_REALIGNED))
-#define K_ALL (K_LOCAL | (1u << K_PLUGIN_O0) | (1u << K_PLUGIN_O2))
+/* Frames without CFI, which both unwinders guess by the frame pointer. */
+#define K_GUESSED ((1u << K_NO_CFI) | (1u << K_JIT))
+#define K_ALL (K_LOCAL | K_GUESSED | (1u << K_PLUGIN_O0) | (1u << K_PLUGIN_O2))
 
 struct plan {
 	int depth;	/* frames still to build */
@@ -176,11 +198,64 @@ struct plan {
 	int repeat;	/* walks at the leaf */
 	bool raise;	/* walk from a signal handler instead */
 	int extra;	/* uncompared fast walks before each compared one */
+	void *const *last; /* if set: a whole walk must end with *last */
 	struct outcome *out;
 	int same, gave_up, differ;
 };
 
 static int (*plugin_frame[2])(void *, int (*)(void *)); /* -O0, -O2 */
+
+/* --- a tiny JIT ------------------------------------------------------ */
+
+/* Code no module covers, so no unwinder has CFI for it.
+ * jit_with_fp(arg, fn, next) calls fn(arg, next) under a JIT's frame
+ * pointer prologue: push %rbp; mov %rsp, %rbp; mov %rsi, %rax;
+ * mov %rdx, %rsi; call *%rax; pop %rbp; ret.
+ * jit_rbp_from_rdx(arg, fn, value) calls fn(arg) with rbp = value, no
+ * frame pointer: push %rbp; mov %rdx, %rbp; call *%rsi; pop %rbp; ret. */
+typedef int (*jit_fn)(void *arg, void *fn, uintptr_t third);
+
+static const uint8_t jit_with_fp[] = {
+	0x55, 0x48, 0x89, 0xe5, 0x48, 0x89, 0xf0, 0x48, 0x89, 0xd6, 0xff, 0xd0, 0x5d, 0xc3,
+};
+static const uint8_t jit_rbp_from_rdx[] = {
+	0x55, 0x48, 0x89, 0xd5, 0xff, 0xd6, 0x5d, 0xc3,
+};
+
+/* Copies of the code in one executable page: libunwind's trace cache
+ * keeps what it decided per address, so each use has its own copy. */
+enum { JIT_PLAN, JIT_BAD_RBP, JIT_COPIES = JIT_BAD_RBP + 8 };
+static uint8_t *jit_page;
+
+static jit_fn
+jit_code(int copy)
+{
+	return (jit_fn)(void *)(jit_page + 64 * copy);
+}
+
+static bool
+jit_init(void)
+{
+	uint8_t *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	for (int i = 0; i < JIT_COPIES; i++) {
+		if (i == JIT_PLAN)
+			memcpy(p + 64 * i, jit_with_fp, sizeof(jit_with_fp));
+		else
+			memcpy(p + 64 * i, jit_rbp_from_rdx, sizeof(jit_rbp_from_rdx));
+	}
+	if (mprotect(p, 4096, PROT_READ | PROT_EXEC) != 0)
+		return false;
+	jit_page = p;
+	return true;
+}
+
+static bool
+in_jit(const void *ip)
+{
+	return jit_page && (const uint8_t *)ip >= jit_page && (const uint8_t *)ip < jit_page + 4096;
+}
 
 static int descend(void *p);
 
@@ -283,6 +358,13 @@ leaf(struct plan *p)
 			walk_both(p->out, p->max);
 		}
 		int c = compare(p->out);
+		/* The stack's own end (a coroutine's first frame), whatever
+		 * libunwind says. */
+		if (c == 0 && p->last && p->max == MAX_FRAMES &&
+		    (p->out->n[0] < 1 || p->out->ips[0][p->out->n[0] - 1] != *p->last)) {
+			c = -1;
+			printf("expected the walk to end with %p\n", *p->last);
+		}
 		if (c == 0)
 			p->same++;
 		else if (c == 1)
@@ -321,6 +403,10 @@ descend(void *arg)
 		return frame_sites(p);
 	case K_REALIGNED:
 		return frame_realigned(p);
+	case K_NO_CFI:
+		return fu_no_cfi_frame(p, descend);
+	case K_JIT: /* two frames without CFI in a row */
+		return jit_code(JIT_PLAN)(p, (void *)fu_no_cfi_frame, (uintptr_t)descend);
 	default:
 		return plugin_frame[k - K_PLUGIN_O0](p, descend);
 	}
@@ -353,8 +439,10 @@ test_chains(void)
 		{ "realigned-frame chain", 1u << K_REALIGNED },
 		{ "plugin -O0 chain", 1u << K_PLUGIN_O0 },
 		{ "plugin -O2 chain", 1u << K_PLUGIN_O2 },
+		{ "chain without unwind tables (frame pointers)", 1u << K_NO_CFI },
+		{ "JIT chain (frame pointers)", 1u << K_JIT },
 		{ "mixed local chain", K_LOCAL },
-		{ "mixed chain with plugins", K_ALL },
+		{ "mixed chain with plugins and code without CFI", K_ALL },
 		{ "mixed chain, some walks giving up", K_LOCAL | (1u << K_SITES) },
 	};
 
@@ -548,6 +636,543 @@ test_threads(unsigned kinds, bool churn, bool user_stack, bool random_max, const
 		      what, same, gave_up, differ);
 }
 
+/* --- stacks that switch: makecontext coroutines ---------------------- */
+
+/* A coroutine runs fn(arg) on a stack of the test's choosing, entered
+ * with swapcontext.  Its first frame (co_entry) returns into glibc's
+ * __start_context, a return address makecontext pushed by hand: the
+ * chain ends there, for libunwind and for the program (co_entry learns
+ * that return address from __builtin_return_address). */
+struct coroutine {
+	ucontext_t uc, back;
+	void (*fn)(void *);
+	void *arg;
+	void *start_ra;
+};
+static __thread struct coroutine *co_current;
+
+static LP_NOINLINE void
+co_entry(void)
+{
+	struct coroutine *c = co_current;
+
+	c->start_ra = __builtin_return_address(0);
+	c->fn(c->arg);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* Run fn(arg) on [stack, stack + size).  rbp: the value of rbp the
+ * coroutine starts with, 0 for the one getcontext saved (the caller's:
+ * what a coroutine library leaves there). */
+static void
+co_run(void *stack, size_t size, uintptr_t rbp, void (*fn)(void *), void *arg)
+{
+	struct coroutine c = { .fn = fn, .arg = arg };
+	struct coroutine *outer = co_current;
+
+	getcontext(&c.uc);
+	c.uc.uc_stack.ss_sp = stack;
+	c.uc.uc_stack.ss_size = size;
+	c.uc.uc_link = &c.back;
+	if (rbp)
+		c.uc.uc_mcontext.gregs[REG_RBP] = (greg_t)rbp;
+	makecontext(&c.uc, co_entry, 0);
+	unsigned id = VALGRIND_STACK_REGISTER(stack, (uint8_t *)stack + size);
+	co_current = &c;
+	swapcontext(&c.back, &c.uc);
+	co_current = outer;
+	VALGRIND_STACK_DEREGISTER(id);
+}
+
+/* The line of /proc/self/maps holding addr: its name ("[heap]", "" for
+ * an anonymous mapping) and bounds. */
+static bool
+mapping_of(const void *addr, char *name, size_t name_size, uintptr_t *lo, uintptr_t *hi)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+		int off = 0;
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s%n", &a, &b, &off) < 2)
+			continue;
+		if ((uintptr_t)addr < a || (uintptr_t)addr >= b)
+			continue;
+		const char *n = line + off;
+		while (*n == ' ')
+			n++;
+		snprintf(name, name_size, "%s", n);
+		name[strcspn(name, "\n")] = '\0';
+		*lo = a;
+		*hi = b;
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+enum { STACK_HEAP, STACK_MALLOC_MAPPED, STACK_MMAP_GUARD, STACK_KINDS };
+#define CO_STACK_SIZE (1u << 20)
+
+static const char *const stack_names[STACK_KINDS] = {
+	"a malloc'd stack inside [heap]",
+	"a malloc'd stack in a mapping of its own",
+	"an mmap'd stack above a guard page",
+};
+
+static void
+stack_free(int kind, void *release)
+{
+	if (kind == STACK_MMAP_GUARD)
+		munmap(release, CO_STACK_SIZE + 4096);
+	else
+		free(release);
+}
+
+/* glibc's malloc, not a sanitizer's or valgrind's (whose heaps are
+ * mappings of their own, never [heap]). */
+static bool
+glibc_malloc(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return false;
+#else
+	const char *preload = getenv("LD_PRELOAD");
+	return !preload || !strstr(preload, "vgpreload");
+#endif
+}
+
+/* A stack of one kind; *release frees it.  The shape is checked against
+ * /proc/self/maps: the test must test what it says. */
+static void *
+stack_alloc(int kind, void **release)
+{
+	char name[256];
+	uintptr_t lo, hi;
+	void *s = NULL;
+
+	*release = NULL;
+	switch (kind) {
+	case STACK_HEAP:
+		/* Below the mmap threshold: carved from the main arena. */
+		mallopt(M_MMAP_THRESHOLD, 64 << 20);
+		s = *release = malloc(CO_STACK_SIZE);
+		mallopt(M_MMAP_THRESHOLD, 128 << 10);
+		break;
+	case STACK_MALLOC_MAPPED:
+		/* Above the mmap threshold, and larger than any free chunk
+		 * of the heap (which malloc would rather reuse). */
+		s = *release = malloc(4 * CO_STACK_SIZE);
+		break;
+	case STACK_MMAP_GUARD: {
+		uint8_t *m = mmap(NULL, CO_STACK_SIZE + 4096, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		mprotect(m, 4096, PROT_NONE);
+		*release = m;
+		s = m + 4096;
+		break;
+	}
+	}
+	if (!s || !mapping_of(s, name, sizeof(name), &lo, &hi))
+		return NULL;
+	/* Anonymous mappings side by side are one to the kernel: "own"
+	 * means anonymous, outside the heap. */
+	bool heap = strcmp(name, "[heap]") == 0;
+	bool own = !name[0] && (uintptr_t)s + CO_STACK_SIZE <= hi;
+	if (kind == STACK_HEAP ? !heap && (glibc_malloc() || !own) : !own) {
+		printf("%s: the stack %p lies in %lx-%lx '%s'\n", stack_names[kind], s,
+		       (unsigned long)lo, (unsigned long)hi, name);
+		stack_free(kind, *release);
+		return NULL;
+	}
+	return s;
+}
+
+
+static void
+plan_on_coroutine(void *arg)
+{
+	struct plan *p = arg;
+
+	p->last = &co_current->start_ra;
+	run_plan(p);
+}
+
+/* test_chains on coroutine stacks: every frame of the coroutine, ending
+ * with __start_context's return address. */
+static void
+test_coroutine_chains(void)
+{
+	for (int kind = 0; kind < STACK_KINDS; kind++) {
+		void *release;
+		void *stack = stack_alloc(kind, &release);
+		if (!stack) {
+			CHECK(false, "%s: not the stack the test wants", stack_names[kind]);
+			continue;
+		}
+		const unsigned kinds[2] = { K_LOCAL, K_ALL };
+		for (int k = 0; k < 2; k++) {
+			int same = 0, gave_up = 0, differ = 0;
+			for (int depth = 1; depth <= 200; depth++) {
+				for (int m = 0; m < 3; m++) {
+					int max = m == 0 ? MAX_FRAMES : m == 1 ? depth / 2 + 1 : 3;
+					struct plan p = {
+						.depth = depth, .seed = (uint32_t)(depth * 7919 + 1 + k),
+						.kinds = kinds[k], .max = max, .repeat = 2,
+					};
+					co_run(stack, CO_STACK_SIZE, 0, plan_on_coroutine, &p);
+					same += p.same;
+					gave_up += p.gave_up;
+					differ += p.differ;
+				}
+			}
+			CHECK(differ == 0 && gave_up == 0,
+			      "%s, %s frames: %d same, %d gave up, %d differ", stack_names[kind],
+			      k ? "mixed (plugins, no CFI, JIT)" : "local", same, gave_up, differ);
+		}
+		stack_free(kind, release);
+	}
+}
+
+/* More stacks than the per-thread cache holds, in turn with the thread's
+ * own; then one stack unmapped and another, smaller, mapped at its
+ * address (the cached bound now lies above the new mapping's end). */
+static void
+test_coroutine_switching(void)
+{
+	enum { STACKS = 20, ROUNDS = 3 }; /* more than the 16 a thread caches */
+	void *release[STACKS], *stack[STACKS];
+	int same = 0, gave_up = 0, differ = 0;
+	bool shaped = true;
+
+	for (int i = 0; i < STACKS; i++)
+		shaped &= (stack[i] = stack_alloc(STACK_MMAP_GUARD, &release[i])) != NULL;
+	if (!shaped) {
+		CHECK(false, "coroutine switching: stacks not allocated");
+		return;
+	}
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < STACKS; i++) {
+			struct plan p = { .depth = 5 + 3 * i, .seed = (uint32_t)(r * 31 + i + 1),
+					  .kinds = K_ALL, .max = MAX_FRAMES, .repeat = 2 };
+			co_run(stack[i], CO_STACK_SIZE, 0, plan_on_coroutine, &p);
+			struct plan q = { .depth = 4 + i, .seed = (uint32_t)(r * 17 + i + 3),
+					  .kinds = K_ALL, .max = MAX_FRAMES, .repeat = 1 };
+			run_plan(&q);
+			same += p.same + q.same;
+			gave_up += p.gave_up + q.gave_up;
+			differ += p.differ + q.differ;
+		}
+	}
+	CHECK(differ == 0 && gave_up == 0,
+	      "%d coroutine stacks in turn with the thread's own: %d same, %d gave up, %d differ",
+	      STACKS, same, gave_up, differ);
+
+	/* Replace stack 0's mapping by a smaller one at the same address. */
+	uint8_t *old = release[0];
+	munmap(old, CO_STACK_SIZE + 4096);
+	uint8_t *m = mmap(old, CO_STACK_SIZE / 4, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	same = gave_up = differ = 0;
+	if (m == old) {
+		for (int i = 0; i < 20; i++) {
+			struct plan p = { .depth = 3 + i, .seed = (uint32_t)(i + 5), .kinds = K_ALL,
+					  .max = MAX_FRAMES, .repeat = 2 };
+			co_run(m, CO_STACK_SIZE / 4, 0, plan_on_coroutine, &p);
+			same += p.same;
+			gave_up += p.gave_up;
+			differ += p.differ;
+		}
+		munmap(m, CO_STACK_SIZE / 4);
+	}
+	CHECK(m == old && differ == 0 && gave_up == 0,
+	      "a stack mapped again, smaller, at a cached stack's address: %d same, %d gave up, "
+	      "%d differ", same, gave_up, differ);
+	for (int i = 1; i < STACKS; i++)
+		stack_free(STACK_MMAP_GUARD, release[i]);
+}
+
+/* A thread cycling through more stacks than it caches, for longer than
+ * its free lookups of /proc/self/maps last: one lookup per 64 walks off
+ * its own stack, the walks that would need more give up (never a wrong
+ * stack).  On a thread of its own: the counts are per thread. */
+struct many_stacks {
+	int same, gave_up, differ;
+	bool shaped;
+};
+
+static void *
+many_stacks_main(void *arg)
+{
+	enum { STACKS = 40, ROUNDS = 8 };
+	struct many_stacks *ms = arg;
+	void *release[STACKS], *stack[STACKS];
+
+	ms->shaped = true;
+	for (int i = 0; i < STACKS; i++)
+		ms->shaped &= (stack[i] = stack_alloc(STACK_MMAP_GUARD, &release[i])) != NULL;
+	for (int r = 0; r < ROUNDS && ms->shaped; r++) {
+		for (int i = 0; i < STACKS; i++) {
+			struct plan p = { .depth = 4 + i % 7, .seed = (uint32_t)(r * 41 + i + 1),
+					  .kinds = K_LOCAL, .max = MAX_FRAMES, .repeat = 1 };
+			co_run(stack[i], CO_STACK_SIZE, 0, plan_on_coroutine, &p);
+			ms->same += p.same;
+			ms->gave_up += p.gave_up;
+			ms->differ += p.differ;
+		}
+	}
+	for (int i = 0; i < STACKS; i++)
+		if (stack[i])
+			stack_free(STACK_MMAP_GUARD, release[i]);
+	return NULL;
+}
+
+static void
+test_many_stacks(void)
+{
+	struct many_stacks ms = { 0 };
+	pthread_t t;
+
+	pthread_create(&t, NULL, many_stacks_main, &ms);
+	pthread_join(t, NULL);
+	/* 320 walks on stacks not cached when their turn comes (the cache
+	 * keeps the 16 last looked up): 64 free lookups, then one per 64
+	 * walks; the stacks cached meanwhile are walked all along. */
+	CHECK(ms.shaped && ms.differ == 0 && ms.same >= 64 && ms.gave_up > 0 &&
+	      ms.same + ms.gave_up == 320,
+	      "40 coroutine stacks in turn, 8 rounds: %d same, %d gave up (lookups rationed), "
+	      "%d differ", ms.same, ms.gave_up, ms.differ);
+}
+
+/* Coroutines in threads: a stack malloc'd by the thread (inside its
+ * arena's heap), or mmap'd; the worker loop of test_threads inside. */
+struct co_worker {
+	struct worker w;
+	int kind;
+	bool shaped;
+};
+
+static void
+worker_on_coroutine(void *arg)
+{
+	worker_main(arg);
+}
+
+static void *
+co_worker_main(void *arg)
+{
+	struct co_worker *cw = arg;
+	void *release, *stack = NULL;
+
+	if (cw->kind == STACK_HEAP) {
+		/* This thread's arena: a heap of its own, mmap'd. */
+		mallopt(M_MMAP_THRESHOLD, 64 << 20);
+		stack = release = malloc(CO_STACK_SIZE);
+		mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	} else {
+		stack = stack_alloc(cw->kind, &release);
+	}
+	cw->shaped = stack != NULL;
+	if (stack)
+		co_run(stack, CO_STACK_SIZE, 0, worker_on_coroutine, &cw->w);
+	cw->w.done = true;
+	if (stack)
+		stack_free(cw->kind == STACK_HEAP ? STACK_MALLOC_MAPPED : cw->kind, release);
+	return NULL;
+}
+
+static void
+test_coroutine_threads(void)
+{
+	enum { THREADS = 4 };
+	struct co_worker cw[THREADS];
+	int same = 0, gave_up = 0, differ = 0;
+	bool shaped = true;
+
+	for (int i = 0; i < THREADS; i++) {
+		cw[i] = (struct co_worker){
+			.w = { .seed = 0x85ebca6bu * (uint32_t)(i + 1), .kinds = K_ALL,
+			       .walks = FU_WALKS / 2, .random_max = i & 1 },
+			.kind = i % 2 ? STACK_MMAP_GUARD : STACK_HEAP,
+		};
+		pthread_create(&cw[i].w.thread, NULL, co_worker_main, &cw[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(cw[i].w.thread, NULL);
+		shaped &= cw[i].shaped;
+		same += cw[i].w.same;
+		gave_up += cw[i].w.gave_up;
+		differ += cw[i].w.differ;
+	}
+	CHECK(shaped && differ == 0 && gave_up == 0,
+	      "%d threads on coroutine stacks (their arenas' heaps, mmap): %d same, %d gave up, "
+	      "%d differ", THREADS, same, gave_up, differ);
+}
+
+/* A signal handler run on a coroutine's stack: a signal frame (-1). */
+static void
+signal_on_coroutine(void *arg)
+{
+	struct plan *p = arg;
+	run_plan(p);
+}
+
+static void
+test_signal_on_coroutine(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	void *release, *stack = stack_alloc(STACK_MMAP_GUARD, &release);
+	struct plan p = { .depth = 8, .seed = 11, .kinds = K_LOCAL, .max = MAX_FRAMES,
+			  .repeat = 5, .raise = true };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	if (stack) {
+		co_run(stack, CO_STACK_SIZE, 0, signal_on_coroutine, &p);
+		stack_free(STACK_MMAP_GUARD, release);
+	}
+	signal(SIGUSR1, SIG_DFL);
+	CHECK(stack && p.differ == 0 && p.same + p.gave_up == 5,
+	      "signal handler on a coroutine stack: %d same, %d gave up (-1 expected), %d differ",
+	      p.same, p.gave_up, p.differ);
+}
+
+/* The coroutine starts with rbp pointing at a frame that looks real
+ * (above its stack, in the same mapping: as a stack malloc'd among other
+ * blocks), whose return address is code.  libunwind guesses through
+ * __start_context by that rbp and goes on; the chain ends at
+ * __start_context all the same.  On a thread of its own: libunwind's
+ * per-thread trace cache keeps its decision for __start_context. */
+static struct outcome fake_outcome;
+static void *fake_start_ra;
+
+static void
+walk_on_fake(void *arg)
+{
+	(void)arg;
+	fake_start_ra = co_current->start_ra;
+	walk_with(&fake_outcome, MAX_FRAMES, ORACLE_STEP);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void *
+fake_frame_main(void *arg)
+{
+	uint8_t *region = arg;
+	uintptr_t *fake = (uintptr_t *)(region + CO_STACK_SIZE + 256);
+
+	fake[0] = 0;
+	fake[1] = (uintptr_t)frame_o2 + 16; /* code with CFI */
+	co_run(region, CO_STACK_SIZE, (uintptr_t)fake, walk_on_fake, NULL);
+	return NULL;
+}
+
+static void
+test_coroutine_fake_frame(void)
+{
+	uint8_t *region = mmap(NULL, 2 * CO_STACK_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pthread_t t;
+
+	pthread_create(&t, NULL, fake_frame_main, region);
+	pthread_join(t, NULL);
+	munmap(region, 2 * CO_STACK_SIZE);
+	const struct outcome *o = &fake_outcome;
+	int n = o->n[0], k = 0;
+	while (k < o->n[1] && o->ips[1][k] != fake_start_ra)
+		k++;
+	bool ok = n == k + 1 && k < o->n[1] &&
+		  memcmp(o->ips[0], o->ips[1], (size_t)n * sizeof(void *)) == 0;
+	if (!ok)
+		report_mismatch("a coroutine started with a misleading rbp", o);
+	CHECK(ok, "a coroutine started with rbp at a fake frame: the walk ends at "
+	      "__start_context (frame %d; libunwind guessed on to %d frames)", k, o->n[1]);
+}
+
+/* --- code without CFI whose rbp is no frame pointer ------------------- */
+
+static struct outcome bad_rbp_outcome;
+
+static LP_NOINLINE int
+bad_rbp_callee(void *arg)
+{
+	(void)arg;
+	walk_with(&bad_rbp_outcome, MAX_FRAMES, ORACLE_BACKTRACE);
+	__asm__ volatile("" ::: "memory");
+	return 0;
+}
+
+/* JIT code calls with rbp holding something else than a frame pointer:
+ * the walk ends at its frame, the frames before it libunwind's.  Two
+ * rbp values point at words that pass libunwind's test (at or above sp,
+ * near it) and read as a frame: misaligned, over a code address; and
+ * aligned, over a return address that lies on the stack. */
+static void
+test_jit_bad_rbp(void)
+{
+	char local[64];
+	uintptr_t here = (uintptr_t)local;
+	uintptr_t code = (uintptr_t)frame_o2 + 16, zero = 0;
+	uintptr_t on_stack[2];
+	uint8_t misaligned[32];
+	memset(misaligned, 0, sizeof(misaligned));
+	memcpy(misaligned + 12, &code, 8); /* read at rbp + 8, rbp at +4 */
+	memcpy(misaligned + 4, &zero, 8);
+	on_stack[0] = 0;
+	on_stack[1] = (uintptr_t)&on_stack[0];
+	const struct {
+		const char *what;
+		uintptr_t rbp;
+	} cases[] = {
+		{ "0 (the outermost frame)", 0 },
+		{ "1", 1 },
+		{ "misaligned, over a code address", (uintptr_t)misaligned + 4 },
+		{ "over a return address on the stack", (uintptr_t)on_stack },
+		{ "below sp", here - 65536 },
+		{ "1 MiB above sp", here + (1u << 20) },
+		{ "off the stack", (uintptr_t)&passed },
+	};
+	_Static_assert(LP_ARRAY_LENGTH(cases) <= JIT_COPIES - JIT_BAD_RBP, "JIT copies");
+
+	__asm__ volatile("" : : "r"(local), "r"(misaligned), "r"(on_stack) : "memory");
+	for (size_t i = 0; i < LP_ARRAY_LENGTH(cases); i++) {
+		jit_code(JIT_BAD_RBP + (int)i)(NULL, (void *)bad_rbp_callee, cases[i].rbp);
+		const struct outcome *o = &bad_rbp_outcome;
+		int n = o->n[0], k = 0;
+		while (k < o->n[1] && !in_jit(o->ips[1][k]))
+			k++;
+		bool ok = n == k + 1 && k < o->n[1] &&
+			  memcmp(o->ips[0], o->ips[1], (size_t)n * sizeof(void *)) == 0;
+		if (!ok)
+			report_mismatch("JIT code with a bad rbp", o);
+		CHECK(ok, "JIT frame with rbp %s: the walk ends at it (frame %d of %d; "
+		      "libunwind %d)", cases[i].what, k, n, o->n[1]);
+	}
+}
+
+/* Neither the function built without unwind tables nor the JIT's code
+ * has unwind information: libunwind says so. */
+static void
+test_no_unwind_info(void)
+{
+	unw_proc_info_t pi;
+	int r1 = unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)fu_no_cfi_frame + 4,
+					 &pi, NULL);
+	int r2 = unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)jit_code(JIT_PLAN) + 4,
+					 &pi, NULL);
+	int r3 = unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)frame_o2 + 4, &pi,
+					 NULL);
+	CHECK(r1 < 0 && r2 < 0 && r3 == 0,
+	      "no unwind information for fu_no_cfi_frame (%d) nor the JIT (%d), some for "
+	      "frame_o2 (%d)", r1, r2, r3);
+}
+
 /* A walk inside a signal handler that interrupted a walk must leave the
  * interrupted walk (and the thread's memo) intact. */
 static volatile int nested_walks, nested_answers;
@@ -563,30 +1188,40 @@ on_nested_signal(int sig)
 		nested_answers++;
 }
 
+/* on_coroutine: the walks (and the handler) run on a coroutine's stack:
+ * a signal may land inside the outer walk's lookup of its bounds. */
 static void
-test_signals_during_walks(void)
+test_signals_during_walks(bool on_coroutine)
 {
 	struct sigaction sa = { .sa_handler = on_nested_signal, .sa_flags = SA_RESTART };
-	struct worker w = { .seed = 77, .kinds = K_LOCAL, .walks = FU_WALKS / 4, .extra = 30,
-			    .until = &nested_walks, .until_min = 2000 };
+	struct co_worker cw = {
+		.w = { .seed = 77, .kinds = K_LOCAL, .walks = FU_WALKS / 4, .extra = 30,
+		       .until = &nested_walks, .until_min = 2000 },
+		.kind = STACK_MMAP_GUARD, .shaped = true,
+	};
+	struct worker *w = &cw.w;
 
+	nested_walks = nested_answers = 0;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR2, &sa, NULL);
-	pthread_create(&w.thread, NULL, worker_main, &w);
+	pthread_create(&w->thread, NULL, on_coroutine ? co_worker_main : worker_main,
+		       on_coroutine ? (void *)&cw : (void *)w);
 	/* One signal at a time, each delivered before the next is sent
 	 * (pending signals merge, a busy machine would deliver few). */
-	while (!w.done) {
+	while (!w->done) {
 		int before = nested_walks;
-		pthread_kill(w.thread, SIGUSR2);
-		while (nested_walks == before && !w.done)
+		pthread_kill(w->thread, SIGUSR2);
+		while (nested_walks == before && !w->done)
 			sched_yield();
 	}
-	pthread_join(w.thread, NULL);
+	pthread_join(w->thread, NULL);
 	signal(SIGUSR2, SIG_DFL);
-	CHECK(w.differ == 0 && w.gave_up == 0 && nested_answers == 0 && nested_walks > 0,
-	      "signals inside walks: %d same, %d gave up, %d differ; %d walks in the "
+	CHECK(cw.shaped && w->differ == 0 && w->gave_up == 0 && nested_answers == 0 &&
+	      nested_walks > 0,
+	      "signals inside walks%s: %d same, %d gave up, %d differ; %d walks in the "
 	      "handler, %d not -1",
-	      w.same, w.gave_up, w.differ, nested_walks, nested_answers);
+	      on_coroutine ? " on a coroutine stack" : "", w->same, w->gave_up, w->differ,
+	      nested_walks, nested_answers);
 }
 
 /* --- dlclose, then dlopen of another module at the same address ------ */
@@ -916,6 +1551,7 @@ main(int argc, char **argv)
 
 	CHECK(lp_fast_unwind_init(), "lp_fast_unwind_init");
 	CHECK(lp_fast_unwind_init(), "lp_fast_unwind_init twice");
+	CHECK(jit_init(), "JIT code mapped");
 
 	/* After init: these modules are volatile, as plugins are. */
 	const char *names[2] = { "libfu_plugin_o0.so", "libfu_plugin_o2.so" };
@@ -945,7 +1581,16 @@ main(int argc, char **argv)
 	test_threads(K_ALL, true, false, false, "8 threads during dlopen/dlclose churn");
 	test_threads(K_LOCAL | (1u << K_SITES), true, false, true,
 		     "8 threads, some walks giving up, max 1 to 64");
-	test_signals_during_walks();
+	test_signals_during_walks(false);
+	test_no_unwind_info();
+	test_jit_bad_rbp();
+	test_coroutine_chains();
+	test_coroutine_switching();
+	test_many_stacks();
+	test_coroutine_threads();
+	test_signal_on_coroutine();
+	test_signals_during_walks(true);
+	test_coroutine_fake_frame();
 	test_dlclose();
 	test_libc_callbacks();
 	test_memo_after_give_up();
