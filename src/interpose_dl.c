@@ -5,7 +5,7 @@
 
 #include "guard.h"
 #include "lp.h"
-#include "symbolize.h"
+#include "modules.h"
 #include "unwind.h"
 
 LP_EXPORT int

@@ -11,8 +11,20 @@
 
 struct lp_options lp_opt;
 
-/* Strings are copied: the program may setenv() over the original later. */
-static char output_copy[4096];
+/* Strings are copied, each into its own buffer: the program may setenv()
+ * over the original later. */
+#define LP_OPT_COPY_bool 1
+#define LP_OPT_COPY_uint 1
+#define LP_OPT_COPY_size 1
+#define LP_OPT_COPY_format 1
+#define LP_OPT_COPY_signal 1
+#define LP_OPT_COPY_triple 1
+#define LP_OPT_COPY_string 4096
+#define LP_OPT_COPY_program 4096
+#define LP_OPTION(type, field, NAME, def, min, max, help) \
+	static char copy_##field[LP_OPT_COPY_##type];
+#include "options.def"
+#undef LP_OPTION
 
 static const char *
 trim_eq(const char *a, const char *b)
@@ -178,7 +190,7 @@ lp_parse_signal(const char *s, int *out)
 
 /* --- the table ---------------------------------------------------------- */
 
-enum kind { K_bool, K_uint, K_size, K_format, K_signal, K_string, K_triple };
+enum kind { K_bool, K_uint, K_size, K_format, K_signal, K_string, K_program, K_triple };
 
 static const struct option_desc {
 	enum kind kind;
@@ -188,10 +200,12 @@ static const struct option_desc {
 	const char *help;
 	const char *accepted;
 	void *field;
+	char *copy;
+	size_t copy_size;
 } table[] = {
 #define LP_OPTION(type, field_, NAME, def_, min_, max_, help_)                 \
 	{ K_##type, "LEAKPROBE_" #NAME, def_, min_, max_, help_, NULL,        \
-	  &lp_opt.field_ },
+	  &lp_opt.field_, copy_##field_, sizeof(copy_##field_) },
 #include "options.def"
 #undef LP_OPTION
 };
@@ -209,6 +223,7 @@ accepted_form(const struct option_desc *o, char *buf, size_t cap)
 	case K_format: return "text or json";
 	case K_signal: return "none, USR1, USR2, HUP, PWR, URG, WINCH, PROF, IO, RTMIN or a catchable signal number";
 	case K_string: return "a path pattern";
+	case K_program: return "a path to a program, or none";
 	case K_triple:
 		lp_fmt(buf, cap, "three whole numbers 0 to %llu, comma-separated",
 		       (unsigned long long)o->max);
@@ -227,12 +242,13 @@ parse_into(const struct option_desc *o, const char *s)
 	case K_format: return lp_parse_format(s, o->field);
 	case K_signal: return lp_parse_signal(s, o->field);
 	case K_triple: return lp_parse_triple(s, o->max, o->field);
-	case K_string: {
+	case K_string:
+	case K_program: {
 		size_t n = strlen(s);
-		if (n >= sizeof(output_copy))
+		if (n >= o->copy_size)
 			return false;
-		memcpy(output_copy, s, n + 1);
-		*(const char **)o->field = output_copy;
+		memcpy(o->copy, s, n + 1);
+		*(const char **)o->field = o->copy;
 		return true;
 	}
 	}

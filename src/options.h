@@ -18,6 +18,7 @@ struct lp_options {
 #define LP_OPT_FIELD_format uint64_t
 #define LP_OPT_FIELD_signal int
 #define LP_OPT_FIELD_string const char *
+#define LP_OPT_FIELD_program const char *
 #define LP_OPT_FIELD_triple struct lp_triple
 #include "options.def"
 #undef LP_OPTION

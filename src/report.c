@@ -173,29 +173,25 @@ collect_sites(const struct gather *g, struct lp_site *sites)
 }
 
 static void
-resolve_stack(uint32_t id)
+want_stack(uint32_t id)
 {
-	const struct lp_stack *s = lp_depot_get(id);
-	struct lp_frame f;
-	for (uint32_t i = 0; s && i < s->depth; i++)
-		lp_symbolize_frame(s, i, &f);
+	lp_symbolize_want_stack(lp_depot_get(id));
 }
 
-/* Name every frame the report will print, then let go of libdw's files:
- * a program at its descriptor limit still gets symbols (and the output
- * file, if one is left). */
+/* Name every frame the report will print, in one exchange with the
+ * symbolizer (symbolize.h). */
 static void
 resolve_printed_frames(const struct lp_report *r)
 {
 	size_t nsites = lp_opt.format == LP_FORMAT_JSON || r->nsites < lp_opt.top
 				? r->nsites : (size_t)lp_opt.top;
 	for (size_t i = 0; i < nsites; i++)
-		resolve_stack(r->sites[i].stack);
+		want_stack(r->sites[i].stack);
 	for (size_t i = 0; i < r->nlarge; i++)
-		resolve_stack(r->large[i].stack);
+		want_stack(r->large[i].stack);
 	for (size_t i = 0; r->detected && i < r->pass.info.len; i++)
-		resolve_stack(LP_VEC_AT(&r->pass.info, struct lp_obj, i).stack);
-	lp_symbolize_release_files();
+		want_stack(LP_VEC_AT(&r->pass.info, struct lp_obj, i).stack);
+	lp_symbolize_resolve();
 }
 
 static void
@@ -291,10 +287,11 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	if (lp_symbolize_out_of_memory())
 		lp_warn("report %u: out of memory while naming frames: some show as addresses only",
 			r.seq);
-	if (lp_symbolize_starved())
-		lp_warn("report %u: no file descriptor left to read %u module(s): their frames "
-			"show module+offset only (symbolize them offline)",
-			r.seq, lp_symbolize_starved());
+	const char *note = lp_symbolize_note();
+	if (note) {
+		r.warnings[r.nwarnings++] = note;
+		lp_warn("report %u: %s", r.seq, note);
+	}
 	lp_output_open(&o, lp_opt.output, r.seq);
 	lp_lw_init(&lw, o.fd);
 	render(&lw, &r);

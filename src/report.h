@@ -44,8 +44,8 @@ struct lp_report {
 	uint64_t untracked_frees;
 	size_t depot_bytes;
 	/* e.g. the executable defines its own malloc; blocks made before
-	 * start-up that could not be kept */
-	const char *warnings[2];
+	 * start-up that could not be kept; why frames are not fully named */
+	const char *warnings[3];
 	unsigned nwarnings;
 	uint64_t signals_coalesced; /* report signals folded into earlier reports */
 

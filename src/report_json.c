@@ -14,26 +14,41 @@
 #include "symbolize.h"
 
 static void
+print_frame(struct lp_lw *lw, bool first, const struct lp_frame *f,
+	    const struct lp_frame_name *name, bool inlined)
+{
+	lp_lw_printf(lw, "%s{\"ip\": \"%p\", \"function\": ", first ? "" : ", ",
+		     (void *)f->ip);
+	lp_lw_json_string(lw, name->function);
+	lp_lw_puts(lw, ", \"file\": ");
+	lp_lw_json_string(lw, name->file);
+	if (name->file)
+		lp_lw_printf(lw, ", \"line\": %d", name->line);
+	else
+		lp_lw_puts(lw, ", \"line\": null");
+	lp_lw_puts(lw, ", \"module\": ");
+	lp_lw_json_string(lw, f->module);
+	lp_lw_printf(lw, ", \"offset\": \"0x%lx\"%s}", (unsigned long)f->offset,
+		     inlined ? ", \"inlined\": true" : "");
+}
+
+/* A captured frame with calls inlined at it becomes several frame
+ * objects, the inlined ones first ("inlined": true), as in the text. */
+static void
 print_stack(struct lp_lw *lw, uint32_t id)
 {
 	const struct lp_stack *s = lp_depot_get(id);
+	bool first = true;
 
 	lp_lw_puts(lw, "[");
 	for (uint32_t i = 0; s && i < s->depth; i++) {
 		struct lp_frame f;
 		lp_symbolize_frame(s, i, &f);
-		lp_lw_printf(lw, "%s{\"ip\": \"%p\", \"function\": ", i ? ", " : "",
-			     (void *)f.ip);
-		lp_lw_json_string(lw, f.function);
-		lp_lw_puts(lw, ", \"file\": ");
-		lp_lw_json_string(lw, f.file);
-		if (f.file)
-			lp_lw_printf(lw, ", \"line\": %d", f.line);
-		else
-			lp_lw_puts(lw, ", \"line\": null");
-		lp_lw_puts(lw, ", \"module\": ");
-		lp_lw_json_string(lw, f.module);
-		lp_lw_printf(lw, ", \"offset\": \"0x%lx\"}", (unsigned long)f.offset);
+		for (uint32_t k = 0; k < f.ninlined; k++, first = false)
+			print_frame(lw, first, &f, &f.inlined[k], true);
+		struct lp_frame_name outer = { f.function, f.file, f.line };
+		print_frame(lw, first, &f, &outer, false);
+		first = false;
 	}
 	lp_lw_puts(lw, "]");
 }

@@ -18,9 +18,36 @@
 
 
 static void
+print_frame(struct lp_lw *lw, const struct lp_report *r, unsigned n,
+	    const struct lp_frame *f, const struct lp_frame_name *name)
+{
+	LP_LINE(lw, r, "    #%u %p", n, (void *)f->ip);
+	if (name->function) {
+		lp_lw_puts(lw, " in ");
+		lp_lw_text_safe(lw, name->function);
+	}
+	if (name->file) {
+		lp_lw_puts(lw, " ");
+		lp_lw_text_safe(lw, name->file);
+		lp_lw_printf(lw, ":%d", name->line);
+	}
+	if (f->module) {
+		lp_lw_puts(lw, " (");
+		lp_lw_text_safe(lw, f->module);
+		lp_lw_printf(lw, "+0x%lx)\n", (unsigned long)f->offset);
+	} else {
+		lp_lw_printf(lw, " (<unknown module>)\n");
+	}
+}
+
+/* One line per frame, as valgrind prints them: the functions inlined at
+ * an address first (same address on each), then the one that contains
+ * it; the numbering goes on across them. */
+static void
 print_stack(struct lp_lw *lw, const struct lp_report *r, uint32_t id)
 {
 	const struct lp_stack *s = lp_depot_get(id);
+	unsigned n = 0;
 
 	if (!s) {
 		LP_LINE(lw, r, "    (no stack: LEAKPROBE_DEPTH=0 or capture failed)\n");
@@ -29,23 +56,10 @@ print_stack(struct lp_lw *lw, const struct lp_report *r, uint32_t id)
 	for (uint32_t i = 0; i < s->depth; i++) {
 		struct lp_frame f;
 		lp_symbolize_frame(s, i, &f);
-		LP_LINE(lw, r, "    #%u %p", i, (void *)f.ip);
-		if (f.function) {
-			lp_lw_puts(lw, " in ");
-			lp_lw_text_safe(lw, f.function);
-		}
-		if (f.file) {
-			lp_lw_puts(lw, " ");
-			lp_lw_text_safe(lw, f.file);
-			lp_lw_printf(lw, ":%d", f.line);
-		}
-		if (f.module) {
-			lp_lw_puts(lw, " (");
-			lp_lw_text_safe(lw, f.module);
-			lp_lw_printf(lw, "+0x%lx)\n", (unsigned long)f.offset);
-		} else {
-			lp_lw_printf(lw, " (<unknown module>)\n");
-		}
+		for (uint32_t k = 0; k < f.ninlined; k++)
+			print_frame(lw, r, n++, &f, &f.inlined[k]);
+		struct lp_frame_name outer = { f.function, f.file, f.line };
+		print_frame(lw, r, n++, &f, &outer);
 	}
 }
 
@@ -85,9 +99,13 @@ print_site(struct lp_lw *lw, uint32_t stack, uintptr_t type)
 				break;
 		}
 	lp_symbolize_frame(s, k, &f);
-	lp_lw_printf(lw, "%s", f.function ? f.function : "??");
-	if (f.file)
-		lp_lw_printf(lw, " %s:%d", f.file, f.line);
+	/* The innermost function: one inlined at the call, if any. */
+	struct lp_frame_name in = { f.function, f.file, f.line };
+	if (f.ninlined)
+		in = f.inlined[0];
+	lp_lw_printf(lw, "%s", in.function ? in.function : "??");
+	if (in.file)
+		lp_lw_printf(lw, " %s:%d", in.file, in.line);
 	else if (f.module)
 		lp_lw_printf(lw, " (%s+0x%lx)", f.module, (unsigned long)f.offset);
 }

@@ -5,369 +5,664 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <elfutils/libdwfl.h>
-#include <link.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uthash.h>
 
-#include "spinlock.h"
+#include "linewriter.h"
+#include "modules.h"
+#include "options.h"
+#include "spawn.h"
 #include "stackdepot.h"
+#include "strpool.h"
+#include "symbolizer/protocol.h"
 
-struct module {
-	char *path;
-	uintptr_t bias, lo, hi;
-	bool current; /* still loaded */
-	Dwfl *dwfl;   /* one per module: closed and current ones may overlap */
-	Dwfl_Module *dm;
-	bool dwfl_tried;
-};
+#define HELPER_NAME "leakprobe-symbolizer"
 
-/* --- modules seen before a dlclose ------------------------------------- */
+/* --- where the helper is --------------------------------------------------- */
 
-#define HISTORY_MAX 512
-static struct {
-	lp_spinlock lock;
-	unsigned count;
-	struct {
-		uintptr_t bias, lo, hi;
-		char path[256];
-	} m[HISTORY_MAX];
-} history;
+static char helper_paths[4][4096];
+static unsigned nhelper_paths;
+/* Why no helper runs any more, or NULL; "" when the user said so. */
+static const char *helper_off;
+static char helper_off_buf[512];
 
-static char exe_path[4096];
-
-static const char *
-module_path(const char *name)
+static bool
+join(char *dst, size_t cap, const char *dir, const char *rest)
 {
-	if (name && name[0])
-		return name;
-	if (!exe_path[0]) {
-		ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
-		exe_path[n > 0 ? n : 0] = 0;
+	size_t a = strlen(dir), b = strlen(rest);
+	if (a + b + 2 > cap)
+		return false;
+	memcpy(dst, dir, a);
+	dst[a] = '/';
+	memcpy(dst + a + 1, rest, b + 1);
+	return true;
+}
+
+/* An absolute path for p (relative to the working directory now: the
+ * program may chdir before its report). */
+static bool
+absolute(char *dst, size_t cap, const char *p)
+{
+	char cwd[4096];
+	if (p[0] == '/') {
+		if (strlen(p) >= cap)
+			return false;
+		strcpy(dst, p);
+		return true;
 	}
-	return exe_path;
+	return getcwd(cwd, sizeof(cwd)) && join(dst, cap, cwd, p);
+}
+
+static void
+add_helper_dir(const char *dir)
+{
+	static const char *const names[] = { "leakprobe/" HELPER_NAME, HELPER_NAME };
+	for (size_t i = 0; i < LP_ARRAY_LENGTH(names); i++) {
+		char *dst = helper_paths[nhelper_paths];
+		if (nhelper_paths < LP_ARRAY_LENGTH(helper_paths) &&
+		    join(dst, sizeof(helper_paths[0]), dir, names[i]))
+			nhelper_paths++;
+	}
+}
+
+/* Postcondition: helper_paths[] lists where to look, in order: the
+ * LEAKPROBE_SYMBOLIZER path; or, in the shim's directory (as it was
+ * loaded, then with symbolic links resolved), leakprobe/HELPER (the
+ * installed layout: libdir/leakprobe/) and HELPER (the build tree). */
+static void
+find_helper(void)
+{
+	const char *opt = lp_opt.symbolizer;
+	if (opt && (!strcmp(opt, "none") || !strcmp(opt, "0"))) {
+		helper_off = "";
+		return;
+	}
+	if (opt && opt[0]) {
+		if (absolute(helper_paths[0], sizeof(helper_paths[0]), opt))
+			nhelper_paths = 1;
+		return;
+	}
+	Dl_info info;
+	char self[4096], real[PATH_MAX];
+	if (!dladdr((void *)&lp_symbolize_init, &info) || !info.dli_fname ||
+	    !absolute(self, sizeof(self), info.dli_fname))
+		return;
+	bool resolved = realpath(self, real) != NULL;
+	*strrchr(self, '/') = 0;
+	add_helper_dir(self);
+	if (resolved && strrchr(real, '/')) {
+		*strrchr(real, '/') = 0;
+		if (strcmp(real, self))
+			add_helper_dir(real);
+	}
 }
 
 void
 lp_symbolize_init(void)
 {
-	module_path("");
+	lp_modules_init();
+	find_helper();
 }
 
-static void
-load_range(struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
-{
-	*lo = UINTPTR_MAX;
-	*hi = 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD)
-			continue;
-		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-		if (a < *lo)
-			*lo = a;
-		if (a + ph->p_memsz > *hi)
-			*hi = a + ph->p_memsz;
-	}
-}
-
-static int
-remember_one(struct dl_phdr_info *info, size_t size, void *data)
-{
-	uintptr_t lo, hi;
-	const char *path = module_path(info->dlpi_name);
-	(void)size;
-	(void)data;
-
-	load_range(info, &lo, &hi);
-	if (lo >= hi || strlen(path) >= sizeof(history.m[0].path))
-		return 0;
-	for (unsigned i = 0; i < history.count; i++)
-		if (history.m[i].bias == info->dlpi_addr && history.m[i].lo == lo &&
-		    !strcmp(history.m[i].path, path))
-			return 0;
-	/* Full: the oldest entry makes room (a dlopen/dlclose storm of
-	 * ever-new addresses should not grow without bound). */
-	unsigned slot = history.count < HISTORY_MAX ? history.count++
-						    : (unsigned)(lo >> 12) % HISTORY_MAX;
-	history.m[slot].bias = info->dlpi_addr;
-	history.m[slot].lo = lo;
-	history.m[slot].hi = hi;
-	strcpy(history.m[slot].path, path);
-	return 0;
-}
-
-void
-lp_modules_remember(void)
-{
-	lp_spin_lock(&history.lock);
-	dl_iterate_phdr(remember_one, NULL);
-	lp_spin_unlock(&history.lock);
-}
-
-/* --- the per-report module list ---------------------------------------- */
-
-static unsigned starved;
-static bool out_of_memory; /* a module or a frame could not be named */
-static struct module *mods;
-static unsigned nmods, capmods;
+/* --- names, kept across reports --------------------------------------- */
 
 struct frame_key {
 	uintptr_t ip, bias;
 };
 
-struct cached_frame {
+/* One captured frame.  names[nnames - 1] is the containing function,
+ * the others were inlined there (innermost first). */
+struct named_frame {
 	struct frame_key key;
-	struct lp_frame f;
-	char *owned; /* demangled name, freed at the end of the report */
-	char *file;  /* copy: libdw's strings go when its files are closed */
+	const char *module; /* pooled path of the module it was named in */
+	uintptr_t offset;
+	bool answered;      /* by the helper: never asked again */
+	bool queued;        /* in this report's request */
+	uint32_t nnames;
+	struct lp_frame_name *names; /* &one, or an array of its own */
+	struct lp_frame_name one;
 	UT_hash_handle hh;
 };
-static struct cached_frame *cache;
+static struct named_frame *frames;
 
-static char *(*cxa_demangle)(const char *, char *, size_t *, int *);
+struct wanted {
+	struct named_frame *f;
+	struct lp_module *m;
+	uint64_t addr; /* the call instruction, relative to the load bias */
+};
+static struct wanted *queue;
+static size_t nqueue, capqueue;
+
+static char note[1024];
+static bool have_note;
+static bool out_of_memory; /* some frame could not be named */
 
 static void
-add_module(const char *path, uintptr_t bias, uintptr_t lo, uintptr_t hi,
-	   bool current)
+set_names(struct named_frame *f, struct lp_frame_name *names, uint32_t n)
 {
-	if (nmods == capmods) {
-		unsigned ncap = capmods ? capmods * 2 : 64;
-		struct module *n = realloc(mods, ncap * sizeof(*n));
-		if (!n) {
-			out_of_memory = true;
-			return;
-		}
-		mods = n;
-		capmods = ncap;
-	}
-	mods[nmods++] = (struct module){ strdup(path), bias, lo, hi, current,
-					 NULL, NULL, false };
+	if (f->names != &f->one)
+		free(f->names);
+	f->names = names ? names : &f->one;
+	f->nnames = names ? n : 1;
 }
 
-static int
-add_current(struct dl_phdr_info *info, size_t size, void *data)
+/* The entry for (ip, bias), as named in the module that holds it now.
+ * *m_out: that module (NULL: none).  NULL when memory ran out. */
+static struct named_frame *
+frame_for(uintptr_t ip, uintptr_t bias, struct lp_module **m_out)
 {
-	uintptr_t lo, hi;
-	(void)size;
-	(void)data;
-	load_range(info, &lo, &hi);
-	if (lo < hi)
-		add_module(module_path(info->dlpi_name), info->dlpi_addr, lo, hi, true);
-	return 0;
+	/* ip is a return address: the call is the instruction before it. */
+	uintptr_t pc = ip ? ip - 1 : 0;
+	struct lp_module *m = lp_module_at(pc, bias);
+	struct frame_key key = { ip, bias };
+	struct named_frame *f;
+
+	*m_out = m;
+	HASH_FIND(hh, frames, &key, sizeof(key), f);
+	if (f && f->module == (m ? m->path : NULL))
+		return f;
+	if (!f) {
+		f = calloc(1, sizeof(*f));
+		if (!f) {
+			out_of_memory = true;
+			return NULL;
+		}
+		f->key = key;
+		f->names = &f->one;
+		HASH_ADD(hh, frames, key, sizeof(f->key), f);
+	}
+	/* New, or another module is at this address now. */
+	set_names(f, NULL, 1);
+	f->one = (struct lp_frame_name){ NULL, NULL, 0 };
+	f->module = m ? m->path : NULL;
+	f->offset = m ? ip - m->bias : 0;
+	f->answered = false;
+	return f;
 }
+
+static void
+fill(const struct named_frame *f, uintptr_t ip, struct lp_frame *out)
+{
+	const struct lp_frame_name *outer = &f->names[f->nnames - 1];
+	*out = (struct lp_frame){ ip, outer->function, outer->file, outer->line,
+				  f->module, f->offset, f->nnames - 1, f->names };
+}
+
+/* This report's request state of each module (by index). */
+static uint32_t *req_of, *status_of;
+static unsigned capreq;
 
 void
 lp_symbolize_begin(void)
 {
-	nmods = 0;
-	starved = 0;
-	out_of_memory = false;
-	dl_iterate_phdr(add_current, NULL);
-	unsigned ncurrent = nmods;
-	lp_spin_lock(&history.lock);
-	for (unsigned i = 0; i < history.count; i++) {
-		bool loaded = false;
-		for (unsigned j = 0; j < ncurrent && !loaded; j++)
-			loaded = mods[j].bias == history.m[i].bias &&
-				 !strcmp(mods[j].path, history.m[i].path);
-		if (!loaded)
-			add_module(history.m[i].path, history.m[i].bias,
-				   history.m[i].lo, history.m[i].hi, false);
+	nqueue = 0;
+	have_note = false;
+	note[0] = 0;
+	out_of_memory = !lp_modules_begin();
+	unsigned n = lp_modules_count();
+	if (n > capreq) {
+		uint32_t *r = realloc(req_of, n * sizeof(*r));
+		if (r)
+			req_of = r;
+		uint32_t *s = r ? realloc(status_of, n * sizeof(*s)) : NULL;
+		if (s)
+			status_of = s;
+		if (!r || !s) {
+			out_of_memory = true;
+			return;
+		}
+		capreq = n;
 	}
-	lp_spin_unlock(&history.lock);
-	if (!cxa_demangle)
-		cxa_demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+	for (unsigned i = 0; i < n; i++) {
+		req_of[i] = UINT32_MAX;
+		status_of[i] = LPSYM_OK;
+	}
 }
 
-static const Dwfl_Callbacks callbacks = {
-	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.section_address = dwfl_offline_section_address,
-};
+static uint32_t *
+req(const struct lp_module *m)
+{
+	return &req_of[m - lp_module(0)];
+}
 
 static void
-close_module(struct module *m)
+want(uintptr_t ip, uintptr_t bias)
 {
-	if (m->dwfl)
-		dwfl_end(m->dwfl);
-	m->dwfl = NULL;
-	m->dm = NULL;
-}
-
-static bool
-open_module(struct module *m)
-{
-	m->dwfl = dwfl_begin(&callbacks);
-	if (!m->dwfl)
-		return false;
-	dwfl_report_begin(m->dwfl);
-	m->dm = dwfl_report_elf(m->dwfl, m->path, m->path, -1, m->bias, false);
-	dwfl_report_end(m->dwfl, NULL, NULL);
-	if (!m->dm)
-		close_module(m);
-	return m->dm != NULL;
-}
-
-static Dwfl_Module *
-dwfl_module_of(struct module *m)
-{
-	if (m->dwfl_tried)
-		return m->dm;
-	m->dwfl_tried = true;
-	if (access(m->path, R_OK) != 0)
-		return NULL; /* e.g. linux-vdso.so.1 */
-	if (!open_module(m)) {
-		/* Out of file descriptors, perhaps (a program at its
-		 * RLIMIT_NOFILE): give back the other modules' and retry. */
-		for (unsigned i = 0; i < nmods; i++)
-			if (&mods[i] != m && mods[i].dwfl) {
-				close_module(&mods[i]);
-				mods[i].dwfl_tried = false;
-			}
-		if (!open_module(m) && (errno == EMFILE || errno == ENFILE))
-			starved++;
+	struct lp_module *m;
+	struct named_frame *f = frame_for(ip, bias, &m);
+	if (!f || f->answered || f->queued || !m || capreq < lp_modules_count())
+		return;
+	if (nqueue == capqueue) {
+		size_t ncap = capqueue ? capqueue * 2 : 256;
+		struct wanted *n = realloc(queue, ncap * sizeof(*n));
+		if (!n) {
+			out_of_memory = true;
+			return;
+		}
+		queue = n;
+		capqueue = ncap;
 	}
-	return m->dm;
-}
-
-unsigned
-lp_symbolize_starved(void)
-{
-	return starved;
-}
-
-bool
-lp_symbolize_out_of_memory(void)
-{
-	return out_of_memory;
+	f->queued = true;
+	queue[nqueue++] = (struct wanted){ f, m, (uint64_t)(ip - 1 - m->bias) };
 }
 
 void
-lp_symbolize_release_files(void)
+lp_symbolize_want_stack(const struct lp_stack *s)
 {
-	for (unsigned i = 0; i < nmods; i++) {
-		close_module(&mods[i]);
-		mods[i].dwfl_tried = false;
-	}
+	for (uint32_t i = 0; s && i < s->depth; i++)
+		want(s->ips[i], lp_stack_bias(s, i));
 }
 
-static struct module *
-module_at(uintptr_t ip, uintptr_t bias)
+/* --- the exchange with the helper ---------------------------------------- */
+
+static int
+by_module_then_addr(const void *a, const void *b)
 {
-	/* The load the frame was captured in, when known and remembered. */
-	if (bias != LP_BIAS_UNKNOWN)
-		for (unsigned i = 0; i < nmods; i++)
-			if (mods[i].bias == bias && ip >= mods[i].lo && ip < mods[i].hi)
-				return &mods[i];
-	/* Else loaded modules first: a closed module's range may have
-	 * been reused by one loaded since. */
-	struct module *closed = NULL;
-	for (unsigned i = 0; i < nmods; i++) {
-		if (ip < mods[i].lo || ip >= mods[i].hi)
+	const struct wanted *x = a, *y = b;
+	if (x->m != y->m)
+		return x->m < y->m ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static bool
+buf_put(struct buf *b, const void *data, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t ncap = b->cap ? b->cap : 65536;
+		while (ncap < b->len + n)
+			ncap *= 2;
+		char *np = realloc(b->p, ncap);
+		if (!np)
+			return false;
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	return true;
+}
+
+static bool
+buf_pad(struct buf *b)
+{
+	static const char zero[8];
+	return buf_put(b, zero, (size_t)(LPSYM_ALIGN(b->len) - b->len));
+}
+
+/* Postcondition: b holds the request for queue[0..nqueue), each module it
+ * names numbered (*req(m)) in the order of the table. */
+static bool
+encode_request(struct buf *b)
+{
+	struct lpsym_request_header h = { LPSYM_REQUEST_MAGIC, 0, (uint32_t)nqueue };
+	bool ok = buf_put(b, &h, sizeof(h));
+	for (size_t i = 0; i < nqueue && ok; i++) {
+		struct lp_module *m = queue[i].m;
+		if (*req(m) != UINT32_MAX)
 			continue;
-		if (mods[i].current)
-			return &mods[i];
-		if (!closed)
-			closed = &mods[i];
+		*req(m) = h.nmodules++;
+		struct lpsym_module mh = { (uint32_t)strlen(m->path), m->build_id_len };
+		ok = buf_put(b, &mh, sizeof(mh)) && buf_put(b, m->path, mh.path_len) &&
+		     buf_put(b, m->build_id, mh.build_id_len) && buf_pad(b);
 	}
-	return closed;
+	for (size_t i = 0; i < nqueue && ok; i++) {
+		struct lpsym_addr a = { queue[i].addr, *req(queue[i].m), 0 };
+		ok = buf_put(b, &a, sizeof(a));
+	}
+	if (ok)
+		memcpy(b->p + offsetof(struct lpsym_request_header, nmodules), &h.nmodules,
+		       sizeof(h.nmodules));
+	return ok;
 }
 
-/* The name people know: "f@@GLIBC_2.34" loses its version, "_Z1fv"
- * becomes "f()".  A new string, when one is made, goes to *owned. */
-static const char *
-demangled(const char *name, char **owned)
+static bool
+write_all_at(int fd, const char *p, size_t n)
 {
-	int status = -1;
-	if (!name)
-		return NULL;
-	const char *at = strchr(name, '@');
-	if (at) {
-		*owned = strndup(name, (size_t)(at - name));
-		if (!*owned)
-			return name;
-		name = *owned;
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = pwrite(fd, p + done, n - done, (off_t)done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		done += (size_t)w;
 	}
-	if (name[0] != '_' || name[1] != 'Z' || !cxa_demangle)
-		return name;
-	char *d = cxa_demangle(name, NULL, NULL, &status);
-	if (status != 0 || !d) {
-		free(d);
-		return name;
+	return true;
+}
+
+/* A descriptor for the exchange, never one of 0-2 (a program that closed
+ * them expects its next open() to get them back). */
+static int
+exchange_file(void)
+{
+	int fd = memfd_create("leakprobe-symbolizer", MFD_CLOEXEC);
+	if (fd >= 0 && fd <= 2) {
+		int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		close(fd);
+		fd = high;
 	}
-	free(*owned);
-	*owned = d;
-	return d;
+	return fd;
+}
+
+static struct lp_module *
+module_by_req(uint32_t index)
+{
+	for (unsigned i = 0; i < lp_modules_count(); i++)
+		if (req_of[i] == index)
+			return lp_module(i);
+	return NULL;
+}
+
+/* One LPSYM_FRAMES record; false (and nothing named) if it is malformed. */
+static bool
+decode_frames(const char *p, size_t len, size_t *answered)
+{
+	uint32_t head[2];
+	if (len < sizeof(head))
+		return false;
+	memcpy(head, p, sizeof(head));
+	uint32_t index = head[0], n = head[1];
+	if (index >= nqueue || n == 0 || n > LPSYM_MAX_FRAMES)
+		return false;
+	struct lp_frame_name tmp[LPSYM_MAX_FRAMES];
+	size_t pos = sizeof(head);
+	for (uint32_t k = 0; k < n; k++) {
+		struct lpsym_frame fr;
+		if (len - pos < sizeof(fr))
+			return false;
+		memcpy(&fr, p + pos, sizeof(fr));
+		pos += sizeof(fr);
+		uint32_t fl = fr.function_len == LPSYM_NONE ? 0 : fr.function_len;
+		uint32_t il = fr.file_len == LPSYM_NONE ? 0 : fr.file_len;
+		if (fl > LPSYM_MAX_STRING || il > LPSYM_MAX_STRING || len - pos < (size_t)fl + il)
+			return false;
+		tmp[k].function = fr.function_len == LPSYM_NONE ? NULL : lp_intern(p + pos, fl);
+		tmp[k].file = fr.file_len == LPSYM_NONE ? NULL : lp_intern(p + pos + fl, il);
+		tmp[k].line = fr.line > 0 ? fr.line : 0;
+		pos += (size_t)fl + il;
+	}
+	struct named_frame *f = queue[index].f;
+	if (f->answered)
+		return true; /* a second answer for one address: the first stays */
+	struct lp_frame_name *names = NULL;
+	if (n > 1) {
+		names = malloc(n * sizeof(*names));
+		if (!names) {
+			out_of_memory = true;
+			n = 1;
+			tmp[0] = tmp[n - 1];
+		} else
+			memcpy(names, tmp, n * sizeof(*names));
+	}
+	set_names(f, names, n);
+	if (n == 1)
+		f->one = tmp[0];
+	f->answered = true;
+	(*answered)++;
+	return true;
+}
+
+/* Postcondition: every frame the helper answered is named; *complete when
+ * it answered all.  Returns how many modules had changed on disk, the
+ * first in *changed. */
+static unsigned
+decode_answer(const char *p, size_t len, size_t *answered, bool *complete,
+	      const char **changed)
+{
+	unsigned nchanged = 0;
+	size_t pos = sizeof(struct lpsym_answer_header);
+
+	*complete = false;
+	if (len < pos || memcmp(p, LPSYM_ANSWER_MAGIC, 8))
+		return 0;
+	while (len - pos >= sizeof(struct lpsym_record)) {
+		struct lpsym_record rec;
+		memcpy(&rec, p + pos, sizeof(rec));
+		pos += sizeof(rec);
+		if (rec.len > len - pos)
+			break;
+		const char *payload = p + pos;
+		if (rec.kind == LPSYM_END) {
+			*complete = true;
+			break;
+		}
+		/* A malformed answer for one address is skipped: the record's
+		 * length still says where the next one starts. */
+		if (rec.kind == LPSYM_FRAMES)
+			decode_frames(payload, rec.len, answered);
+		if (rec.kind == LPSYM_MODULE && rec.len >= 8) {
+			uint32_t v[2];
+			memcpy(v, payload, sizeof(v));
+			struct lp_module *m = module_by_req(v[0]);
+			if (m)
+				status_of[m - lp_module(0)] = v[1];
+			if (m && v[1] == LPSYM_CHANGED && !nchanged++)
+				*changed = m->path;
+		}
+		uint64_t next = LPSYM_ALIGN(pos + rec.len);
+		if (next > len)
+			break;
+		pos = (size_t)next;
+	}
+	return nchanged;
 }
 
 static void
-resolve(uintptr_t ip, uintptr_t bias, struct lp_frame *f, char **owned)
-{
-	/* ip is a return address: the call is the instruction before it. */
-	uintptr_t pc = ip ? ip - 1 : 0;
-	struct module *m = module_at(pc, bias);
+set_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-	memset(f, 0, sizeof(*f));
-	f->ip = ip;
-	if (!m)
+static void
+set_note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	lp_vfmt(note, sizeof(note), fmt, ap);
+	va_end(ap);
+	have_note = true;
+}
+
+static const char *
+errname(int err)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+	const char *n = strerrorname_np(err);
+	if (n)
+		return n;
+#endif
+	return err == EMFILE ? "EMFILE" : "an error";
+}
+
+#define FALLBACK_NAMES "frames show dynamic symbol names and module+offset only"
+
+static void
+turn_off(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+turn_off(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	lp_vfmt(helper_off_buf, sizeof(helper_off_buf), fmt, ap);
+	va_end(ap);
+	helper_off = helper_off_buf;
+}
+
+/* Why the helper gave no (or not every) answer, said once in the report.
+ * A helper that cannot be found or executed, or hangs, is not tried in
+ * later reports; a shortage (descriptors, processes, memory) is. */
+static void
+explain(enum lp_spawn_outcome o, int status, int err, size_t answered, bool complete)
+{
+	switch (o) {
+	case LP_SPAWN_NO_PROCESS:
+		set_note("the symbolizer could not be started (clone: %s): " FALLBACK_NAMES,
+			 errname(err));
 		return;
-	f->module = m->path;
-	f->offset = ip - m->bias;
-	Dwfl_Module *dm = dwfl_module_of(m);
-	if (dm) {
-		GElf_Off off;
-		GElf_Sym sym;
-		f->function = demangled(dwfl_module_addrinfo(dm, pc, &off, &sym,
-							     NULL, NULL, NULL),
-					owned);
-		Dwfl_Line *line = dwfl_module_getsrc(dm, pc);
-		if (line) {
-			int lineno = 0;
-			f->file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-			f->line = lineno;
-		}
-	}
-	if (!f->function && m->current) {
-		Dl_info info;
-		if (dladdr((void *)pc, &info) && info.dli_sname)
-			f->function = demangled(info.dli_sname, owned);
+	case LP_SPAWN_EXEC_FAILED:
+		if (err == ENOENT)
+			turn_off("%s not found: %s%s", HELPER_NAME, helper_paths[0],
+				 nhelper_paths > 1 ? " and next to it" : "");
+		else
+			turn_off("%s could not be run: %s", helper_paths[nhelper_paths - 1],
+				 errname(err));
+		set_note("%s: " FALLBACK_NAMES, helper_off);
+		return;
+	case LP_SPAWN_TIMED_OUT:
+		set_note("the symbolizer did not finish within %u ms (LEAKPROBE_SYMBOLIZER_TIMEOUT) "
+			 "and was killed: %zu of %zu frames named, the others show dynamic symbol "
+			 "names and module+offset only",
+			 (unsigned)lp_opt.symbolizer_timeout, answered, nqueue);
+		turn_off("it did not finish within %u ms in an earlier report",
+			 (unsigned)lp_opt.symbolizer_timeout);
+		return;
+	case LP_SPAWN_KILLED:
+		if (!complete)
+			set_note("the symbolizer was ended by signal %d: %zu of %zu frames named, "
+				 "the others show dynamic symbol names and module+offset only",
+				 status, answered, nqueue);
+		return;
+	case LP_SPAWN_EXITED:
+	case LP_SPAWN_LOST:
+		if (!complete)
+			set_note("the symbolizer answered for %zu of %zu frames (exit status %d); "
+				 "the others show dynamic symbol names and module+offset only",
+				 answered, nqueue, status);
+		return;
 	}
 }
+
+/* Postcondition: the helper ran (or why not is noted) and every frame it
+ * answered is named. */
+static void
+exchange(void)
+{
+	struct buf req = { 0 };
+	char *ans = NULL;
+	int fd = -1;
+
+	if (!encode_request(&req)) {
+		out_of_memory = true;
+		goto out;
+	}
+	/* Past RLIMIT_FSIZE a write raises SIGXFSZ, which would end the
+	 * program. */
+	struct rlimit fsize;
+	if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+	    req.len >= fsize.rlim_cur) {
+		set_note("the request to the symbolizer (%zu bytes) would pass RLIMIT_FSIZE: "
+			 FALLBACK_NAMES, req.len);
+		goto out;
+	}
+	fd = exchange_file();
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE)
+			set_note("no file descriptor left to read debug information (the "
+				 "symbolizer needs one): " FALLBACK_NAMES);
+		else
+			set_note("no exchange file for the symbolizer (memfd_create: %s): "
+				 FALLBACK_NAMES, errname(errno));
+		goto out;
+	}
+	if (!write_all_at(fd, req.p, req.len)) {
+		set_note("the request to the symbolizer could not be written (%s): "
+			 FALLBACK_NAMES, errname(errno));
+		goto out;
+	}
+	const char *paths[LP_ARRAY_LENGTH(helper_paths)];
+	for (unsigned i = 0; i < nhelper_paths; i++)
+		paths[i] = helper_paths[i];
+	int status, err;
+	enum lp_spawn_outcome o = lp_spawn_wait(paths, nhelper_paths, "--serve", fd,
+						(unsigned)lp_opt.symbolizer_timeout, &status, &err);
+	size_t answered = 0;
+	bool complete = false;
+	struct stat st;
+	uint64_t at = LPSYM_ALIGN(req.len);
+	if (o != LP_SPAWN_NO_PROCESS && o != LP_SPAWN_EXEC_FAILED && fstat(fd, &st) == 0 &&
+	    (uint64_t)st.st_size > at) {
+		size_t n = (size_t)((uint64_t)st.st_size - at);
+		ans = malloc(n);
+		if (!ans)
+			out_of_memory = true;
+		else if (pread(fd, ans, n, (off_t)at) == (ssize_t)n) {
+			const char *changed = NULL;
+			unsigned nchanged = decode_answer(ans, n, &answered, &complete, &changed);
+			if (nchanged)
+				set_note("%u module(s) changed on disk since they were loaded "
+					 "(another build-id), e.g. %s: their frames show "
+					 "module+offset only", nchanged, changed);
+		}
+	}
+	explain(o, status, err, answered, complete);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(ans);
+	free(req.p);
+}
+
+/* Frames the helper did not name, in a module still loaded: dladdr knows
+ * its dynamic symbols (the vDSO's too, which no file holds). */
+static void
+name_locally(struct named_frame *f, const struct lp_module *m)
+{
+	Dl_info info;
+	if (f->names[f->nnames - 1].function || !m->current ||
+	    (f->answered && status_of[m - lp_module(0)] != LPSYM_UNREADABLE))
+		return;
+	uintptr_t pc = f->key.ip ? f->key.ip - 1 : 0;
+	if (!dladdr((void *)pc, &info) || !info.dli_sname)
+		return;
+	const char *at = strchr(info.dli_sname, '@');
+	f->names[f->nnames - 1].function =
+		lp_intern(info.dli_sname, at ? (size_t)(at - info.dli_sname) : strlen(info.dli_sname));
+}
+
+void
+lp_symbolize_resolve(void)
+{
+	if (!nqueue)
+		return;
+	qsort(queue, nqueue, sizeof(*queue), by_module_then_addr);
+	if (helper_off) {
+		if (helper_off[0])
+			set_note("the symbolizer is not run (%s): " FALLBACK_NAMES, helper_off);
+	} else if (!nhelper_paths)
+		set_note("no symbolizer to run (the shim's own path is unknown): " FALLBACK_NAMES);
+	else
+		exchange();
+	for (size_t i = 0; i < nqueue; i++) {
+		name_locally(queue[i].f, queue[i].m);
+		queue[i].f->queued = false;
+	}
+	nqueue = 0;
+}
+
+/* --- rendering ------------------------------------------------------------ */
 
 static void
 symbolize_in(uintptr_t ip, uintptr_t bias, struct lp_frame *out)
 {
-	struct cached_frame *c;
-	struct frame_key key = { ip, bias };
-
-	HASH_FIND(hh, cache, &key, sizeof(key), c);
-	if (!c) {
-		c = malloc(sizeof(*c));
-		if (!c) {
-			out_of_memory = true;
-			char *owned = NULL;
-			resolve(ip, bias, out, &owned);
-			out->function = NULL; /* owned would leak or dangle */
-			out->file = NULL;
-			free(owned);
-			return;
-		}
-		c->key = key;
-		c->owned = NULL;
-		resolve(ip, bias, &c->f, &c->owned);
-		/* Own copies of libdw's strings: they must outlive its files. */
-		c->file = c->f.file ? strdup(c->f.file) : NULL;
-		c->f.file = c->file;
-		if (c->f.function && !c->owned) {
-			c->owned = strdup(c->f.function);
-			c->f.function = c->owned;
-		}
-		HASH_ADD(hh, cache, key, sizeof(c->key), c);
+	struct lp_module *m;
+	struct named_frame *f = frame_for(ip, bias, &m);
+	if (!f) {
+		*out = (struct lp_frame){ ip, NULL, NULL, 0, m ? m->path : NULL,
+					  m ? ip - m->bias : 0, 0, NULL };
+		return;
 	}
-	*out = c->f;
+	fill(f, ip, out);
 }
 
 void
@@ -385,16 +680,18 @@ lp_symbolize_frame(const struct lp_stack *s, uint32_t i, struct lp_frame *out)
 void
 lp_symbolize_end(void)
 {
-	struct cached_frame *c, *tmp;
-	HASH_ITER(hh, cache, c, tmp) {
-		HASH_DEL(cache, c);
-		free(c->owned);
-		free(c->file);
-		free(c);
-	}
-	for (unsigned i = 0; i < nmods; i++) {
-		close_module(&mods[i]);
-		free(mods[i].path);
-	}
-	nmods = 0;
+	/* Names stay for later reports; the module list is rebuilt. */
+	nqueue = 0;
+}
+
+const char *
+lp_symbolize_note(void)
+{
+	return have_note ? note : NULL;
+}
+
+bool
+lp_symbolize_out_of_memory(void)
+{
+	return out_of_memory;
 }

@@ -37,6 +37,8 @@ def bad_values(kind, lo, hi):
     lo, hi = number(lo), number(hi)
     if kind == "string":  # any string is a path pattern; empty means stderr
         return ["o" * 5000]
+    if kind == "program":  # any path (a missing one is said in the report)
+        return ["o" * 5000]
     if kind == "format":
         return ["xml", "", "-1", "jsonx", HUGE]
     if kind == "size":
@@ -119,6 +121,17 @@ def stacks_present(r):
     full_stacks(r)
 
 
+def named_by_symbolizer(r):
+    """Default: the helper next to the shim names the static leak_deep with
+    its file:line (dladdr alone could not)."""
+    rep = json_report(r)
+    frames = [f for s in sites_with(rep, "leak_deep") for f in s["stack"]
+              if f["function"] == "leak_deep"]
+    check(frames and all((f["file"] or "").endswith("knobs.c") and f["line"] for f in frames),
+          f"leak_deep frames without file:line (SYMBOLIZER default not used): {frames[:2]}; "
+          f"warnings {rep['warnings']}")
+
+
 def usr1_reports(session_result):
     reasons = [x["reason"] for x in session_result.reports]
     check_eq(reasons, ["signal", "exit"], "reports after SIGUSR1 (SIGNAL default USR1)")
@@ -129,7 +142,8 @@ DEFAULT_SEEN = {
                                  "JSON reports on stderr (OUTPUT default: stderr)"),
     "FORMAT": text_format, "LARGE": large_1m, "DEPTH": full_stacks, "TOP": top_20,
     "CHILDREN": children_traced, "PID": reports, "UNWIND": stacks_present, "HELP": no_help,
-    "SIGNAL": usr1_reports,
+    "SIGNAL": usr1_reports, "SYMBOLIZER": named_by_symbolizer,
+    "SYMBOLIZER_TIMEOUT": named_by_symbolizer,
 }
 # Options of the object model / CPython: no effect a C program shows.
 NO_EFFECT_HERE = {"GC_THRESHOLD", "AUTO", "PYTHON_TRACEBACK"}
@@ -137,6 +151,7 @@ NO_EFFECT_HERE = {"GC_THRESHOLD", "AUTO", "PYTHON_TRACEBACK"}
 CONTROL = {
     "OUTPUT": None, "FORMAT": "json", "LARGE": "2M", "DEPTH": "3", "TOP": "5",
     "CHILDREN": "0", "PID": "1", "UNWIND": None, "HELP": "1", "SIGNAL": "USR2",
+    "SYMBOLIZER": "none", "SYMBOLIZER_TIMEOUT": None,
 }
 TEXT = {"FORMAT", "TOP"}  # checked on a text report on stderr
 

@@ -1,8 +1,21 @@
 """dlopen/dlclose: a plugin leaks in a static function, is dlclosed (and
 really unmapped) before exit; the report still names the plugin's frames
 (function, file:line from the plugin's own DWARF, module path), although
-nothing of the plugin is mapped any more when the report is written."""
+nothing of the plugin is mapped any more when the report is written; the
+function and line of each equal addr2line's for the plugin file at the
+frame's offset - 1."""
+import shutil
+import subprocess
+
 from lptest import Soft, check, check_eq, check_leaks, main, prog, run, sites_with
+
+
+def addr2line(path, pc):
+    """(function, line) of the outermost frame addr2line -i gives."""
+    out = subprocess.run(["addr2line", "-i", "-f", "-C", "-e", path, hex(pc)],
+                         capture_output=True, timeout=60).stdout.decode().splitlines()
+    fn, loc = out[-2], out[-1].split(" ")[0]
+    return fn, int(loc.rpartition(":")[2]) if loc.rpartition(":")[2].isdigit() else 0
 
 
 def test():
@@ -29,6 +42,10 @@ def test():
                  f"{name} frame: line expected > 0, seen {fr['line']!r}")
             soft(check, int(fr["offset"], 16) < 1 << 24,
                  f"{name} frame: offset should be relative to the plugin, seen {fr['offset']}")
+            if shutil.which("addr2line"):
+                soft(check_eq, (fr["function"], fr["line"]),
+                     addr2line(plugin, int(fr["offset"], 16) - 1),
+                     f"{name} frame at {fr['offset']}: (function, line) vs addr2line")
     soft.done()
 
 
