@@ -520,7 +520,7 @@ def test():
     flaky = []         # differed once, agreed on the rerun
     env_failed = []    # failed in both modes alike
     seen_listed = set()
-    budget = float(os.environ.get("LP_REALPROGS_BUDGET", BUDGETS[ns.key]))
+    budget = float(os.environ.get("LP_REALPROGS_BUDGET") or BUDGETS[ns.key])
     t_start = time.monotonic()
     not_run = []
     for pair in pairs:
