@@ -543,6 +543,7 @@ def test():
             if a.orphans:
                 print(f"{what}: killed {len(a.orphans)} processes left behind: {a.orphans[:3]}")
             check_shim_run(b, problems)
+            rows[-1][2]["report_reasons"] = b.report_reasons
             if not a.cases:
                 problems.append(f"no test case result without the shim (verdict "
                                 f"{a.verdict}); output:\n{a.tail()}")
@@ -659,6 +660,13 @@ def print_table(label, rows):
         t[2] += s["cpu"]
     print("totals: " + "; ".join(f"{m} {c} cases {w:.0f} s ({cpu:.0f} s CPU)"
                                  for m, (c, w, cpu) in by.items()), flush=True)
+    reasons = {}
+    for _, _, s in rows:
+        for k, v in s.get("report_reasons", {}).items():
+            reasons[k] = reasons.get(k, 0) + v
+    print(f"processes under the shim that reported: {sum(reasons.values())} ("
+          + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
+          + "; 'signal': a report signal the program sent itself or a child)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)", flush=True)
 
 
