@@ -101,8 +101,6 @@ DEVIATIONS = [
     #           "process; SIGUSR1 is the shim's report signal: it writes a report instead"),
 ]
 
-OUTCOMES = ("passed", "failed", "error", "skipped", "xfail", "xpass")
-
 
 # --- interpreters ------------------------------------------------------------
 

@@ -25,8 +25,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "stress"))
-from stresslib import (Soft, check, check_consistent, count, json_docs, main,  # noqa: E402
-                       plain, run)
+from stresslib import (Soft, check, check_consistent, count, main, plain, run,  # noqa: E402
+                       skip)
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Lp Test", "GIT_AUTHOR_EMAIL": "lp@example.invalid",
@@ -474,10 +474,15 @@ def test():
     chosen = sys.argv[1:] or list(TOOLS)
     soft = Soft()
     twins = [TOOLS[name](soft) for name in chosen]
+    if not any(twins):
+        skip(f"none of {', '.join(chosen)} installed (tools/leakprobe test installs them)")
     n = sum(t.processes for t in twins if t)
     c = sum(t.commands for t in twins if t)
     print(f"{c} commands, {n} processes under the shim wrote a report"
           + (f"; not installed: {', '.join(SKIPPED)}" if SKIPPED else ""))
+    for t in twins:
+        if t:
+            shutil.rmtree(t.base, ignore_errors=True)
     soft.raise_if_any()
 
 
