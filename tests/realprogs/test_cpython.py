@@ -50,11 +50,12 @@ from stresslib import (BUILD, SHIM, Failure, check, check_consistent, count,  # 
                        main, skip)
 import lptest  # noqa: E402
 
-# Every module of the suite, in the order they run (the longest first, so
-# the last pair does not wait alone for a slow one).
-MODULES = ["test_subprocess", "test_signal", "test_threading", "test_os", "test_capi",
-           "test_ctypes", "test_sqlite3", "test_faulthandler", "test_sys", "test_gc",
-           "test_weakref", "test_tracemalloc", "test_json", "test_mmap"]
+# Every module of the suite, in the order they run: test_signal last, as
+# the one that hangs when the shim loses a handler, so that a spent budget
+# cuts as little else as possible.
+MODULES = ["test_subprocess", "test_threading", "test_os", "test_capi", "test_ctypes",
+           "test_sqlite3", "test_faulthandler", "test_sys", "test_gc", "test_weakref",
+           "test_tracemalloc", "test_json", "test_mmap", "test_signal"]
 
 # What runs where (docs/testing.md, "realprogs", has the time figures this
 # choice comes from): everything on Debian's 3.11, plainly and with -X dev;
@@ -65,8 +66,8 @@ MODULES = ["test_subprocess", "test_signal", "test_threading", "test_os", "test_
 # test_subprocess (vfork/posix_spawn paths, fd juggling).
 PLANS = {
     "system": {"modules": MODULES, "pairs": ("plain", "dev")},
-    "3.12": {"modules": ["test_threading", "test_signal", "test_faulthandler", "test_capi",
-                         "test_gc", "test_tracemalloc"], "pairs": ("plain",)},
+    "3.12": {"modules": ["test_threading", "test_faulthandler", "test_capi", "test_gc",
+                         "test_tracemalloc", "test_signal"], "pairs": ("plain",)},
     "3.13": {"modules": ["test_subprocess", "test_threading", "test_capi", "test_gc"],
              "pairs": ("plain",)},
 }
@@ -75,7 +76,7 @@ PLANS = {
 # module): about 3x its time under the shim on Debian's 3.11 here, at least
 # 120, times SLOWER for pyenv's interpreters (~2 s more per process).
 # regrtest kills a worker at 1.5x; the driver kills a run 60 s after that.
-TIMEOUTS = {"test_subprocess": 240, "test_signal": 180, "test_capi": 180}
+TIMEOUTS = {"test_subprocess": 240, "test_capi": 180}
 DEFAULT_TIMEOUT = 120
 SLOWER = {"system": 1, "3.12": 2.5, "3.13": 2.5}
 
@@ -84,7 +85,7 @@ SLOWER = {"system": 1, "3.12": 2.5, "3.13": 2.5}
 # which fails the test.  The module running then may still overrun it by
 # its timeout; meson's timeout for the test (tests/realprogs/meson.build)
 # is above both.
-BUDGETS = {"system": 900, "3.12": 450, "3.13": 600}
+BUDGETS = {"system": 1200, "3.12": 450, "3.13": 450}
 
 # The one place a deviation is allowed, with its reason; docs/testing.md
 # ("Deviations") has the same rows (checked).  case: the id regrtest's

@@ -70,8 +70,8 @@ class Twin:
         from both outputs (pids, times).  stderr_reports: the reports go to
         stderr instead of files, and stderr minus them must be the same."""
         self.commands += 1
-        what = f"{self.name}: " + " ".join(os.path.basename(a) if i == 0 else a
-                                           for i, a in enumerate(argv))[:90]
+        what = f"{self.name}: " + re.sub(r"\s+", " ", " ".join(
+            os.path.basename(a) if i == 0 else a for i, a in enumerate(argv)))[:90]
         if stderr_reports:
             what += " (reports on stderr)"
         env = dict(self.env, HOME=self.base)
