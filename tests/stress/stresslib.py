@@ -59,8 +59,8 @@ def _write_figures(name):
         json.dump(FIGURES, f)
 
 
-def main(test):
-    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+def main(test, name=None):
+    name = name or os.path.splitext(os.path.basename(sys.argv[0]))[0]
     t0 = time.monotonic()
     try:
         test()
