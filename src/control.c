@@ -74,7 +74,7 @@ on_exit_hook(void)
 {
 	if (!lp_tracking_on() || lp_cpython_exit_reported())
 		return;
-	lp_report_signal_exiting();
+	lp_report_exit_begins();
 	lp_report_write_at(LP_REASON_EXIT, NULL, true);
 }
 

@@ -84,6 +84,7 @@ on_atexit(void *self, void *unused)
 	lp_guard_enter();
 	lp_cpython_safepoint_close();
 	alive = 0;
+	lp_report_exit_begins(); /* no signal report begins after this one */
 	if (lp_tracking_on()) {
 		report_with_gil(LP_REASON_EXIT, LP_PY_VIA_EXIT);
 		exit_reported = 1;

@@ -50,12 +50,38 @@ lp_report_unlock(void)
 	pthread_mutex_unlock(&report_mutex);
 }
 
+/* Set before the exit report: a signal report not begun by then is not
+ * written (the process may end while it is, leaving half a file). */
+static int exit_begun;
+static void (*exit_begins_hook)(void);
+
+void
+lp_report_on_exit_begins(void (*fn)(void))
+{
+	exit_begins_hook = fn;
+}
+
 void
 lp_report_after_fork_child(void)
 {
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 	report_mutex = fresh;
 	report_seq = 0;
+	exit_begun = 0;
+}
+
+void
+lp_report_exit_begins(void)
+{
+	__atomic_store_n(&exit_begun, 1, __ATOMIC_SEQ_CST);
+	if (exit_begins_hook)
+		exit_begins_hook();
+}
+
+bool
+lp_report_exit_begun(void)
+{
+	return __atomic_load_n(&exit_begun, __ATOMIC_SEQ_CST);
 }
 
 const char *
@@ -215,6 +241,13 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 
 	lp_guard_enter();
 	pthread_mutex_lock(&report_mutex);
+	if (reason == LP_REASON_SIGNAL && lp_report_exit_begun()) {
+		/* The exit report is written, or waits for this lock. */
+		__atomic_add_fetch(&lp_report_signals_coalesced, 1, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&report_mutex);
+		lp_guard_leave();
+		return;
+	}
 	r.reason = reason;
 	r.label = label;
 	r.seq = ++report_seq;

@@ -87,5 +87,13 @@ void lp_report_set_warning(const char *warning) LP_HIDDEN;
  * inherits a report half written. */
 void lp_report_lock(void) LP_HIDDEN;
 void lp_report_unlock(void) LP_HIDDEN;
+/* The exit report is about to be written: from now on a signal report
+ * that has not begun is not written (counted as coalesced).  Called by
+ * whoever writes the exit report (control.c, the Python atexit callback). */
+void lp_report_exit_begins(void) LP_HIDDEN;
+/* Called by lp_report_exit_begins (the report signal folds a request
+ * not yet taken into the exit report). */
+void lp_report_on_exit_begins(void (*fn)(void)) LP_HIDDEN;
+bool lp_report_exit_begun(void) LP_HIDDEN;
 /* After fork: the child numbers its reports from 1 again. */
 void lp_report_after_fork_child(void) LP_HIDDEN;

@@ -64,7 +64,6 @@ static int report_signal;            /* 0: none taken over */
 static struct sigaction user_action; /* what the program believes is set */
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 static pid_t owner_pid;              /* the process this state belongs to */
-static volatile int exiting;
 
 static sem_t report_sem;
 static int request;                  /* a report is asked for */
@@ -320,8 +319,7 @@ worker_main(void *arg)
 		}
 		__atomic_store_n(&busy, 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&request, 0, __ATOMIC_SEQ_CST);
-		if (!exiting)
-			write_signal_report();
+		write_signal_report(); /* not written once the exit report began */
 		__atomic_store_n(&quiet_until_ns, lp_now_ns() + lp_opt.signal_coalesce_ms * 1000000ull,
 				 __ATOMIC_RELEASE);
 		__atomic_store_n(&busy, 0, __ATOMIC_SEQ_CST);
@@ -428,7 +426,7 @@ on_report_signal(int sig, siginfo_t *info, void *uc)
 	 * A handler that never returns (siglongjmp) asks for no report. */
 	chain_user_handler(sig, info, uc);
 	int saved = errno;
-	if (!exiting && current_pid() == owner_pid)
+	if (!lp_report_exit_begun() && current_pid() == owner_pid)
 		ask_for_report(uc);
 	errno = saved;
 }
@@ -501,6 +499,15 @@ install(int sig, const struct sigaction *user, bool explicit)
 	return real_sigaction(sig, &sa, NULL);
 }
 
+/* The exit report is about to be written: a request the worker has not
+ * taken yet is answered by it. */
+static void
+fold_request_into_exit(void)
+{
+	if (__atomic_exchange_n(&request, 0, __ATOMIC_SEQ_CST))
+		__atomic_add_fetch(&lp_report_signals_coalesced, 1, __ATOMIC_RELAXED);
+}
+
 void
 lp_report_signal_start(void)
 {
@@ -509,6 +516,7 @@ lp_report_signal_start(void)
 	if (!lp_opt.signal || !real_sigaction)
 		return;
 	sem_init(&report_sem, 0, 0);
+	lp_report_on_exit_begins(fold_request_into_exit);
 	dl_iterate_phdr(note_system_module, NULL);
 	note_leaf_functions();
 	if (real_sigaction(lp_opt.signal, NULL, &user_action) != 0 ||
@@ -519,14 +527,6 @@ lp_report_signal_start(void)
 	report_signal = lp_opt.signal;
 }
 
-void
-lp_report_signal_exiting(void)
-{
-	exiting = 1;
-	/* A request the worker has not taken yet: the exit report answers it. */
-	if (__atomic_exchange_n(&request, 0, __ATOMIC_SEQ_CST))
-		__atomic_add_fetch(&lp_report_signals_coalesced, 1, __ATOMIC_RELAXED);
-}
 
 void
 lp_report_signal_after_fork_child(void)

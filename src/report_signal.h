@@ -10,9 +10,6 @@
 
 /* Start-up: take the report signal over (no thread yet). */
 void lp_report_signal_start(void) LP_HIDDEN;
-/* The exit report has begun: signals only reach the program's handler;
- * a request not yet taken is folded into the exit report. */
-void lp_report_signal_exiting(void) LP_HIDDEN;
 /* In the forked child: no worker, no request, the child's own numbers. */
 void lp_report_signal_after_fork_child(void) LP_HIDDEN;
 /* From an allocation entry while lp_state is LP_WAKE: start the worker

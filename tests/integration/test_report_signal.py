@@ -25,7 +25,7 @@ import contextlib
 import shutil
 import subprocess
 
-from lptest import Failure, Session, Soft, check, check_eq, check_leaks, main, prog
+from lptest import Failure, Session, Soft, check, check_eq, check_leaks, main, prog, run
 
 LEAK = [{"function": "leak_once", "blocks": 1, "bytes": 40}]
 
@@ -162,6 +162,29 @@ def test():
         with soft.part(f"{mode}: a signal the program sends itself gets a report"):
             check_eq(plain.stdout, "handled 1\nslept\n", f"{mode}: plain run")
             r.report("signal")
+
+    # A signal just before exit: its report is written whole before the
+    # exit report, or not at all (folded into it), never cut by the exit.
+    cut = []
+    py_raise_exit = ("import os, signal, sys\n"
+                     "signal.signal(signal.SIGUSR1, lambda s, f: None)\n"
+                     "os.kill(os.getpid(), signal.SIGUSR1)\n"
+                     "sys.exit(0)\n")
+    variants = [[prog("signal_uses"), "raise_exit"]]
+    if os.access("/usr/bin/python3", os.X_OK):  # the exit report from Python's atexit
+        variants.append(["/usr/bin/python3", "-S", "-c", py_raise_exit])
+    for i in range(20):
+        r = run(variants[i % len(variants)], keep_tmp=True)
+        left = [f for f in os.listdir(r.tmp) if ".tmp." in f]
+        shutil.rmtree(r.tmp, ignore_errors=True)
+        sigs = [x for x in r.reports if x["reason"] == "signal"]
+        ex = [x for x in r.reports if x["reason"] == "exit"]
+        if r.rc != 0 or left or len(ex) != 1 or len(sigs) + ex[0].get("signals_coalesced", -9) != 1:
+            cut.append((variants[i % len(variants)][0], r.rc, left, [x["_file"] for x in r.reports],
+                        ex[0].get("signals_coalesced") if ex else None))
+    with soft.part("raise_exit: a report asked for just before exit is whole or folded"):
+        check_eq(cut, [], "runs with a report cut, missing, or miscounted (rc, temporary files, "
+                          "reports, signals_coalesced)")
 
     # A default action set by the program: honoured.
     plain, r, _, _ = case(soft, "default", expect_report=False)

@@ -19,6 +19,8 @@
  *   busy_compute  arithmetic in a tight loop (no call into libc)
  *   raise         sends itself the signal with raise(), then sleeps
  *   kill          the same with kill(getpid(), ...)
+ *   raise_exit    sends itself the signal, then exits at once: the report
+ *                 the signal asked for must not be cut by the exit
  *   default       sets SIGUSR1 to SIG_DFL itself, then blocks in read():
  *                 the signal kills it, as without the shim
  *   resethand     its own handler with SA_RESETHAND: the first signal runs
@@ -175,6 +177,10 @@ main(int argc, char **argv)
 		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 			;
 		say("slept");
+	} else if (!strcmp(mode, "raise_exit")) {
+		install(SA_RESTART);
+		raise(SIGUSR1);
+		say("handled %d", (int)handled);
 	} else if (!strcmp(mode, "default")) {
 		install(SA_RESTART);
 		signal(SIGUSR1, SIG_DFL);
