@@ -457,12 +457,17 @@ def gdb(soft):
     t.both(soft, [exe, "-nx", "-batch", "-ex", "print 1", "-ex", "print 6 * 7",
                   "-ex", "python print(sum(range(10)))"], timeout=120)
     t.both(soft, [cc, "-O0", "-g", "prog.c", "-o", "prog"], timeout=120)
-    # The program under gdb inherits the environment: it reports too.
+    # The program under gdb inherits the environment: it reports too.  The
+    # one deviation, documented (docs/design.md, known limits): gdb reports
+    # the clone and vfork that name the exit report's frames (the
+    # symbolizer's supervisor and helper) as a new thread and a vfork.
     t.both(soft, [exe, "-nx", "-batch", "-ex", "break stop_here", "-ex", "run",
                   "-ex", "bt", "-ex", "print x", "-ex", "finish", "-ex", "continue",
                   "./prog"], timeout=180,
            strip=r"^\[Inferior \d+ \(process \d+\)|^\[Thread debugging|^Using host libthread_db"
-                 r"|^Run till exit|^warning: Error disabling address space randomization")
+                 r"|^Run till exit|^warning: Error disabling address space randomization"
+                 r"|^\[New Thread 0x[0-9a-f]+ \(LWP \d+\)\]$|^\[Thread 0x[0-9a-f]+ \(LWP \d+\) exited\]$"
+                 r"|^\[Detaching after vfork from child process \d+\]$")
     return t
 
 
