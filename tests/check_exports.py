@@ -1,7 +1,8 @@
 """The shim's dynamic symbol table (nm -D --defined-only) is exactly the
-global list of src/leakprobe.map: nothing internal leaks into the
-process's global scope, and nothing the map promises is missing."""
-import fnmatch
+functions its sources define LP_EXPORT (the interposers and the public
+API): nothing internal leaks into the process's global scope (the version
+script src/leakprobe.map hides the rest), and nothing defined for the
+program is left hidden by it."""
 import os
 import re
 import shutil
@@ -10,25 +11,34 @@ import subprocess
 from lptest import SHIM, SRC, check, main, skip
 
 
-def map_globals(path):
-    """Names (or glob patterns) in the global: sections, and version node names."""
+def version_nodes(path):
     with open(path) as fh:
-        text = fh.read()
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    text = re.sub(r"#[^\n]*", " ", text)
-    nodes = re.findall(r"([A-Za-z_][\w.]*)\s*\{", text)
-    names = []
-    for section in re.findall(r"global\s*:(.*?)(?:local\s*:|\})", text, re.S):
-        names += [n.strip() for n in section.split(";") if n.strip()]
-    return names, set(nodes)
+        text = re.sub(r"/\*.*?\*/", " ", fh.read(), flags=re.S)
+    return set(re.findall(r"([A-Za-z_][\w.]*)\s*\{", text))
+
+
+def defined_for_export(src):
+    """Names of the functions defined LP_EXPORT in the shim's sources."""
+    names = {}
+    for root, _, files in os.walk(src):
+        for f in files:
+            if not f.endswith(".c"):
+                continue
+            path = os.path.join(root, f)
+            with open(path) as fh:
+                text = re.sub(r"/\*.*?\*/", " ", fh.read(), flags=re.S)
+            for m in re.finditer(r"^LP_EXPORT\b[^;{(]*?\b(\w+)\s*\(", text, re.M):
+                names[m.group(1)] = os.path.relpath(path, src)
+    return names
 
 
 def test():
     if not shutil.which("nm"):
         skip("nm (binutils) is not installed")
     check(SHIM and os.path.exists(SHIM), f"the shim {SHIM!r} was not built")
-    names, nodes = map_globals(os.path.join(SRC, "src", "leakprobe.map"))
-    check(names, "no global: names found in src/leakprobe.map")
+    nodes = version_nodes(os.path.join(SRC, "src", "leakprobe.map"))
+    expected = defined_for_export(os.path.join(SRC, "src"))
+    check(len(expected) > 20, f"too few LP_EXPORT definitions found: {sorted(expected)}")
     out = subprocess.run(["nm", "-D", "--defined-only", SHIM], capture_output=True, timeout=60)
     check(out.returncode == 0, f"nm failed: {out.stderr.decode()}")
     exported = set()
@@ -40,14 +50,12 @@ def test():
         if kind == "A" and sym in nodes:
             continue  # a version node, not a symbol
         exported.add(sym)
-    patterns = [n for n in names if any(c in n for c in "*?[")]
-    plain = {n for n in names if n not in patterns}
-    extra = sorted(s for s in exported
-                   if s not in plain and not any(fnmatch.fnmatchcase(s, p) for p in patterns))
-    missing = sorted(plain - exported)
+    extra = sorted(exported - set(expected))
+    missing = sorted(f"{n} ({expected[n]})" for n in set(expected) - exported)
     check(not extra and not missing,
-          f"dynamic symbols of {os.path.basename(SHIM)} vs src/leakprobe.map:\n"
-          f"  exported but not in the map: {extra}\n  in the map but not exported: {missing}")
+          f"dynamic symbols of {os.path.basename(SHIM)} vs the LP_EXPORT definitions:\n"
+          f"  exported but not defined LP_EXPORT: {extra}\n"
+          f"  defined LP_EXPORT but not exported (add it to src/leakprobe.map): {missing}")
 
 
 main(test)

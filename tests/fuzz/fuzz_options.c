@@ -32,9 +32,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "linewriter.h"
-#include "options.h"
-#include "output.h"
+#include "core/linewriter.h"
+#include "core/options.h"
+#include "report/output.h"
 
 #define CHECK(cond, ...)                                                       \
 	do {                                                                   \

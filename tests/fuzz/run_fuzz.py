@@ -1,6 +1,7 @@
 """Build and run the libFuzzer target fuzz_options.c for a bounded time.
 
-Compiles src/options.c, src/output.c, src/linewriter.c, src/log.c, src/report_stream.c and the
+Compiles src/core/options.c, src/report/output.c, src/core/linewriter.c, src/core/warn.c,
+src/core/report_stream.c, src/core/clock.c and the
 target with clang -fsanitize=fuzzer,address,undefined into
 LP_BUILD/tests/fuzz/, seeds a corpus (the documented forms and their near
 misses), and fuzzes each target (LP_FUZZ_TARGET) in turn, LP_FUZZ_SECONDS
@@ -18,7 +19,8 @@ SRC = os.environ.get("LP_SRC") or os.path.dirname(os.path.dirname(os.path.dirnam
 BUILD = os.environ.get("LP_BUILD") or tempfile.mkdtemp()
 SECONDS = int(os.environ.get("LP_FUZZ_SECONDS", "30"))  # in all, split over the targets
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHIM_SOURCES = ["options.c", "output.c", "linewriter.c", "log.c", "report_stream.c"]
+SHIM_SOURCES = ["core/options.c", "report/output.c", "core/linewriter.c", "core/warn.c",
+                "core/report_stream.c", "core/clock.c"]
 
 
 def skip(msg):
@@ -50,7 +52,7 @@ def build(cc, out):
     if p.returncode != 0:
         skip(f"{cc} cannot build a libFuzzer target: {p.stderr.decode()[-300:]}")
     defs = []
-    with open(os.path.join(SRC, "src", "options.h")) as f:
+    with open(os.path.join(SRC, "src", "core", "options.h")) as f:
         if "lp_parse_triple" in f.read():
             defs.append("-DHAVE_TRIPLE")
     cmd = [cc, "-g", "-O1", "-fsanitize=fuzzer,address,undefined",

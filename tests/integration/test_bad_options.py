@@ -1,4 +1,4 @@
-"""Bad option values, for every option in src/options.def: garbage,
+"""Bad option values, for every option in src/core/options.def: garbage,
 negative, huge, empty (where empty is not a valid value) and out of range.
 Each gives exactly one warning line naming the option, the program's stdout
 and exit code are unchanged, and the option's default is what is used
@@ -18,8 +18,8 @@ KNOBS = prog("knobs")
 
 
 def options_in_def():
-    """[(type, NAME, default, min, max)] from src/options.def."""
-    with open(os.path.join(SRC, "src", "options.def")) as fh:
+    """[(type, NAME, default, min, max)] from src/core/options.def."""
+    with open(os.path.join(SRC, "src", "core", "options.def")) as fh:
         text = fh.read()
     return re.findall(r'^LP_OPTION\(\s*(\w+)\s*,\s*\w+\s*,\s*(\w+)\s*,\s*"([^"]*)"\s*,'
                       r'\s*([^,]+?)\s*,\s*([^,]+?)\s*,', text, re.M)
@@ -176,7 +176,7 @@ def run_with(name, value):
 
 def test():
     options = options_in_def()
-    check(options, "no LP_OPTION found in src/options.def")
+    check(options, "no LP_OPTION found in src/core/options.def")
     names = [o[1] for o in options]
     for n in names:
         if n not in DEFAULT_SEEN and n not in NO_EFFECT_HERE:

@@ -13,14 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc_log.h"
-#include "block_header.h"
+#include "core/bootstrap.h"
+#include "record/alloc_log.h"
+#include "record/block_header.h"
 #include "unit.h"
-
-uint64_t lp_start_ns;
-uint64_t lp_now_ns(void) { return 12345; }
-struct lp_real lp_real;
-volatile int lp_state;
 
 #define THREADS 4
 #define PER_THREAD 30000

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trial_deletion.h"
+#include "detect/trial_deletion.h"
 #include "unit.h"
 
 #define MAXN 400

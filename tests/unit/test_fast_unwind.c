@@ -60,7 +60,7 @@
 #define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
 #endif
 
-#include "fast_unwind.h"
+#include "unwind/fast_unwind.h"
 
 int fu_frame_o0(void *plan, int (*next)(void *));
 int fu_no_cfi_frame(void *plan, int (*next)(void *));
@@ -69,9 +69,8 @@ void fu_realigned(void (*cb)(void));
 
 /* Walks per thread in the threads test (the collision build runs with
  * every lookup missing: far slower). */
-#ifndef FU_WALKS
-#define FU_WALKS 20000
-#endif
+/* Walks per thread; fewer when the maps are read as text (slower). */
+static int fu_walks = 20000;
 
 #define MAX_FRAMES 512
 
@@ -591,7 +590,8 @@ churn_main(void *arg)
 static void
 test_threads(unsigned kinds, bool churn, bool user_stack, bool random_max, const char *what)
 {
-	enum { THREADS = 8, WALKS = FU_WALKS };
+	enum { THREADS = 8 };
+	const int WALKS = fu_walks;
 	struct worker w[THREADS];
 	pthread_t churner;
 	int cycles = 0;
@@ -998,7 +998,7 @@ test_coroutine_threads(void)
 	for (int i = 0; i < THREADS; i++) {
 		cw[i] = (struct co_worker){
 			.w = { .seed = 0x85ebca6bu * (uint32_t)(i + 1), .kinds = K_ALL,
-			       .walks = FU_WALKS / 2, .random_max = i & 1 },
+			       .walks = fu_walks / 2, .random_max = i & 1 },
 			.kind = i % 2 ? STACK_MMAP_GUARD : STACK_HEAP,
 		};
 		pthread_create(&cw[i].w.thread, NULL, co_worker_main, &cw[i]);
@@ -1195,7 +1195,7 @@ test_signals_during_walks(bool on_coroutine)
 {
 	struct sigaction sa = { .sa_handler = on_nested_signal, .sa_flags = SA_RESTART };
 	struct co_worker cw = {
-		.w = { .seed = 77, .kinds = K_LOCAL, .walks = FU_WALKS / 4, .extra = 30,
+		.w = { .seed = 77, .kinds = K_LOCAL, .walks = fu_walks / 4, .extra = 30,
 		       .until = &nested_walks, .until_min = 2000 },
 		.kind = STACK_MMAP_GUARD, .shaped = true,
 	};
@@ -1547,6 +1547,10 @@ int
 main(int argc, char **argv)
 {
 	lib_dir = argc > 1 ? argv[1] : exe_dir();
+	if (argc > 2 && strcmp(argv[2], "--maps-text") == 0) {
+		lp_fast_unwind_read_maps_as_text();
+		fu_walks = 2000;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	CHECK(lp_fast_unwind_init(), "lp_fast_unwind_init");

@@ -6,13 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "linewriter.h"
-#include "options.h"
-#include "output.h"
+#include "core/linewriter.h"
+#include "core/options.h"
+#include "report/output.h"
 #include "unit.h"
-
-uint64_t lp_start_ns;
-uint64_t lp_now_ns(void) { return 0; }
 
 static void
 check_fmt(const char *fmt, ...)

@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: MIT */
+/* objects.c - see objects.h.  Called with the guard held. */
+#include "objects/objects.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/addrmap.h"
+#include "core/clock.h"
+#include "core/options.h"
+#include "core/spinlock.h"
+#include "detect/pyabi.h"
+#include "objects/safepoint.h"
+#include "record/heap_table.h"
+#include "record/record.h"
+#include "record/stackdepot.h"
+#include "unwind/unwind.h"
+static lp_spinlock lock;
+static struct lp_vec records = LP_VEC_INIT(struct lp_obj); /* [0] unused */
+static struct lp_addrmap index_of;                         /* addr -> record */
+static uint32_t free_head;                                 /* free records */
+static uint32_t gen_head[LP_NGEN], gen_tail[LP_NGEN];
+static uint64_t gen_len[LP_NGEN];
+static int64_t counts[LP_NGEN];
+static uint64_t long_lived_total, long_lived_pending;
+static uint64_t live_records, incref_calls, decref_calls;
+static bool in_use;
+
+void
+lp_objects_lock(void)
+{
+	lp_spin_lock(&lock);
+}
+
+void
+lp_objects_unlock(void)
+{
+	lp_spin_unlock(&lock);
+}
+
+void
+lp_objects_init(void)
+{
+}
+
+bool
+lp_objects_in_use(void)
+{
+	return __atomic_load_n(&in_use, __ATOMIC_RELAXED);
+}
+
+static inline struct lp_obj *
+rec(uint32_t i)
+{
+	return &LP_VEC_AT(&records, struct lp_obj, i);
+}
+
+/* --- generation lists --------------------------------------------------- */
+
+static void
+gen_unlink_locked(uint32_t i)
+{
+	struct lp_obj *o = rec(i);
+	int g = o->gen;
+	if (g < 0)
+		return;
+	if (o->prev)
+		rec(o->prev)->next = o->next;
+	else
+		gen_head[g] = o->next;
+	if (o->next)
+		rec(o->next)->prev = o->prev;
+	else
+		gen_tail[g] = o->prev;
+	o->prev = o->next = 0;
+	o->gen = LP_GEN_UNTRACKED;
+	gen_len[g]--;
+}
+
+static void
+gen_append_locked(uint32_t i, int g)
+{
+	struct lp_obj *o = rec(i);
+	o->gen = (int8_t)g;
+	o->next = 0;
+	o->prev = gen_tail[g];
+	if (gen_tail[g])
+		rec(gen_tail[g])->next = i;
+	else
+		gen_head[g] = i;
+	gen_tail[g] = i;
+	gen_len[g]++;
+}
+
+/* --- records ------------------------------------------------------------ */
+
+static uint32_t
+capture_stack(void)
+{
+	void *ips[LP_MAX_DEPTH + LP_UNWIND_SLACK];
+	unsigned first = 0;
+	unsigned depth = lp_opt.depth ? lp_unwind_capture(ips, (unsigned)lp_opt.depth, &first) : 0;
+	return lp_depot_put(ips + first, depth);
+}
+
+/* The record for obj, created if needed (stack from the native block that
+ * holds the object when we did not see it created). */
+static uint32_t
+record_for_locked(uintptr_t obj, bool create)
+{
+	struct lp_addrmap_slot *s = lp_addrmap_find(&index_of, obj);
+	if (s)
+		return s->value;
+	if (!create)
+		return 0;
+	uint32_t i;
+	if (free_head) {
+		i = free_head;
+		free_head = rec(i)->next;
+	} else {
+		if (!records.len && !lp_vec_push(&records))
+			return 0;
+		if (!lp_vec_push(&records))
+			return 0;
+		i = (uint32_t)records.len - 1;
+	}
+	if (!lp_addrmap_put(&index_of, obj, i)) {
+		rec(i)->next = free_head;
+		free_head = i;
+		return 0;
+	}
+	struct lp_obj *o = rec(i);
+	memset(o, 0, sizeof(*o));
+	o->addr = obj;
+	o->gen = LP_GEN_UNTRACKED;
+	live_records++;
+	__atomic_store_n(&in_use, true, __ATOMIC_RELAXED);
+	return i;
+}
+
+static void
+fill_type_locked(struct lp_obj *o, uintptr_t type, uint64_t size)
+{
+	o->type = type;
+	o->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+	if (lp_py_is_gc_type(type))
+		o->flags |= LP_OBJ_GC;
+}
+
+void
+lp_objects_created(uintptr_t obj, uintptr_t type, uint64_t size)
+{
+	uint32_t stack = capture_stack();
+	uint64_t now = lp_now_ns();
+
+	lp_spin_lock(&lock);
+	uint32_t i = record_for_locked(obj, true);
+	if (i) {
+		struct lp_obj *o = rec(i);
+		fill_type_locked(o, type, size);
+		o->stack = stack;
+		o->birth_ns = now;
+		if (o->flags & LP_OBJ_GC)
+			counts[0]++;
+	}
+	lp_spin_unlock(&lock);
+}
+
+void
+lp_objects_tracked(uintptr_t obj)
+{
+	struct lp_block b = { 0 };
+	bool fresh;
+
+	lp_spin_lock(&lock);
+	fresh = !lp_addrmap_find(&index_of, obj);
+	lp_spin_unlock(&lock);
+	/* Not seen created (a free list, an inline allocation): the native
+	 * block holding the object tells where it was allocated. */
+	if (fresh)
+		lp_record_lookup(obj - LP_PY_GC_HEAD_SIZE, &b);
+
+	lp_spin_lock(&lock);
+	uint32_t i = record_for_locked(obj, true);
+	if (i) {
+		struct lp_obj *o = rec(i);
+		if (!o->type) {
+			uintptr_t type = lp_py_type(obj);
+			fill_type_locked(o, type, type ? (uint64_t)lp_py_type_basicsize(type) : 0);
+			o->stack = b.stack;
+			o->birth_ns = b.ptr ? lp_now_ns() : 0;
+		}
+		o->flags |= LP_OBJ_GC;
+		if (o->gen == LP_GEN_UNTRACKED)
+			gen_append_locked(i, 0);
+	}
+	lp_spin_unlock(&lock);
+}
+
+void
+lp_objects_untracked(uintptr_t obj)
+{
+	lp_spin_lock(&lock);
+	uint32_t i = record_for_locked(obj, false);
+	if (i)
+		gen_unlink_locked(i);
+	lp_spin_unlock(&lock);
+}
+
+void
+lp_objects_deleted(uintptr_t obj, bool gc_del)
+{
+	lp_spin_lock(&lock);
+	uint32_t i = record_for_locked(obj, false);
+	if (i) {
+		gen_unlink_locked(i);
+		lp_addrmap_remove(&index_of, obj);
+		rec(i)->addr = 0;
+		rec(i)->next = free_head;
+		free_head = i;
+		live_records--;
+	}
+	/* CPython: PyObject_GC_Del lowers count0 (never below 0). */
+	if (gc_del && counts[0] > 0)
+		counts[0]--;
+	lp_spin_unlock(&lock);
+}
+
+/* --- the ledger --------------------------------------------------------- */
+
+#define MAX_MODULES 256
+static struct {
+	uintptr_t lo, hi;
+	char path[240];
+} modules[MAX_MODULES];
+static unsigned nmodules;
+
+static int
+add_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uintptr_t pc = (uintptr_t)data;
+	(void)size;
+	for (int k = 0; k < info->dlpi_phnum; k++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[k];
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type != PT_LOAD || pc < a || pc >= a + ph->p_memsz)
+			continue;
+		if (nmodules == MAX_MODULES)
+			return 1;
+		modules[nmodules].lo = a;
+		modules[nmodules].hi = a + ph->p_memsz;
+		const char *name = info->dlpi_name && info->dlpi_name[0]
+					   ? info->dlpi_name : "(executable)";
+		strncpy(modules[nmodules].path, name, sizeof(modules[0].path) - 1);
+		nmodules++;
+		return 1;
+	}
+	return 0;
+}
+
+static uint16_t
+module_id_locked(uintptr_t pc)
+{
+	for (unsigned k = 0; k < nmodules; k++)
+		if (pc >= modules[k].lo && pc < modules[k].hi)
+			return (uint16_t)(k + 1);
+	unsigned before = nmodules;
+	dl_iterate_phdr(add_module, (void *)pc);
+	return nmodules > before ? (uint16_t)nmodules : 0;
+}
+
+const char *
+lp_objects_module_name(uint16_t id)
+{
+	return id && id <= nmodules ? modules[id - 1].path : NULL;
+}
+
+void
+lp_objects_ledger(uintptr_t obj, uintptr_t caller, bool incref)
+{
+	lp_spin_lock(&lock);
+	if (incref)
+		incref_calls++;
+	else
+		decref_calls++;
+	uint32_t i = record_for_locked(obj, false);
+	if (i) {
+		struct lp_obj *o = rec(i);
+		uint16_t m = module_id_locked(caller);
+		if (incref)
+			o->incs++;
+		else
+			o->decs++;
+		if (!o->module)
+			o->module = m;
+		else if (o->module != m)
+			o->flags |= LP_OBJ_MANY_MODULES;
+	}
+	lp_spin_unlock(&lock);
+}
+
+/* --- passes ------------------------------------------------------------- */
+
+/* Gather the members of generations 0..gen that the runtime still
+ * tracks, with their refcounts (the GC head and ob_refcnt share a cache
+ * line: one miss for both). */
+static bool
+gather_locked(int gen, struct lp_pass *p)
+{
+	size_t total = 0;
+	for (int g = 0; g <= gen; g++)
+		total += gen_len[g];
+	if (!lp_vec_reserve(&p->objs, total + 1) || !lp_vec_reserve(&p->refcnts, total + 1) ||
+	    !lp_vec_reserve(&p->recs, total + 1))
+		return false;
+	uintptr_t *objs = p->objs.data;
+	int64_t *refs = p->refcnts.data;
+	uint32_t *recs = p->recs.data;
+	size_t n = 0;
+	if (gen == LP_NGEN - 1) {
+		/* Every generation: scan the records in order, prefetching
+		 * the objects ahead, rather than chase list links. */
+		size_t nrec = records.len;
+		for (size_t i = 1; i < nrec; i++) {
+			if (i + 16 < nrec && rec((uint32_t)i + 16)->gen >= 0)
+				__builtin_prefetch((void *)(rec((uint32_t)i + 16)->addr - LP_PY_GC_HEAD_SIZE));
+			const struct lp_obj *o = rec((uint32_t)i);
+			if (o->gen < 0 || !o->addr || !lp_py_gc_tracked(o->addr))
+				continue;
+			objs[n] = o->addr;
+			refs[n] = lp_py_refcnt(o->addr);
+			recs[n] = (uint32_t)i;
+			n++;
+		}
+		p->objs.len = p->refcnts.len = p->recs.len = n;
+		return true;
+	}
+	for (int g = 0; g <= gen; g++) {
+		for (uint32_t i = gen_head[g]; i; i = rec(i)->next) {
+			uintptr_t a = rec(i)->addr;
+			if (!lp_py_gc_tracked(a))
+				continue; /* untracked behind our back (inline) */
+			objs[n] = a;
+			refs[n] = lp_py_refcnt(a);
+			recs[n] = i;
+			n++;
+		}
+	}
+	p->objs.len = p->refcnts.len = p->recs.len = n;
+	return true;
+}
+
+/* Copy the garbage's records (they may change once we unlock) and add up
+ * each group's bytes. */
+static bool
+describe_garbage_locked(struct lp_pass *p)
+{
+	size_t nu = p->det.unreachable.len;
+	if (!lp_vec_reserve(&p->info, nu + 1))
+		return false;
+	for (size_t k = 0; k < nu; k++) {
+		uint32_t idx = LP_VEC_AT(&p->det.unreachable, uint32_t, k);
+		LP_VEC_AT(&p->info, struct lp_obj, k) =
+			*rec(LP_VEC_AT(&p->recs, uint32_t, idx));
+	}
+	p->info.len = nu;
+	for (size_t gi = 0; gi < p->det.groups.len; gi++) {
+		struct lp_detect_group *g = &LP_VEC_AT(&p->det.groups, struct lp_detect_group, gi);
+		g->bytes = 0;
+		for (uint32_t k = 0; k < g->count; k++)
+			g->bytes += LP_VEC_AT(&p->info, struct lp_obj, g->first + k).size;
+	}
+	return true;
+}
+
+static void
+promote_locked(int gen)
+{
+	int to = gen + 1 < LP_NGEN ? gen + 1 : LP_NGEN - 1;
+	uint64_t moved = 0;
+
+	/* Splice each younger list onto the end of the target, as CPython's
+	 * gc_list_merge does; only the generation byte of each record needs
+	 * touching, in one walk. */
+	for (int g = 0; g <= gen; g++) {
+		if (g == to || !gen_head[g])
+			continue;
+		for (uint32_t i = gen_head[g]; i; i = rec(i)->next)
+			rec(i)->gen = (int8_t)to;
+		if (gen_tail[to]) {
+			rec(gen_tail[to])->next = gen_head[g];
+			rec(gen_head[g])->prev = gen_tail[to];
+		} else {
+			gen_head[to] = gen_head[g];
+		}
+		gen_tail[to] = gen_tail[g];
+		moved += gen_len[g];
+		gen_len[to] += gen_len[g];
+		gen_head[g] = gen_tail[g] = 0;
+		gen_len[g] = 0;
+	}
+	/* CPython's counts after collecting generation gen. */
+	if (gen + 1 < LP_NGEN)
+		counts[gen + 1]++;
+	for (int g = 0; g <= gen; g++)
+		counts[g] = 0;
+	if (gen == LP_NGEN - 2)
+		long_lived_pending += moved;
+	if (gen == LP_NGEN - 1) {
+		long_lived_pending = 0;
+		long_lived_total = gen_len[LP_NGEN - 1];
+	}
+}
+
+long
+lp_objects_pass(int gen, bool promote, struct lp_pass *p)
+{
+	if (gen < 0 || gen >= LP_NGEN)
+		gen = LP_NGEN - 1;
+	memset(p, 0, sizeof(*p));
+	p->generation = gen;
+	p->objs = (struct lp_vec)LP_VEC_INIT(uintptr_t);
+	p->refcnts = (struct lp_vec)LP_VEC_INIT(int64_t);
+	p->recs = (struct lp_vec)LP_VEC_INIT(uint32_t);
+	p->info = (struct lp_vec)LP_VEC_INIT(struct lp_obj);
+
+	lp_spin_lock(&lock);
+	bool ok = gather_locked(gen, p);
+	lp_spin_unlock(&lock);
+	if (!ok)
+		goto fail;
+	/* No lock while tp_traverse runs: it is the runtime's code. */
+	p->det.objs = p->objs.data;
+	p->det.refcnts = p->refcnts.data;
+	p->det.n = (uint32_t)p->objs.len;
+	if (!lp_detect_run(&p->det))
+		goto fail;
+	lp_spin_lock(&lock);
+	ok = describe_garbage_locked(p);
+	if (ok && promote)
+		promote_locked(gen);
+	lp_spin_unlock(&lock);
+	if (!ok)
+		goto fail;
+	return (long)p->det.unreachable.len;
+fail:
+	lp_objects_pass_free(p);
+	return -1;
+}
+
+void
+lp_objects_pass_free(struct lp_pass *p)
+{
+	lp_detect_free(&p->det);
+	lp_vec_free(&p->objs);
+	lp_vec_free(&p->refcnts);
+	lp_vec_free(&p->recs);
+	lp_vec_free(&p->info);
+}
+
+/* --- statistics --------------------------------------------------------- */
+
+static int
+by_count_desc(const void *a, const void *b)
+{
+	const struct lp_type_count *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->type < y->type ? -1 : x->type > y->type;
+}
+
+/* Counting in a small table keyed by type (a program has hundreds of
+ * types, not millions): one pass over n objects, no sort of them. */
+void
+lp_type_histogram(const uintptr_t *types, size_t n, struct lp_vec *out)
+{
+	struct lp_vec table = LP_VEC_INIT(struct lp_type_count);
+	size_t cap = 1024, used = 0;
+	if (!lp_vec_reserve(&table, cap))
+		return;
+	struct lp_type_count *t = table.data;
+	memset(t, 0, cap * sizeof(*t));
+	for (size_t k = 0; k < n; k++) {
+		if (used * 2 >= cap) {
+			/* Rehash into a table twice the size. */
+			struct lp_vec bigger = LP_VEC_INIT(struct lp_type_count);
+			if (!lp_vec_reserve(&bigger, cap * 2))
+				break;
+			struct lp_type_count *b = bigger.data;
+			memset(b, 0, cap * 2 * sizeof(*b));
+			for (size_t i = 0; i < cap; i++) {
+				if (!t[i].count)
+					continue;
+				size_t h = (size_t)((t[i].type * 0x9E3779B97F4A7C15ull) >> 32) & (cap * 2 - 1);
+				while (b[h].count)
+					h = (h + 1) & (cap * 2 - 1);
+				b[h] = t[i];
+			}
+			lp_vec_free(&table);
+			table = bigger;
+			t = table.data;
+			cap *= 2;
+		}
+		size_t h = (size_t)((types[k] * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+		while (t[h].count && t[h].type != types[k])
+			h = (h + 1) & (cap - 1);
+		if (!t[h].count) {
+			t[h].type = types[k];
+			used++;
+		}
+		t[h].count++;
+	}
+	for (size_t i = 0; i < cap; i++) {
+		if (!t[i].count)
+			continue;
+		struct lp_type_count *tc = lp_vec_push(out);
+		if (tc)
+			*tc = t[i];
+	}
+	lp_vec_free(&table);
+	if (out->len)
+		qsort(out->data, out->len, sizeof(struct lp_type_count), by_count_desc);
+}
+
+void
+lp_objects_stats(struct lp_objects_stats *s)
+{
+	struct lp_vec types = LP_VEC_INIT(uintptr_t);
+
+	memset(s, 0, sizeof(*s));
+	s->in_use = lp_objects_in_use();
+	lp_spin_lock(&lock);
+	s->registered = live_records;
+	s->incref_calls = incref_calls;
+	s->decref_calls = decref_calls;
+	for (int g = 0; g < LP_NGEN; g++) {
+		struct lp_gen_stats *gs = &s->gen[g];
+		gs->count = counts[g];
+		gs->threshold = (int64_t)lp_opt.gc_threshold.v[g];
+		gs->objects = gen_len[g];
+		gs->by_type = (struct lp_vec)LP_VEC_INIT(struct lp_type_count);
+		s->tracked += gen_len[g];
+		types.len = 0;
+		for (uint32_t i = gen_head[g]; i; i = rec(i)->next) {
+			uintptr_t *t = lp_vec_push(&types);
+			if (t)
+				*t = rec(i)->type;
+		}
+		lp_type_histogram(types.data, types.len, &gs->by_type);
+	}
+	s->untracked = s->registered - s->tracked;
+	lp_spin_unlock(&lock);
+	lp_vec_free(&types);
+}
+
+void
+lp_objects_stats_free(struct lp_objects_stats *s)
+{
+	for (int g = 0; g < LP_NGEN; g++)
+		lp_vec_free(&s->gen[g].by_type);
+}
+
+/* --- automatic collections ---------------------------------------------- */
+
+void
+lp_objects_maybe_collect(void)
+{
+	int gen = -1;
+
+	lp_spin_lock(&lock);
+	/* CPython's collect_generations: the oldest generation over its
+	 * threshold; a full pass only when the long-lived objects grew by
+	 * a quarter since the last one. */
+	for (int g = LP_NGEN - 1; g >= 0; g--) {
+		if (counts[g] <= (int64_t)lp_opt.gc_threshold.v[g] || !lp_opt.gc_threshold.v[g])
+			continue;
+		if (g == LP_NGEN - 1 && long_lived_pending < long_lived_total / 4)
+			continue;
+		gen = g;
+		break;
+	}
+	lp_spin_unlock(&lock);
+	if (gen >= 0)
+		lp_objects_auto_pass(gen);
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* section.h - the Python part of one report: gathered by gather.c, the
+ * owners of large blocks and their retention paths by retention.c;
+ * rendered by report/.  Valid while the GIL is held. */
+#pragma once
+
+#include "detect/trial_deletion.h"
+#include "objects/objects.h"
+#include "record/heap_table.h"
+
+/* Who owns a large native block, and what keeps the owner alive. */
+struct lp_py_owner {
+	uintptr_t owner;      /* the Python object whose memory it is; 0: none */
+	uint32_t holder;      /* index in objs of the GC object that holds it
+				 (the owner itself when it is a GC object) */
+	uintptr_t via;        /* an untracked container between holder and
+				 owner (CPython untracks dicts and tuples of
+				 atomic values), or 0 */
+	int32_t group;        /* unreachable group of the holder, or -1 */
+	struct lp_vec path;   /* uint32_t objs indices, root first, holder last;
+				 empty when no module reaches it */
+};
+
+struct lp_py_section {
+	char version[64];
+	const char *via; /* safe point the report was written at */
+	const char *enumeration; /* "gc_lists" or "get_objects" */
+	bool gc_enabled, restore_gc, tracemalloc;
+	long long count[3], threshold[3];
+	void *lists[3];        /* gc.get_objects(g): our references */
+	struct lp_vec objs;    /* uintptr_t: every tracked object */
+	struct lp_vec gens;    /* uint8_t, parallel */
+	struct lp_vec types;   /* uintptr_t, parallel: ob_type as enumerated */
+	struct lp_vec refcnts; /* int64_t, parallel, when the lists were walked */
+	struct lp_vec by_type[3];
+	struct lp_vec modules; /* uint32_t: objs indices of module objects */
+	bool modules_incomplete; /* out of memory while noting them */
+	uint64_t nobjs[3];
+	struct lp_detect det;
+	bool detected;
+	struct lp_py_owner *owners; /* parallel to the report's large blocks */
+	size_t nowners;
+	uint64_t cost_enumerate, cost_detect, cost_owners; /* ns */
+};
+
+/* Find owners and retention paths of the report's large blocks. */
+void lp_cpython_find_owners(struct lp_py_section *s, const struct lp_block *large,
+			    size_t nlarge) LP_HIDDEN;
+void lp_cpython_free_owners(struct lp_py_section *s) LP_HIDDEN;
+
+/* Member k of unreachable group g: the object, whether it is on a cycle
+ * (else it hangs off one), its generation. */
+static inline uintptr_t
+lp_py_group_member(const struct lp_py_section *s, const struct lp_detect_group *g, uint32_t k,
+		   bool *cyc, int *gen)
+{
+	uint32_t pos = g->first + k;
+	uint32_t idx = LP_VEC_AT(&s->det.unreachable, uint32_t, pos);
+	*cyc = LP_VEC_AT(&s->det.in_cycle, uint8_t, pos);
+	*gen = LP_VEC_AT(&s->gens, uint8_t, idx);
+	return LP_VEC_AT(&s->objs, uintptr_t, idx);
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * render_text_python.c - the Python part of a report as text: the interpreter's
+ * state, its generations, the unreachable groups the detector found, and
+ * the owners of large blocks with their retention chains.  With the GIL
+ * held: descriptions and tracebacks are read from the live objects.
+ */
+#include <inttypes.h>
+
+#include "core/linewriter.h"
+#include "detect/pyabi.h"
+#include "python/describe.h"
+#include "python/section.h"
+#include "report/render_objects.h"
+#include "report/render_python.h"
+#include "report/report.h"
+
+static void
+text_traceback_top(struct lp_lw *lw, uintptr_t obj)
+{
+	size_t n;
+	void *tb = lp_cpython_traceback(obj, &n);
+	if (n > 0) {
+		const char *file;
+		long long line;
+		lp_cpython_traceback_frame(tb, 0, &file, &line);
+		lp_lw_printf(lw, ", allocated at %s:%lld", file ? file : "?", line);
+	}
+	lp_cpython_traceback_done(tb);
+}
+
+void
+lp_report_render_text_python(struct lp_lw *lw, const struct lp_report *r)
+{
+	const struct lp_py_section *s = r->py;
+	char desc[256];
+
+	LP_LINE(lw, r, "\n");
+	LP_LINE(lw, r, "Python %s: gc %s, count (%lld, %lld, %lld), threshold (%lld, %lld, %lld)%s"
+	  " (read at safe point: %s)\n",
+	  s->version, s->gc_enabled ? "enabled" : "disabled", s->count[0], s->count[1],
+	  s->count[2], s->threshold[0], s->threshold[1], s->threshold[2],
+	  s->tracemalloc ? ", tracemalloc on" : "", s->via);
+	for (int g = 0; g < 3; g++) {
+		const struct lp_type_count *tc = s->by_type[g].data;
+		LP_LINE(lw, r, "  generation %d: %" PRIu64 " objects", g, s->nobjs[g]);
+		for (size_t i = 0; i < s->by_type[g].len && i < 8; i++)
+			lp_lw_printf(lw, "%s%s %" PRIu64, i ? ", " : ": ",
+				     lp_py_short_name(lp_py_type_name(tc[i].type)), tc[i].count);
+		lp_lw_puts(lw, s->by_type[g].len > 8 ? ", ...\n" : "\n");
+	}
+	if (!s->detected)
+		return;
+	size_t ngroups = s->det.groups.len;
+	for (size_t gi = 0; gi < ngroups && gi < 50; gi++) {
+		const struct lp_detect_group *g =
+			&LP_VEC_AT(&s->det.groups, struct lp_detect_group, gi);
+		LP_LINE(lw, r, "\n");
+		LP_LINE(lw, r, "Unreachable group %zu: %u objects\n", gi + 1, g->count);
+		for (uint32_t k = 0; k < g->count && k < 20; k++) {
+			bool cyc;
+			int gen;
+			uintptr_t o = lp_py_group_member(s, g, k, &cyc, &gen);
+			lp_cpython_describe(o, desc, sizeof(desc));
+			LP_LINE(lw, r, "    [%u] %s@%p (%s), refcount %" PRId64 ", gen %d, %s",
+			  k, lp_py_short_name(lp_py_type_name(lp_py_type(o))), (void *)o, desc,
+			  lp_py_refcnt(o) - s->det.extra_all, gen, cyc ? "on a cycle" : "hangs off a cycle");
+			text_traceback_top(lw, o);
+			lp_lw_puts(lw, "\n");
+		}
+		if (g->count > 20)
+			LP_LINE(lw, r, "    ... %u more\n", g->count - 20);
+	}
+	if (ngroups > 50)
+		LP_LINE(lw, r, "... %zu more unreachable groups (JSON lists all)\n", ngroups - 50);
+	LP_LINE(lw, r, "\n");
+	LP_LINE(lw, r, "detector: %u Python objects examined in %.3f s; %zu unreachable in %zu groups\n",
+	  s->det.n, s->det.seconds, s->det.unreachable.len, ngroups);
+}
+
+static void
+text_step(struct lp_lw *lw, uintptr_t from, uintptr_t to, bool first)
+{
+	struct lp_py_step st;
+	lp_cpython_describe_step(from, to, &st);
+	lp_lw_puts(lw, first ? " " : " -> ");
+	if (st.module && st.name)
+		lp_lw_printf(lw, "module %s", st.name);
+	else if (st.key[0])
+		lp_lw_printf(lw, "%s[\"%s\"]", st.type, st.key);
+	else if (st.index >= 0)
+		lp_lw_printf(lw, "%s[%ld]", st.type, st.index);
+	else
+		lp_lw_puts(lw, st.type);
+}
+
+void
+lp_report_text_owner(struct lp_lw *lw, const struct lp_report *r, size_t i)
+{
+	const struct lp_py_section *s = r->py;
+	char desc[256];
+	if (!s->owners || !s->owners[i].owner)
+		return;
+	const struct lp_py_owner *ow = &s->owners[i];
+	lp_cpython_describe(ow->owner, desc, sizeof(desc));
+	lp_lw_printf(lw, "==%d==     owned by %s@%p (%s)", r->pid,
+		     lp_py_short_name(lp_py_type_name(lp_py_type(ow->owner))),
+		     (void *)ow->owner, desc);
+	if (ow->group >= 0) {
+		lp_lw_printf(lw, ": garbage, held only by unreachable group %d\n", ow->group + 1);
+		return;
+	}
+	if (!ow->path.len) {
+		lp_lw_puts(lw, ": no chain from a module (held from C code or a frame)\n");
+		return;
+	}
+	lp_lw_puts(lw, "\n");
+	lp_lw_printf(lw, "==%d==     retained by:", r->pid);
+	const uint32_t *p = ow->path.data;
+	uintptr_t last = ow->via ? ow->via : ow->owner;
+	for (size_t k = 0; k < ow->path.len; k++) {
+		uintptr_t from = LP_VEC_AT(&s->objs, uintptr_t, p[k]);
+		uintptr_t to = k + 1 < ow->path.len ? LP_VEC_AT(&s->objs, uintptr_t, p[k + 1]) : last;
+		if (from == ow->owner)
+			break;
+		text_step(lw, from, to, k == 0);
+	}
+	if (ow->via)
+		text_step(lw, ow->via, ow->owner, false);
+	lp_lw_printf(lw, " -> %s\n", lp_py_short_name(lp_py_type_name(lp_py_type(ow->owner))));
+}

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c - see report.h. */
+#include "report/report.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/guard.h"
+#include "core/options.h"
+#include "core/vec.h"
+#include "core/warn.h"
+#include "python/cpython.h"
+#include "record/alloc_log.h"
+#include "record/early.h"
+#include "record/record.h"
+#include "record/stackdepot.h"
+#include "report/output.h"
+#include "report/symbolize.h"
+static pthread_mutex_t report_mutex = PTHREAD_MUTEX_INITIALIZER;
+static unsigned report_seq;
+static const char *command = "";
+static const char *startup_warning;
+
+void
+lp_report_set_command(const char *cmd)
+{
+	command = cmd;
+}
+
+void
+lp_report_set_warning(const char *w)
+{
+	startup_warning = w;
+}
+
+void
+lp_report_lock(void)
+{
+	pthread_mutex_lock(&report_mutex);
+}
+
+void
+lp_report_unlock(void)
+{
+	pthread_mutex_unlock(&report_mutex);
+}
+
+/* Set before the exit report: a signal report not begun by then is not
+ * written (the process may end while it is, leaving half a file). */
+static int exit_begun;
+static void (*exit_begins_hook)(void);
+static void (*signal_report_written_hook)(void);
+
+void
+lp_report_on_signal_report_written(void (*fn)(void))
+{
+	signal_report_written_hook = fn;
+}
+
+void
+lp_report_on_exit_begins(void (*fn)(void))
+{
+	exit_begins_hook = fn;
+}
+
+void
+lp_report_after_fork_child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	report_mutex = fresh;
+	report_seq = 0;
+	exit_begun = 0;
+}
+
+void
+lp_report_exit_begins(void)
+{
+	__atomic_store_n(&exit_begun, 1, __ATOMIC_SEQ_CST);
+	if (exit_begins_hook)
+		exit_begins_hook();
+}
+
+bool
+lp_report_exit_begun(void)
+{
+	return __atomic_load_n(&exit_begun, __ATOMIC_SEQ_CST);
+}
+
+const char *
+lp_reason_name(enum lp_reason r)
+{
+	switch (r) {
+	case LP_REASON_EXIT: return "exit";
+	case LP_REASON_SIGNAL: return "signal";
+	case LP_REASON_API: return "api";
+	case LP_REASON_AUTO: return "auto";
+	}
+	return "?";
+}
+
+/* When the address space has run out (RLIMIT_AS, or a program at the end
+ * of its memory at exit), the per-site arrays come from here: a report is
+ * still written for up to about 20 000 distinct stacks.  Untouched, it
+ * costs no memory.  Reports are serialised (report_mutex). */
+static char reserve[1 << 20] __attribute__((aligned(4096)));
+static size_t reserve_used;
+
+static void *
+map_array(size_t n, size_t size, size_t *mapped)
+{
+	*mapped = (n * size + 4095) & ~(size_t)4095;
+	if (!*mapped)
+		*mapped = 4096;
+	void *p = mmap(NULL, *mapped, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED)
+		return p;
+	if (reserve_used + *mapped > sizeof(reserve))
+		return NULL;
+	p = reserve + reserve_used;
+	reserve_used += *mapped;
+	memset(p, 0, *mapped);
+	return p;
+}
+
+static void
+unmap_array(void *p, size_t mapped)
+{
+	if ((char *)p >= reserve && (char *)p < reserve + sizeof(reserve))
+		reserve_used = 0; /* all of a report's arrays go at once */
+	else
+		munmap(p, mapped);
+}
+
+static int
+by_bytes_desc(const void *a, const void *b)
+{
+	const struct lp_site *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	if (x->blocks != y->blocks)
+		return x->blocks < y->blocks ? 1 : -1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+static int
+by_size_desc(const void *a, const void *b)
+{
+	const struct lp_block *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size < y->size ? 1 : -1;
+	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
+}
+
+/* What a report needs of the live blocks, gathered in one pass without
+ * copying them: per stack id, the blocks and bytes (ids are dense, so an
+ * array indexed by id does it), and the large blocks one by one. */
+struct gather {
+	struct lp_site *by_id;
+	uint32_t nids;
+	uint64_t threshold;
+	struct lp_vec large; /* struct lp_block */
+};
+
+static void
+gather_block(const struct lp_block *b, void *arg)
+{
+	struct gather *g = arg;
+	uint32_t id = b->stack <= g->nids ? b->stack : 0; /* newer than our array */
+	g->by_id[id].blocks++;
+	g->by_id[id].bytes += b->size;
+	if (b->size >= g->threshold) {
+		struct lp_block *l = lp_vec_push(&g->large);
+		if (l)
+			*l = *b;
+	}
+}
+
+static void
+gather_entry(const struct lp_log_entry *e, void *arg)
+{
+	struct lp_block b = { e->ptr, e->size, e->stack, 0 };
+	gather_block(&b, arg);
+}
+
+/* After this, sites[] holds one entry per stack with live blocks, largest
+ * total first. */
+static size_t
+collect_sites(const struct gather *g, struct lp_site *sites)
+{
+	size_t n = 0;
+	for (uint32_t id = 0; id <= g->nids; id++) {
+		if (!g->by_id[id].blocks)
+			continue;
+		sites[n] = g->by_id[id];
+		sites[n].stack = id;
+		n++;
+	}
+	qsort(sites, n, sizeof(*sites), by_bytes_desc);
+	return n;
+}
+
+static void
+want_stack(uint32_t id)
+{
+	lp_symbolize_want_stack(lp_depot_get(id));
+}
+
+/* Name every frame the report will print, in one exchange with the
+ * symbolizer (symbolize.h). */
+static void
+resolve_printed_frames(const struct lp_report *r)
+{
+	size_t nsites = lp_opt.format == LP_FORMAT_JSON || r->nsites < lp_opt.top
+				? r->nsites : (size_t)lp_opt.top;
+	for (size_t i = 0; i < nsites; i++)
+		want_stack(r->sites[i].stack);
+	for (size_t i = 0; i < r->nlarge; i++)
+		want_stack(r->large[i].stack);
+	for (size_t i = 0; r->detected && i < r->pass.info.len; i++)
+		want_stack(LP_VEC_AT(&r->pass.info, struct lp_obj, i).stack);
+	lp_symbolize_resolve();
+}
+
+static void
+render(struct lp_lw *lw, const struct lp_report *r)
+{
+	if (lp_opt.format == LP_FORMAT_JSON)
+		lp_report_render_json(lw, r);
+	else
+		lp_report_render_text(lw, r);
+}
+
+uint64_t lp_report_signals_coalesced;
+
+void
+lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
+{
+	static struct lp_lw lw; /* 16 KiB: too big for small thread stacks */
+	struct lp_report r = { 0 };
+	size_t sites_mapped = 0, ids_mapped = 0;
+	struct gather g = { .large = LP_VEC_INIT(struct lp_block) };
+
+	lp_guard_enter();
+	pthread_mutex_lock(&report_mutex);
+	if (reason == LP_REASON_SIGNAL && lp_report_exit_begun()) {
+		/* The exit report is written, or waits for this lock. */
+		__atomic_add_fetch(&lp_report_signals_coalesced, 1, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&report_mutex);
+		lp_guard_leave();
+		return;
+	}
+	r.reason = reason;
+	r.label = label;
+	r.seq = ++report_seq;
+	r.pid = getpid();
+	r.now_ns = lp_now_ns();
+	r.uptime_s = (double)(r.now_ns - lp_start_ns) / 1e9;
+	r.command = command;
+	r.large_threshold = lp_opt.large;
+	if (startup_warning)
+		r.warnings[r.nwarnings++] = startup_warning;
+	static char early_warning[256]; /* reports are serialised */
+	if (lp_early_dropped_blocks()) {
+		lp_fmt(early_warning, sizeof(early_warning),
+		       "%" PRIu64 " blocks (%" PRIu64 " bytes) allocated before start-up were not "
+		       "recorded: the start-up table holds %u (their frees count as untracked)",
+		       lp_early_dropped_blocks(), lp_early_dropped_bytes(), lp_early_capacity());
+		r.warnings[r.nwarnings++] = early_warning;
+	}
+	r.signals_coalesced = __atomic_load_n(&lp_report_signals_coalesced, __ATOMIC_RELAXED);
+	r.untracked_frees = __atomic_load_n(&lp_record_stats.untracked_frees,
+					    __ATOMIC_RELAXED);
+
+	g.nids = lp_depot_count();
+	g.threshold = lp_opt.large;
+	g.by_id = map_array((size_t)g.nids + 1, sizeof(*g.by_id), &ids_mapped);
+	r.sites = map_array((size_t)g.nids + 1, sizeof(*r.sites), &sites_mapped);
+	if (!g.by_id || !r.sites) {
+		lp_warn("report %u (%s) not written: no memory to gather the heap",
+			r.seq, lp_reason_name(reason));
+		goto out;
+	}
+	uint64_t t0 = lp_now_ns();
+	lp_log_visit(gather_entry, &g, &r.totals);
+	lp_heap_visit(gather_block, &g, &r.totals);
+	r.totals.peak_bytes = lp_heap_peak();
+	if (r.totals.peak_bytes < r.totals.live_bytes)
+		r.totals.peak_bytes = r.totals.live_bytes;
+	uint64_t restored = __atomic_load_n(&lp_record_stats.restored, __ATOMIC_RELAXED);
+	r.totals.allocs -= restored;
+	r.totals.frees -= restored;
+	r.depot_bytes = lp_depot_bytes();
+	r.nsites = collect_sites(&g, r.sites);
+	r.large = g.large.data;
+	r.nlarge = g.large.len;
+	if (r.nlarge)
+		qsort(r.large, r.nlarge, sizeof(struct lp_block), by_size_desc);
+	uint64_t t1 = lp_now_ns();
+	r.cost.heap = t1 - t0;
+
+	if (lp_cpython_gil_held())
+		r.py = lp_cpython_gather(r.large, r.nlarge);
+	uint64_t t2 = lp_now_ns();
+	lp_objects_stats(&r.objects);
+	if (r.objects.in_use) {
+		if (!safe_point)
+			r.detector_note = "the program reached no safe point within 1 s (no object allocation)";
+		else if (lp_objects_pass(LP_NGEN - 1, false, &r.pass) >= 0)
+			r.detected = true;
+		else
+			r.detector_note = "out of memory";
+	}
+
+	uint64_t t3 = lp_now_ns();
+	r.cost.objects = t3 - t2;
+	struct lp_output o;
+	lp_symbolize_begin();
+	resolve_printed_frames(&r);
+	uint64_t t4 = lp_now_ns();
+	r.cost.symbolize = t4 - t3;
+	if (lp_symbolize_out_of_memory())
+		lp_warn("report %u: out of memory while naming frames: some show as addresses only",
+			r.seq);
+	const char *note = lp_symbolize_note();
+	if (note) {
+		r.warnings[r.nwarnings++] = note;
+		lp_warn("report %u: %s", r.seq, note);
+	}
+	lp_output_open(&o, lp_opt.output, r.seq);
+	lp_lw_init(&lw, o.fd);
+	render(&lw, &r);
+	bool ok = lp_lw_flush(&lw);
+	if (!lp_output_commit(&o, ok)) {
+		lp_lw_init(&lw, o.fd);
+		render(&lw, &r);
+		lp_lw_flush(&lw);
+	}
+	if (reason == LP_REASON_SIGNAL && signal_report_written_hook)
+		signal_report_written_hook();
+	lp_symbolize_end();
+	if (r.detected)
+		lp_objects_pass_free(&r.pass);
+	lp_cpython_release(r.py);
+	lp_objects_stats_free(&r.objects);
+out:
+	if (g.by_id)
+		unmap_array(g.by_id, ids_mapped);
+	if (r.sites)
+		unmap_array(r.sites, sites_mapped);
+	lp_vec_free(&g.large);
+	pthread_mutex_unlock(&report_mutex);
+	lp_guard_leave();
+}
