@@ -29,10 +29,8 @@
 #include "control/report_signal.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -51,6 +49,7 @@
 #include "core/options.h"
 #include "core/spinlock.h"
 #include "core/state.h"
+#include "core/syscall.h"
 #include "core/warn.h"
 #include "objects/objects.h"
 #include "objects/safepoint.h"

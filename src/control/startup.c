@@ -30,6 +30,7 @@
 #include "core/options.h"
 #include "core/report_stream.h"
 #include "core/state.h"
+#include "core/syscall.h"
 #include "core/warn.h"
 #include "objects/objects.h"
 #include "objects/safepoint.h"

@@ -7,9 +7,6 @@
  */
 #pragma once
 
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include "core/state.h"
 
 /* The functions we interpose, as resolved with dlsym(RTLD_NEXT). */
@@ -27,14 +24,6 @@ struct lp_real {
 	int (*dlclose)(void *);
 };
 extern struct lp_real lp_real LP_HIDDEN;
-
-/* Close a descriptor of the shim's own, past our close() interposer
- * (interpose/fd.c watches the program's closes only). */
-static inline int
-lp_close(int fd)
-{
-	return (int)syscall(SYS_close, fd);
-}
 
 /* Resolve lp_real; returns false while resolution is under way (the caller
  * then serves the request from the bootstrap arena). */

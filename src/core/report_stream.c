@@ -9,7 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "core/bootstrap.h"
+#include "core/syscall.h"
 
 static int copy_fd = -1;  /* ours, made when the program closed stderr */
 static bool stream_known; /* stderr was open at start-up (or moved by dup2) */

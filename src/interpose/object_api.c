@@ -60,7 +60,7 @@ gc_allocation_point(void)
 	lp_guard_enter();
 	lp_safepoint_poll();
 	if (lp_opt.auto_collect)
-		lp_objects_maybe_collect();
+		lp_safepoint_collect_if_due();
 	lp_guard_leave();
 }
 

@@ -564,8 +564,8 @@ lp_objects_stats_free(struct lp_objects_stats *s)
 
 /* --- automatic collections ---------------------------------------------- */
 
-void
-lp_objects_maybe_collect(void)
+int
+lp_objects_due_generation(void)
 {
 	int gen = -1;
 
@@ -582,6 +582,5 @@ lp_objects_maybe_collect(void)
 		break;
 	}
 	lp_spin_unlock(&lock);
-	if (gen >= 0)
-		lp_objects_auto_pass(gen);
+	return gen;
 }

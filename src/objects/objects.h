@@ -88,8 +88,9 @@ void lp_objects_stats_free(struct lp_objects_stats *s) LP_HIDDEN;
 /* Module path of a ledger module id (1-based), or NULL. */
 const char *lp_objects_module_name(uint16_t id) LP_HIDDEN;
 
-/* Automatic collections (LEAKPROBE_AUTO): called at a GC allocation. */
-void lp_objects_maybe_collect(void) LP_HIDDEN;
+/* Automatic collections (LEAKPROBE_AUTO): the oldest generation over its
+ * threshold, as CPython's collect_generations picks it; -1 when none. */
+int lp_objects_due_generation(void) LP_HIDDEN;
 
 void lp_objects_lock(void) LP_HIDDEN;
 void lp_objects_unlock(void) LP_HIDDEN;

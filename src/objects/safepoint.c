@@ -68,11 +68,15 @@ lp_safepoint_poll_slow(void)
 }
 
 void
-lp_objects_auto_pass(int gen)
+lp_safepoint_collect_if_due(void)
 {
 	struct lp_pass p;
 	long found;
 	uint64_t young = 0;
+	int gen = lp_objects_due_generation();
+
+	if (gen < 0)
+		return;
 
 	lp_guard_enter();
 	found = lp_objects_pass(gen, true, &p);

@@ -33,6 +33,7 @@ lp_safepoint_poll(void)
 /* In a forked child: no request is pending (its worker is new). */
 void lp_safepoint_after_fork_child(void) LP_HIDDEN;
 
-/* LEAKPROBE_AUTO: a collection of generation gen at a safe point; writes
- * a report (reason "auto") when it finds garbage that was young. */
-void lp_objects_auto_pass(int gen) LP_HIDDEN;
+/* LEAKPROBE_AUTO, at a safe point: a collection of the generation that is
+ * due, if any; writes a report (reason "auto") when it finds garbage that
+ * was young. */
+void lp_safepoint_collect_if_due(void) LP_HIDDEN;

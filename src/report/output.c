@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/bootstrap.h"
 #include "core/linewriter.h"
 #include "core/report_stream.h"
+#include "core/syscall.h"
 #include "core/warn.h"
 
 bool

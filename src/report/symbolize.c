@@ -20,6 +20,7 @@
 #include "core/linewriter.h"
 #include "core/options.h"
 #include "core/strpool.h"
+#include "core/syscall.h"
 #include "record/stackdepot.h"
 #include "report/modules.h"
 #include "report/spawn.h"

@@ -87,7 +87,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "core/bootstrap.h"
+#include "core/syscall.h"
 
 #if defined(__x86_64__) && defined(DLFO_STRUCT_HAS_EH_DBASE)
 
