@@ -398,8 +398,10 @@ def check_consistent(report):
     check(sum(s["bytes"] for s in report["sites"]) == h["live_bytes"],
           f"sites add up to {sum(s['bytes'] for s in report['sites'])} bytes, "
           f"heap.live_bytes {h['live_bytes']}")
-    # What the report says it cost: every phase present and >= 0; the
-    # Python detector's phase is the detector's own clock, read apart.
+    # Format checks of what the report says it cost: every phase present
+    # and >= 0; the Python detector's phase and the detector's own clock,
+    # two fields of one report, agree.  (An outside clock bounds the
+    # total: test_text_format, test_signal_snapshot.)
     cost = report.get("cost_ms")
     check(isinstance(cost, dict) and set(cost) == COST_PHASES and
           all(isinstance(v, (int, float)) and v >= 0 for v in cost.values()),

@@ -1,7 +1,9 @@
 """A signal that arrives while CPython's collector runs (a __del__ released
 the GIL) is answered when the collection stops, not in the middle of it:
-the report exists, names none of the objects being collected, and the
-program's output is what it is without the shim."""
+the report exists, names none of the objects being collected, finds the
+garbage cycle made during the collection (which CPython's own collector
+then frees: the program prints so), and the program's output is what it
+is without the shim."""
 import os
 
 from lptest import check, main, run
@@ -28,6 +30,13 @@ def test():
     dying = {int(x, 16) for x in r.truth["dying"]}
     named = {int(o["address"], 16) for g in sig["unreachable"] for o in g["objects"]}
     check(not (dying & named), "the report examined objects the collector was freeing")
+    markers = {int(x, 16) for x in r.truth["markers"]}
+    check(len(markers) == 2 and markers <= named,
+          f"the report did not find the Marker cycle made during the collection: markers "
+          f"{sorted(hex(m) for m in markers)}, unreachable objects named "
+          f"{sorted(hex(n) for n in named)[:20]}")
+    check("markers alive before the last collection: 2" in r.stdout and
+          "markers left: 0" in r.stdout, f"CPython's collector and the markers: {r.stdout!r}")
     check(sig["python"]["gc_enabled"] is False, "gc state")
 
 

@@ -1,7 +1,9 @@
 """SIGUSR1 while running: the program keeps running (same stdout and exit
 code as without the shim); a report with reason "signal" and seq 1 holds
 the leaks of that moment (not those made later); the exit report is seq 2
-and holds all of them.  `tools/leakprobe snapshot PID` does the same and
+and holds all of them; what it says it cost (cost_ms) fits between the
+signal and the file's appearance, seen from outside.
+`tools/leakprobe snapshot PID` does the same and
 prints the new report's path.  Sent to a process that would die of it (no
 shim mapped; or the program set the signal to its default action), it
 sends nothing and exits 2 with one line saying why; the process lives on."""
@@ -34,8 +36,14 @@ def drive(shim, via_launcher=False):
                 check_eq(launcher_snapshot(s.pid), [s.report_path(1)],
                          "the path tools/leakprobe snapshot prints")
             else:
+                sent = time.monotonic()
                 os.kill(s.pid, signal.SIGUSR1)
             snap = s.wait_report(1)
+            if not via_launcher:
+                seen_ms = (time.monotonic() - sent) * 1e3
+                cost_ms = sum(snap["cost_ms"].values())
+                check(0 < cost_ms <= seen_ms, f"the signal report says it took {cost_ms:.3f} ms; "
+                                              f"it appeared {seen_ms:.1f} ms after the signal")
         s.send("go\n")
         r = s.finish()
         return r, snap

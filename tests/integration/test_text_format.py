@@ -2,8 +2,12 @@
 ==PID==; the header; per site "B bytes in N blocks live, allocated from:"
 with frames "#0 0x... in leak_small .../leak_sites.c:LINE
 (.../leak_sites+0x...)"; the SUMMARY line.  Figures equal the program's
-truth; the summary equals the heap line and the sum of the sites."""
+truth; the summary equals the heap line and the sum of the sites.  The
+cost line's total is within the time the test saw the process run (an
+outside clock); that it is the sum of the phases it names is a format
+check."""
 import re
+import time
 
 from lptest import Failure, Soft, check, check_eq, main, prog, run
 
@@ -44,7 +48,8 @@ def parse(text):
             summary = SUMMARY.match(l).groups()
         elif COST.match(l):
             g = [float(x) for x in COST.match(l).groups()]
-            # The total is the sum of the phases it names (one decimal each).
+            # Format: the total is the sum of the phases it names (one
+            # decimal each).
             check(abs(g[0] - sum(g[1:])) < 0.4, f"report cost line does not add up: {l!r}")
             cost = g
         elif HEAP.match(l):
@@ -54,14 +59,18 @@ def parse(text):
     check(summary, "no SUMMARY line")
     check(cost, "no 'This report took ... ms' line")
     check(heap, "no heap line")
-    return sites, summary, heap, pid
+    return sites, summary, heap, pid, cost
 
 
 def test():
+    t0 = time.monotonic()
     r = run([prog("leak_sites")], json_reports=False)
+    elapsed_ms = (time.monotonic() - t0) * 1e3
     check_eq(r.rc, 0, "exit code")
     soft = Soft()
-    sites, summary, heap, pid = parse(r.stderr)
+    sites, summary, heap, pid, cost = parse(r.stderr)
+    soft(check, 0 < cost[0] <= elapsed_ms, f"the report says it took {cost[0]} ms; the whole "
+                                          f"process ran {elapsed_ms:.1f} ms")
     for leak in r.truth["leaks"]:
         mine = [s for s in sites if s[2] and s[2][0][3] == leak["function"]]
         soft(check_eq, len(mine), 1, f"{leak['function']}: sites whose #0 frame is it")

@@ -1,9 +1,13 @@
 """gc_defer.py - a report asked for while CPython's collector runs.
 
 A cycle whose __del__ sleeps (releasing the GIL) is collected; while it
-sleeps inside gc.collect(), a thread sends SIGUSR1.  The truth file gets
-the ids of the dying objects and the times the collection started and
-stopped, from the program's own gc.callbacks."""
+sleeps inside gc.collect(), a thread sends SIGUSR1.  The first __del__
+also makes a new garbage cycle of two Marker objects, which this
+collection does not see (made during it) and nothing collects before the
+report (the collector is disabled): the report must find it.  The truth
+file gets the ids of the dying objects and of the markers, and the times
+the collection started and stopped, from the program's own gc.callbacks;
+a last gc.collect() shows CPython's collector finds the markers too."""
 import gc, json, os, signal, sys, threading, time
 
 gc.collect()
@@ -15,8 +19,20 @@ def phase(p, info):
     times.setdefault(p, time.monotonic())
 
 
+markers = []
+
+
+class Marker:
+    pass
+
+
 class Dying:
     def __del__(self):
+        if not markers:
+            m, n = Marker(), Marker()
+            m.peer, n.peer = n, m
+            markers.extend([hex(id(m)), hex(id(n))])
+            del m, n
         time.sleep(0.4)  # releases the GIL inside the collection
         times["del_end"] = time.monotonic()  # the last one: work is over
 
@@ -41,5 +57,10 @@ found = gc.collect()
 t.join()
 time.sleep(0.3)  # let the deferred report finish
 print("collected", found)
+gc.callbacks.remove(phase)
+before = {id(o) for o in gc.get_objects() if type(o) is Marker}
+print("markers alive before the last collection:", len(before))
+print("collected then", gc.collect() > 0, "markers left:",
+      sum(1 for o in gc.get_objects() if type(o) is Marker))
 with open(os.environ["LP_TRUTH"], "w") as f:
-    json.dump({"dying": ids, "times": times}, f)
+    json.dump({"dying": ids, "markers": markers, "times": times}, f)
