@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/warn.h"
 #include "detect/object_index.h"
 #include "detect/pyabi.h"
 
@@ -346,175 +347,266 @@ out:
 	return ok;
 }
 
-static bool
-group_unreachable(struct lp_detect *d, struct ctx *c)
-{
-	struct lp_vec raw_edges = LP_VEC_INIT(uint32_t[2]);
-	struct lp_vec tmp = LP_VEC_INIT(uint32_t);
-	bool ok = false;
-	uint32_t nu = 0;
+/* The garbage graph while it is grouped: garbage positions p < nu (in the
+ * order of objs), its edges between positions, and the scratch arrays. */
+struct garbage {
+	uint32_t nu;
+	uint32_t *by_pos;      /* p -> object index */
+	uint32_t *parent;      /* union-find over p */
+	uint32_t *adj_start;   /* CSR starts (nu + 1); then root -> group + 1 */
+	uint32_t *cursor;      /* per-group write cursors */
+	struct lp_vec edges;   /* uint32_t[2]: (p, q), sorted, each once */
+	struct lp_vec tmp;     /* backs by_pos .. cursor */
+};
 
-	/* Positions in the garbage list, in the order of objs. */
+/* Every object not reached, numbered in the order of objs.
+ * Post: by_pos[p] = i and c->garbage_pos[i] = p for the nu garbage
+ * objects. */
+static bool
+list_garbage(struct lp_detect *d, struct ctx *c, struct garbage *g)
+{
+	uint32_t nu = 0;
 	for (uint32_t i = 0; i < d->n; i++)
 		if (!is_reached(c, i))
 			c->garbage_pos[i] = nu++;
+	g->nu = nu;
 	if (!nu)
 		return true;
-	/* tmp: garbage index by position (nu), union-find parents (nu),
-	 * then CSR starts (nu + 1) and per-group write cursors. */
-	if (!lp_vec_reserve(&tmp, (size_t)nu * 4 + 2))
-		goto out;
-	uint32_t *by_pos = tmp.data, *parent = by_pos + nu;
-	uint32_t *adj_start = parent + nu, *cursor = adj_start + nu + 1;
+	/* by_pos (nu), parent (nu), adj_start (nu + 1), cursor (nu + 1) */
+	if (!lp_vec_reserve(&g->tmp, (size_t)nu * 4 + 2))
+		return false;
+	g->by_pos = g->tmp.data;
+	g->parent = g->by_pos + nu;
+	g->adj_start = g->parent + nu;
+	g->cursor = g->adj_start + nu + 1;
 	for (uint32_t i = 0, p = 0; i < d->n; i++)
 		if (!is_reached(c, i))
-			by_pos[p++] = i;
+			g->by_pos[p++] = i;
+	return true;
+}
 
-	{
-		const uint32_t *adj = c->adj.data;
-		for (uint32_t p = 0; p < nu; p++) {
-			uint32_t i = by_pos[p];
-			for (uint32_t e = c->edge_start[i]; e < c->edge_start[i + 1]; e++) {
-				uint32_t j = adj[e];
-				if (j == NOT_IN_SET || is_reached(c, j))
-					continue;
-				uint32_t *pair = lp_vec_push(&raw_edges);
-				if (!pair)
-					goto out;
-				pair[0] = p;
-				pair[1] = c->garbage_pos[j];
-			}
+/* The edges from garbage to garbage.  A container may hold the same
+ * object twice: one edge is enough.  Post: edges sorted, strictly
+ * increasing, both ends < nu. */
+static bool
+collect_garbage_edges(struct ctx *c, struct garbage *g)
+{
+	const uint32_t *adj = c->adj.data;
+	for (uint32_t p = 0; p < g->nu; p++) {
+		uint32_t i = g->by_pos[p];
+		for (uint32_t e = c->edge_start[i]; e < c->edge_start[i + 1]; e++) {
+			uint32_t j = adj[e];
+			if (j == NOT_IN_SET || is_reached(c, j))
+				continue;
+			uint32_t *pair = lp_vec_push(&g->edges);
+			if (!pair)
+				return false;
+			pair[0] = p;
+			pair[1] = c->garbage_pos[j];
 		}
 	}
-	/* A container may hold the same object twice: one edge is enough. */
-	uint32_t(*e)[2] = raw_edges.data;
-	size_t ne = raw_edges.len;
+	uint32_t(*e)[2] = g->edges.data;
+	size_t ne = g->edges.len, w = 0;
 	if (ne)
 		qsort(e, ne, sizeof(*e), cmp_edge);
-	size_t w = 0;
 	for (size_t k = 0; k < ne; k++)
 		if (!w || e[k][0] != e[w - 1][0] || e[k][1] != e[w - 1][1]) {
 			e[w][0] = e[k][0];
 			e[w][1] = e[k][1];
 			w++;
 		}
-	ne = raw_edges.len = w;
+	g->edges.len = w;
+	return true;
+}
 
-	/* Connected groups (edges taken both ways). */
-	for (uint32_t p = 0; p < nu; p++)
-		parent[p] = p;
-	for (size_t k = 0; k < ne; k++) {
-		uint32_t x = find_root(parent, e[k][0]), y = find_root(parent, e[k][1]);
+/* Connected groups, edges taken both ways.  Post: the two ends of every
+ * edge have the same root; a root is the smallest position of its group. */
+static void
+join_groups(struct garbage *g)
+{
+	const uint32_t(*e)[2] = g->edges.data;
+	for (uint32_t p = 0; p < g->nu; p++)
+		g->parent[p] = p;
+	for (size_t k = 0; k < g->edges.len; k++) {
+		uint32_t x = find_root(g->parent, e[k][0]), y = find_root(g->parent, e[k][1]);
 		if (x != y)
-			parent[x > y ? x : y] = x < y ? x : y;
+			g->parent[x > y ? x : y] = x < y ? x : y;
 	}
+}
 
-	/* Cycle membership over the whole garbage graph (edges sorted by
-	 * source: CSR directly). */
-	if (!lp_vec_reserve(&d->in_cycle, nu))
-		goto out;
-	uint8_t *cyc = d->in_cycle.data;
-	memset(cyc, 0, nu);
-	d->in_cycle.len = nu;
-	{
-		struct lp_vec adjv = LP_VEC_INIT(uint32_t);
-		if (!lp_vec_reserve(&adjv, ne + 1))
-			goto out;
-		uint32_t *adj = adjv.data;
-		memset(adj_start, 0, (size_t)(nu + 1) * sizeof(uint32_t));
-		for (size_t k = 0; k < ne; k++) {
-			adj_start[e[k][0] + 1]++;
-			adj[k] = e[k][1];
-		}
-		for (uint32_t p = 0; p < nu; p++)
-			adj_start[p + 1] += adj_start[p];
-		bool cyc_ok = mark_cycles(nu, adj_start, adj, cyc);
+/* Cycle membership over the whole garbage graph (the edges are sorted by
+ * source: CSR directly).  Post: d->in_cycle[p] for each position p. */
+static bool
+flag_cycles(struct lp_detect *d, struct garbage *g)
+{
+	uint32_t nu = g->nu;
+	const uint32_t(*e)[2] = g->edges.data;
+	size_t ne = g->edges.len;
+	struct lp_vec adjv = LP_VEC_INIT(uint32_t);
+
+	if (!lp_vec_reserve(&d->in_cycle, nu) || !lp_vec_reserve(&adjv, ne + 1)) {
 		lp_vec_free(&adjv);
-		if (!cyc_ok)
-			goto out;
+		return false;
 	}
+	memset(d->in_cycle.data, 0, nu);
+	d->in_cycle.len = nu;
+	uint32_t *adj = adjv.data;
+	memset(g->adj_start, 0, (size_t)(nu + 1) * sizeof(uint32_t));
+	for (size_t k = 0; k < ne; k++) {
+		g->adj_start[e[k][0] + 1]++;
+		adj[k] = e[k][1];
+	}
+	for (uint32_t p = 0; p < nu; p++)
+		g->adj_start[p + 1] += g->adj_start[p];
+	bool ok = mark_cycles(nu, g->adj_start, adj, d->in_cycle.data);
+	lp_vec_free(&adjv);
+	return ok;
+}
 
-	/* Lay the members out group by group, in order of first appearance;
-	 * a group is identified by its root's position. */
-	if (!lp_vec_reserve(&d->unreachable, nu))
-		goto out;
-	uint32_t *out_members = d->unreachable.data;
-	uint32_t *group_of_root = adj_start; /* reuse: root -> group index + 1 */
+/* Members group by group, groups in order of first appearance (a group
+ * is known by its root).  Post: d->groups with count, bytes and first;
+ * d->unreachable[g.first .. g.first + g.count) the object indices of
+ * group g; d->in_cycle in the same order; newpos[p] where position p went.
+ * adj_start is reused: root -> group index + 1. */
+static bool
+lay_out_groups(struct lp_detect *d, struct garbage *g, uint32_t *newpos)
+{
+	uint32_t nu = g->nu;
+	uint32_t *group_of_root = g->adj_start;
+	struct lp_vec newcyc = LP_VEC_INIT(uint8_t);
+
+	if (!lp_vec_reserve(&d->unreachable, nu) || !lp_vec_reserve(&newcyc, nu))
+		goto fail;
 	memset(group_of_root, 0, (size_t)nu * sizeof(uint32_t));
 	for (uint32_t p = 0; p < nu; p++) {
-		uint32_t r = find_root(parent, p);
+		uint32_t r = find_root(g->parent, p);
 		if (!group_of_root[r]) {
-			struct lp_detect_group *g = lp_vec_push(&d->groups);
-			if (!g)
-				goto out;
+			if (!lp_vec_push(&d->groups))
+				goto fail;
 			group_of_root[r] = (uint32_t)d->groups.len;
 		}
-		struct lp_detect_group *g =
+		struct lp_detect_group *gr =
 			&LP_VEC_AT(&d->groups, struct lp_detect_group, group_of_root[r] - 1);
-		g->count++;
+		gr->count++;
 		if (d->sizes)
-			g->bytes += d->sizes[by_pos[p]];
+			gr->bytes += d->sizes[g->by_pos[p]];
 	}
 	uint32_t next = 0;
 	for (size_t k = 0; k < d->groups.len; k++) {
-		struct lp_detect_group *g = &LP_VEC_AT(&d->groups, struct lp_detect_group, k);
-		g->first = next;
-		cursor[k] = next;
-		next += g->count;
+		struct lp_detect_group *gr = &LP_VEC_AT(&d->groups, struct lp_detect_group, k);
+		gr->first = next;
+		g->cursor[k] = next;
+		next += gr->count;
 	}
-	/* new position of each old position, and the in_cycle flags with it */
-	struct lp_vec newpos = LP_VEC_INIT(uint32_t);
-	struct lp_vec newcyc = LP_VEC_INIT(uint8_t);
-	if (!lp_vec_reserve(&newpos, nu) || !lp_vec_reserve(&newcyc, nu)) {
-		lp_vec_free(&newpos);
-		lp_vec_free(&newcyc);
-		goto out;
-	}
-	uint32_t *np = newpos.data;
-	uint8_t *nc = newcyc.data;
+	uint32_t *out_members = d->unreachable.data;
+	uint8_t *cyc = d->in_cycle.data, *nc = newcyc.data;
 	for (uint32_t p = 0; p < nu; p++) {
-		uint32_t gi = group_of_root[find_root(parent, p)] - 1;
-		uint32_t at = cursor[gi]++;
-		out_members[at] = by_pos[p];
+		uint32_t gi = group_of_root[find_root(g->parent, p)] - 1;
+		uint32_t at = g->cursor[gi]++;
+		out_members[at] = g->by_pos[p];
 		nc[at] = cyc[p];
-		np[p] = at;
+		newpos[p] = at;
 	}
 	memcpy(cyc, nc, nu);
 	d->unreachable.len = nu;
-	/* Edges per group, group-local indices. */
+	lp_vec_free(&newcyc);
+	return true;
+fail:
+	lp_vec_free(&newcyc);
+	return false;
+}
+
+/* Each group's edges, with group-local indices.  Post: d->edges holds
+ * group g's edges at [g.first_edge, g.first_edge + g.nedges), both ends
+ * < g.count. */
+static bool
+record_group_edges(struct lp_detect *d, struct garbage *g, const uint32_t *newpos)
+{
+	const uint32_t *group_of_root = g->adj_start;
+	const uint32_t(*e)[2] = g->edges.data;
+	size_t ne = g->edges.len;
+
 	for (size_t k = 0; k < d->groups.len; k++)
 		LP_VEC_AT(&d->groups, struct lp_detect_group, k).nedges = 0;
 	for (size_t k = 0; k < ne; k++) {
-		uint32_t gi = group_of_root[find_root(parent, e[k][0])] - 1;
+		uint32_t gi = group_of_root[find_root(g->parent, e[k][0])] - 1;
 		LP_VEC_AT(&d->groups, struct lp_detect_group, gi).nedges++;
 	}
 	uint32_t estart = 0;
 	for (size_t k = 0; k < d->groups.len; k++) {
-		struct lp_detect_group *g = &LP_VEC_AT(&d->groups, struct lp_detect_group, k);
-		g->first_edge = estart;
-		cursor[k] = estart;
-		estart += g->nedges;
+		struct lp_detect_group *gr = &LP_VEC_AT(&d->groups, struct lp_detect_group, k);
+		gr->first_edge = estart;
+		g->cursor[k] = estart;
+		estart += gr->nedges;
 	}
-	if (!lp_vec_reserve(&d->edges, ne ? ne : 1)) {
-		lp_vec_free(&newpos);
-		lp_vec_free(&newcyc);
-		goto out;
-	}
+	if (!lp_vec_reserve(&d->edges, ne ? ne : 1))
+		return false;
 	uint32_t(*oe)[2] = d->edges.data;
 	for (size_t k = 0; k < ne; k++) {
-		uint32_t gi = group_of_root[find_root(parent, e[k][0])] - 1;
+		uint32_t gi = group_of_root[find_root(g->parent, e[k][0])] - 1;
 		uint32_t first = LP_VEC_AT(&d->groups, struct lp_detect_group, gi).first;
-		uint32_t at = cursor[gi]++;
-		oe[at][0] = np[e[k][0]] - first;
-		oe[at][1] = np[e[k][1]] - first;
+		uint32_t at = g->cursor[gi]++;
+		oe[at][0] = newpos[e[k][0]] - first;
+		oe[at][1] = newpos[e[k][1]] - first;
 	}
 	d->edges.len = ne;
+	return true;
+}
+
+#ifdef LP_DEBUG
+/* -Ddebug_checks=true: the postconditions of group_unreachable, checked
+ * against the reachability the earlier phases left. */
+static void
+validate_groups(const struct lp_detect *d, const struct ctx *c)
+{
+	uint32_t total = 0, edges = 0;
+	for (size_t k = 0; k < d->groups.len; k++) {
+		const struct lp_detect_group *gr =
+			&LP_VEC_AT(&d->groups, struct lp_detect_group, k);
+		lp_assert(gr->count > 0 && gr->first == total && gr->first_edge == edges);
+		const uint32_t(*pe)[2] = d->edges.data;
+		for (uint32_t x = gr->first_edge; x < gr->first_edge + gr->nedges; x++)
+			lp_assert(pe[x][0] < gr->count && pe[x][1] < gr->count);
+		total += gr->count;
+		edges += gr->nedges;
+	}
+	lp_assert(total == d->unreachable.len && total == d->in_cycle.len &&
+		  edges == d->edges.len);
+	uint32_t unreached = 0;
+	for (uint32_t i = 0; i < d->n; i++)
+		unreached += !is_reached(c, i);
+	lp_assert(unreached == total);
+	for (size_t k = 0; k < total; k++)
+		lp_assert(!is_reached(c, LP_VEC_AT(&d->unreachable, uint32_t, k)));
+}
+#else
+static inline void
+validate_groups(const struct lp_detect *d, const struct ctx *c)
+{
+}
+#endif
+
+/* The unreachable objects as groups: list, connect, flag cycles, lay out,
+ * then each group's edges. */
+static bool
+group_unreachable(struct lp_detect *d, struct ctx *c)
+{
+	struct garbage g = { .edges = LP_VEC_INIT(uint32_t[2]), .tmp = LP_VEC_INIT(uint32_t) };
+	struct lp_vec newpos = LP_VEC_INIT(uint32_t);
+	bool ok = list_garbage(d, c, &g);
+
+	if (ok && g.nu) {
+		ok = collect_garbage_edges(c, &g);
+		if (ok)
+			join_groups(&g);
+		ok = ok && flag_cycles(d, &g) && lp_vec_reserve(&newpos, g.nu) &&
+		     lay_out_groups(d, &g, newpos.data) && record_group_edges(d, &g, newpos.data);
+	}
+	if (ok)
+		validate_groups(d, c);
 	lp_vec_free(&newpos);
-	lp_vec_free(&newcyc);
-	ok = true;
-out:
-	lp_vec_free(&raw_edges);
-	lp_vec_free(&tmp);
+	lp_vec_free(&g.edges);
+	lp_vec_free(&g.tmp);
 	return ok;
 }
 

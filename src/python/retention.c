@@ -191,6 +191,29 @@ group_of(struct lp_py_section *s, uint32_t idx)
 	return -1;
 }
 
+/* Blocks still without an owner, among the objects no module reaches.
+ * Post: every block held by a tracked object has an owner; those found
+ * here have no chain, and name the unreachable group of their holder
+ * when it is garbage (else it is held from C code or a frame). */
+static void
+examine_the_rest(struct finder *f)
+{
+	struct lp_py_section *s = f->s;
+	uint32_t n = (uint32_t)s->objs.len;
+
+	for (uint32_t i = 0; i < n && f->remaining; i++) {
+		if (f->parent[i] != UNSEEN)
+			continue;
+		f->current = i;
+		examine(f, LP_VEC_AT(&s->objs, uintptr_t, i));
+	}
+	for (size_t i = 0; i < s->nowners; i++) {
+		struct lp_py_owner *ow = &f->owners[i];
+		if (ow->owner && !ow->path.len)
+			ow->group = group_of(s, ow->holder);
+	}
+}
+
 void
 lp_cpython_find_owners(struct lp_py_section *s, const struct lp_block *large, size_t nlarge)
 {
@@ -221,18 +244,7 @@ lp_cpython_find_owners(struct lp_py_section *s, const struct lp_block *large, si
 		if (f.owners[i].owner)
 			chain_of(f.parent, f.owners[i].holder, &f.owners[i].path);
 
-	/* examine_the_rest */
-	for (uint32_t i = 0; i < n && f.remaining; i++) {
-		if (f.parent[i] != UNSEEN)
-			continue;
-		f.current = i;
-		examine(&f, LP_VEC_AT(&s->objs, uintptr_t, i));
-	}
-	for (size_t i = 0; i < nlarge; i++) {
-		struct lp_py_owner *ow = &f.owners[i];
-		if (ow->owner && !ow->path.len)
-			ow->group = group_of(s, ow->holder);
-	}
+	examine_the_rest(&f);
 	lp_addrmap_free(&f.large);
 	lp_vec_free(&parent_v);
 	lp_vec_free(&f.queue);

@@ -6,7 +6,6 @@
 #include "core/warn.h"
 #include "detect/pyabi.h"
 #include "objects/objects.h"
-#include "python/cpython.h"
 #include "record/stackdepot.h"
 #include "report/render_objects.h"
 #include "report/render_python.h"
@@ -119,13 +118,11 @@ static void
 render_cost(struct lp_lw *lw, const struct lp_report *r)
 {
 	const struct lp_report_cost *c = &r->cost;
-	uint64_t en = 0, de = 0, ow = 0;
-	lp_cpython_cost(r->py, &en, &de, &ow);
 	lp_lw_printf(lw, " \"cost_ms\": {\"heap\": %.3f, \"python_enumerate\": %.3f, "
 		     "\"python_detector\": %.3f, \"python_owners\": %.3f, \"objects\": %.3f, "
 		     "\"symbolize\": %.3f",
-		     c->heap / 1e6, en / 1e6, de / 1e6, ow / 1e6, c->objects / 1e6,
-		     c->symbolize / 1e6);
+		     c->heap / 1e6, c->py_enumerate / 1e6, c->py_detect / 1e6, c->py_owners / 1e6,
+		     c->objects / 1e6, c->symbolize / 1e6);
 	lp_lw_puts(lw, "},\n");
 }
 

@@ -9,7 +9,6 @@
 #include "core/warn.h"
 #include "detect/pyabi.h"
 #include "objects/objects.h"
-#include "python/cpython.h"
 #include "record/stackdepot.h"
 #include "report/render_objects.h"
 #include "report/render_python.h"
@@ -209,7 +208,7 @@ void
 lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 {
 	const struct lp_heap_totals *t = &r->totals;
-	size_t shown = r->nsites < lp_opt.top ? r->nsites : (size_t)lp_opt.top;
+	size_t shown = r->nsites_shown;
 
 	LP_LINE(lw, r, "leakprobe report %u (%s", r->seq, lp_reason_name(r->reason));
 	if (r->label) {
@@ -279,11 +278,10 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 	LP_LINE(lw, r, "SUMMARY: leakprobe: %" PRIu64 " bytes live in %" PRIu64
 	  " blocks from %zu sites; %zu large.\n",
 	  t->live_bytes, t->live_blocks, r->nsites, r->nlarge);
-	uint64_t en = 0, de = 0, ow = 0;
-	lp_cpython_cost(r->py, &en, &de, &ow);
 	const struct lp_report_cost *c = &r->cost;
 	LP_LINE(lw, r, "This report took %.1f ms before it was written (heap %.1f, Python objects %.1f,"
 	  " detector %.1f, owners %.1f, symbols %.1f).\n",
-	  (c->heap + en + de + ow + c->objects + c->symbolize) / 1e6, c->heap / 1e6, en / 1e6,
-	  (de + c->objects) / 1e6, ow / 1e6, c->symbolize / 1e6);
+	  (c->heap + c->py_enumerate + c->py_detect + c->py_owners + c->objects + c->symbolize) / 1e6,
+	  c->heap / 1e6, c->py_enumerate / 1e6, (c->py_detect + c->objects) / 1e6,
+	  c->py_owners / 1e6, c->symbolize / 1e6);
 }

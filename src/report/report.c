@@ -21,6 +21,7 @@
 #include "record/stackdepot.h"
 #include "report/output.h"
 #include "report/symbolize.h"
+
 static pthread_mutex_t report_mutex = PTHREAD_MUTEX_INITIALIZER;
 static unsigned report_seq;
 static const char *command = "";
@@ -211,22 +212,6 @@ want_stack(uint32_t id)
 	lp_symbolize_want_stack(lp_depot_get(id));
 }
 
-/* Name every frame the report will print, in one exchange with the
- * symbolizer (symbolize.h). */
-static void
-resolve_printed_frames(const struct lp_report *r)
-{
-	size_t nsites = lp_opt.format == LP_FORMAT_JSON || r->nsites < lp_opt.top
-				? r->nsites : (size_t)lp_opt.top;
-	for (size_t i = 0; i < nsites; i++)
-		want_stack(r->sites[i].stack);
-	for (size_t i = 0; i < r->nlarge; i++)
-		want_stack(r->large[i].stack);
-	for (size_t i = 0; r->detected && i < r->pass.info.len; i++)
-		want_stack(LP_VEC_AT(&r->pass.info, struct lp_obj, i).stack);
-	lp_symbolize_resolve();
-}
-
 static void
 render(struct lp_lw *lw, const struct lp_report *r)
 {
@@ -238,117 +223,194 @@ render(struct lp_lw *lw, const struct lp_report *r)
 
 uint64_t lp_report_signals_coalesced;
 
+/* The report's header: who, when, and what the process wants said.
+ * false: a signal report that arrives once the exit report has begun
+ * (counted as coalesced; the exit report covers it). */
+static bool
+begin_report(struct lp_report *r, enum lp_reason reason, const char *label)
+{
+	static char early_warning[256]; /* reports are serialised */
+
+	if (reason == LP_REASON_SIGNAL && lp_report_exit_begun()) {
+		__atomic_add_fetch(&lp_report_signals_coalesced, 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	r->reason = reason;
+	r->label = label;
+	r->seq = ++report_seq;
+	r->pid = getpid();
+	r->now_ns = lp_now_ns();
+	r->uptime_s = (double)(r->now_ns - lp_start_ns) / 1e9;
+	r->command = command;
+	r->large_threshold = lp_opt.large;
+	if (startup_warning)
+		r->warnings[r->nwarnings++] = startup_warning;
+	if (lp_early_dropped_blocks()) {
+		lp_fmt(early_warning, sizeof(early_warning),
+		       "%" PRIu64 " blocks (%" PRIu64 " bytes) allocated before start-up were not "
+		       "recorded: the start-up table holds %u (their frees count as untracked)",
+		       lp_early_dropped_blocks(), lp_early_dropped_bytes(), lp_early_capacity());
+		r->warnings[r->nwarnings++] = early_warning;
+	}
+	r->signals_coalesced = __atomic_load_n(&lp_report_signals_coalesced, __ATOMIC_RELAXED);
+	r->untracked_frees = __atomic_load_n(&lp_record_stats.untracked_frees, __ATOMIC_RELAXED);
+	return true;
+}
+
+#ifdef LP_DEBUG
+/* -Ddebug_checks=true: gather_heap's postconditions. */
+static void
+validate_heap(const struct lp_report *r)
+{
+	uint64_t blocks = 0, bytes = 0;
+	for (size_t i = 0; i < r->nsites; i++) {
+		lp_assert(r->sites[i].blocks > 0);
+		lp_assert(i == 0 || r->sites[i - 1].bytes >= r->sites[i].bytes);
+		blocks += r->sites[i].blocks;
+		bytes += r->sites[i].bytes;
+	}
+	lp_assert(blocks == r->totals.live_blocks && bytes == r->totals.live_bytes);
+	lp_assert(r->totals.peak_bytes >= r->totals.live_bytes);
+	lp_assert(r->nsites_shown <= r->nsites);
+	for (size_t i = 0; i < r->nlarge; i++) {
+		lp_assert(r->large[i].size >= r->large_threshold);
+		lp_assert(i == 0 || r->large[i - 1].size >= r->large[i].size);
+	}
+}
+#else
+static inline void
+validate_heap(const struct lp_report *r)
+{
+}
+#endif
+
+/* Every live block, once: per stack (the sites), and the large ones one
+ * by one.  Post: sites sum to the totals, largest first; nsites_shown of
+ * them are printed; large blocks largest first. */
+static bool
+gather_heap(struct lp_report *r, struct gather *g, size_t *ids_mapped, size_t *sites_mapped)
+{
+	uint64_t t0 = lp_now_ns();
+
+	g->nids = lp_depot_count();
+	g->threshold = lp_opt.large;
+	g->by_id = map_array((size_t)g->nids + 1, sizeof(*g->by_id), ids_mapped);
+	r->sites = map_array((size_t)g->nids + 1, sizeof(*r->sites), sites_mapped);
+	if (!g->by_id || !r->sites) {
+		lp_warn("report %u (%s) not written: no memory to gather the heap",
+			r->seq, lp_reason_name(r->reason));
+		return false;
+	}
+	lp_log_visit(gather_entry, g, &r->totals);
+	lp_heap_visit(gather_block, g, &r->totals);
+	r->totals.peak_bytes = lp_heap_peak();
+	if (r->totals.peak_bytes < r->totals.live_bytes)
+		r->totals.peak_bytes = r->totals.live_bytes;
+	uint64_t restored = __atomic_load_n(&lp_record_stats.restored, __ATOMIC_RELAXED);
+	r->totals.allocs -= restored;
+	r->totals.frees -= restored;
+	r->depot_bytes = lp_depot_bytes();
+	r->nsites = collect_sites(g, r->sites);
+	r->nsites_shown = lp_opt.format == LP_FORMAT_JSON || r->nsites < lp_opt.top
+				  ? r->nsites : (size_t)lp_opt.top;
+	r->large = g->large.data;
+	r->nlarge = g->large.len;
+	if (r->nlarge)
+		qsort(r->large, r->nlarge, sizeof(struct lp_block), by_size_desc);
+	r->cost.heap = lp_now_ns() - t0;
+	validate_heap(r);
+	return true;
+}
+
+/* The objects: the live interpreter's section (with the GIL held), and
+ * the object model's generations with its detector (at a safe point). */
+static void
+gather_objects(struct lp_report *r, bool safe_point)
+{
+	if (lp_cpython_gil_held())
+		r->py = lp_cpython_gather(r->large, r->nlarge);
+	lp_cpython_cost(r->py, &r->cost.py_enumerate, &r->cost.py_detect, &r->cost.py_owners);
+	uint64_t t0 = lp_now_ns();
+	lp_objects_stats(&r->objects);
+	if (r->objects.in_use) {
+		if (!safe_point)
+			r->detector_note = "the program reached no safe point within 1 s (no object allocation)";
+		else if (lp_objects_pass(LP_NGEN - 1, false, &r->pass) >= 0)
+			r->detected = true;
+		else
+			r->detector_note = "out of memory";
+	}
+	r->cost.objects = lp_now_ns() - t0;
+}
+
+/* Names for every frame the report prints, in one exchange with the
+ * symbolizer; what it could not do becomes a warning. */
+static void
+name_frames(struct lp_report *r)
+{
+	uint64_t t0 = lp_now_ns();
+
+	lp_symbolize_begin();
+	for (size_t i = 0; i < r->nsites_shown; i++)
+		want_stack(r->sites[i].stack);
+	for (size_t i = 0; i < r->nlarge; i++)
+		want_stack(r->large[i].stack);
+	for (size_t i = 0; r->detected && i < r->pass.info.len; i++)
+		want_stack(LP_VEC_AT(&r->pass.info, struct lp_obj, i).stack);
+	lp_symbolize_resolve();
+	r->cost.symbolize = lp_now_ns() - t0;
+	if (lp_symbolize_out_of_memory())
+		lp_warn("report %u: out of memory while naming frames: some show as addresses only",
+			r->seq);
+	const char *note = lp_symbolize_note();
+	if (note) {
+		r->warnings[r->nwarnings++] = note;
+		lp_warn("report %u: %s", r->seq, note);
+	}
+}
+
+/* Render into the output (output.h: a new file renamed into place, or
+ * the report stream); rendered again on the report stream when the file
+ * could not be completed. */
+static void
+write_out(const struct lp_report *r)
+{
+	static struct lp_lw lw; /* 16 KiB: too big for small thread stacks */
+	struct lp_output o;
+
+	lp_output_open(&o, lp_opt.output, r->seq);
+	lp_lw_init(&lw, o.fd);
+	render(&lw, r);
+	bool ok = lp_lw_flush(&lw);
+	if (!lp_output_commit(&o, ok)) {
+		lp_lw_init(&lw, o.fd);
+		render(&lw, r);
+		lp_lw_flush(&lw);
+	}
+	if (r->reason == LP_REASON_SIGNAL && signal_report_written_hook)
+		signal_report_written_hook();
+}
+
 void
 lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 {
-	static struct lp_lw lw; /* 16 KiB: too big for small thread stacks */
 	struct lp_report r = { 0 };
 	size_t sites_mapped = 0, ids_mapped = 0;
 	struct gather g = { .large = LP_VEC_INIT(struct lp_block) };
 
 	lp_guard_enter();
 	pthread_mutex_lock(&report_mutex);
-	if (reason == LP_REASON_SIGNAL && lp_report_exit_begun()) {
-		/* The exit report is written, or waits for this lock. */
-		__atomic_add_fetch(&lp_report_signals_coalesced, 1, __ATOMIC_RELAXED);
-		pthread_mutex_unlock(&report_mutex);
-		lp_guard_leave();
-		return;
+	if (begin_report(&r, reason, label) &&
+	    gather_heap(&r, &g, &ids_mapped, &sites_mapped)) {
+		gather_objects(&r, safe_point);
+		name_frames(&r);
+		write_out(&r);
+		lp_symbolize_end();
+		if (r.detected)
+			lp_objects_pass_free(&r.pass);
+		lp_cpython_release(r.py);
+		lp_objects_stats_free(&r.objects);
 	}
-	r.reason = reason;
-	r.label = label;
-	r.seq = ++report_seq;
-	r.pid = getpid();
-	r.now_ns = lp_now_ns();
-	r.uptime_s = (double)(r.now_ns - lp_start_ns) / 1e9;
-	r.command = command;
-	r.large_threshold = lp_opt.large;
-	if (startup_warning)
-		r.warnings[r.nwarnings++] = startup_warning;
-	static char early_warning[256]; /* reports are serialised */
-	if (lp_early_dropped_blocks()) {
-		lp_fmt(early_warning, sizeof(early_warning),
-		       "%" PRIu64 " blocks (%" PRIu64 " bytes) allocated before start-up were not "
-		       "recorded: the start-up table holds %u (their frees count as untracked)",
-		       lp_early_dropped_blocks(), lp_early_dropped_bytes(), lp_early_capacity());
-		r.warnings[r.nwarnings++] = early_warning;
-	}
-	r.signals_coalesced = __atomic_load_n(&lp_report_signals_coalesced, __ATOMIC_RELAXED);
-	r.untracked_frees = __atomic_load_n(&lp_record_stats.untracked_frees,
-					    __ATOMIC_RELAXED);
-
-	g.nids = lp_depot_count();
-	g.threshold = lp_opt.large;
-	g.by_id = map_array((size_t)g.nids + 1, sizeof(*g.by_id), &ids_mapped);
-	r.sites = map_array((size_t)g.nids + 1, sizeof(*r.sites), &sites_mapped);
-	if (!g.by_id || !r.sites) {
-		lp_warn("report %u (%s) not written: no memory to gather the heap",
-			r.seq, lp_reason_name(reason));
-		goto out;
-	}
-	uint64_t t0 = lp_now_ns();
-	lp_log_visit(gather_entry, &g, &r.totals);
-	lp_heap_visit(gather_block, &g, &r.totals);
-	r.totals.peak_bytes = lp_heap_peak();
-	if (r.totals.peak_bytes < r.totals.live_bytes)
-		r.totals.peak_bytes = r.totals.live_bytes;
-	uint64_t restored = __atomic_load_n(&lp_record_stats.restored, __ATOMIC_RELAXED);
-	r.totals.allocs -= restored;
-	r.totals.frees -= restored;
-	r.depot_bytes = lp_depot_bytes();
-	r.nsites = collect_sites(&g, r.sites);
-	r.large = g.large.data;
-	r.nlarge = g.large.len;
-	if (r.nlarge)
-		qsort(r.large, r.nlarge, sizeof(struct lp_block), by_size_desc);
-	uint64_t t1 = lp_now_ns();
-	r.cost.heap = t1 - t0;
-
-	if (lp_cpython_gil_held())
-		r.py = lp_cpython_gather(r.large, r.nlarge);
-	uint64_t t2 = lp_now_ns();
-	lp_objects_stats(&r.objects);
-	if (r.objects.in_use) {
-		if (!safe_point)
-			r.detector_note = "the program reached no safe point within 1 s (no object allocation)";
-		else if (lp_objects_pass(LP_NGEN - 1, false, &r.pass) >= 0)
-			r.detected = true;
-		else
-			r.detector_note = "out of memory";
-	}
-
-	uint64_t t3 = lp_now_ns();
-	r.cost.objects = t3 - t2;
-	struct lp_output o;
-	lp_symbolize_begin();
-	resolve_printed_frames(&r);
-	uint64_t t4 = lp_now_ns();
-	r.cost.symbolize = t4 - t3;
-	if (lp_symbolize_out_of_memory())
-		lp_warn("report %u: out of memory while naming frames: some show as addresses only",
-			r.seq);
-	const char *note = lp_symbolize_note();
-	if (note) {
-		r.warnings[r.nwarnings++] = note;
-		lp_warn("report %u: %s", r.seq, note);
-	}
-	lp_output_open(&o, lp_opt.output, r.seq);
-	lp_lw_init(&lw, o.fd);
-	render(&lw, &r);
-	bool ok = lp_lw_flush(&lw);
-	if (!lp_output_commit(&o, ok)) {
-		lp_lw_init(&lw, o.fd);
-		render(&lw, &r);
-		lp_lw_flush(&lw);
-	}
-	if (reason == LP_REASON_SIGNAL && signal_report_written_hook)
-		signal_report_written_hook();
-	lp_symbolize_end();
-	if (r.detected)
-		lp_objects_pass_free(&r.pass);
-	lp_cpython_release(r.py);
-	lp_objects_stats_free(&r.objects);
-out:
 	if (g.by_id)
 		unmap_array(g.by_id, ids_mapped);
 	if (r.sites)

@@ -20,10 +20,10 @@ struct lp_site {
 	uint64_t blocks, bytes;
 };
 
-/* What writing this report cost, phase by phase (ns).  The write phase
- * ends before the last flush, so it is what the renderer measured. */
+/* What gathering this report cost, phase by phase (ns): JSON cost_ms,
+ * the text report's "This report took" line. */
 struct lp_report_cost {
-	uint64_t heap, py_enumerate, py_detect, py_owners, objects, symbolize, render;
+	uint64_t heap, py_enumerate, py_detect, py_owners, objects, symbolize;
 };
 
 struct lp_report {
@@ -37,6 +37,7 @@ struct lp_report {
 	struct lp_heap_totals totals;
 	struct lp_site *sites; /* largest bytes first */
 	size_t nsites;
+	size_t nsites_shown; /* printed with their stacks (text: LEAKPROBE_TOP) */
 	struct lp_block *large; /* largest first */
 	size_t nlarge;
 	uint64_t large_threshold;
