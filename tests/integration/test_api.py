@@ -47,7 +47,7 @@ def test():
         stray = [l for l in t.stderr.splitlines() if l and not l.startswith(f"=={pid.group(1)}== ")]
         soft(check_eq, stray, [], "text report lines without the ==PID== prefix (a label with a newline)")
     else:
-        soft.errors.append(f"no text report for the odd label:\n{t.stderr[:400]}")
+        soft.failures.append(f"no text report for the odd label:\n{t.stderr[:400]}")
     j = run([prog("api_user"), odd])
     soft(check_eq, [x["label"] for x in j.reports if x["reason"] == "api"], [odd], "odd label in JSON")
 

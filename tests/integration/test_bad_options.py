@@ -203,14 +203,14 @@ def test():
                 try:
                     DEFAULT_SEEN[name](r)
                 except Failure as ex:
-                    soft.errors.append(f"{what}: the default is not what is used: {ex}")
+                    soft.failures.append(f"{what}: the default is not what is used: {ex}")
         control = CONTROL.get(name)
         if control is not None:
             r = run_with(name, control)
             soft(check_eq, r.warnings(), [], f"LEAKPROBE_{name}={control} (valid): warnings")
             try:
                 DEFAULT_SEEN[name](r)
-                soft.errors.append(f"the default check of LEAKPROBE_{name} also passes with the "
+                soft.failures.append(f"the default check of LEAKPROBE_{name} also passes with the "
                                    f"valid non-default value {control!r}: it cannot tell")
             except Failure:
                 pass

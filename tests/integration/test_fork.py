@@ -31,7 +31,7 @@ def check_family(r, soft, what):
     for k in range(1, n + 1):
         ct = r.truths.get(f"child{k}")
         if not ct:
-            soft.errors.append(f"{what}: child {k} wrote no truth")
+            soft.failures.append(f"{what}: child {k} wrote no truth")
             continue
         cpid = int(ct["facts"]["pid"])
         soft(check_eq, int(parent_truth["facts"][f"child{k}_pid"]), cpid,
@@ -40,7 +40,7 @@ def check_family(r, soft, what):
         expected_files.append(f"r.{cpid}.1.json")
         creps = [x for x in r.reports if x["pid"] == cpid]
         if len(creps) != 1:
-            soft.errors.append(f"{what}: child {k} (pid {cpid}): {len(creps)} reports, expected 1")
+            soft.failures.append(f"{what}: child {k} (pid {cpid}): {len(creps)} reports, expected 1")
             continue
         c = creps[0]
         soft(check_eq, (c["reason"], c["seq"]), ("exit", 1), f"{what}: child {k} report (reason, seq)")

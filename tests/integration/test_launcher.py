@@ -60,7 +60,7 @@ def test():
             soft(check_truth, real[0], r.truth)
             soft(check_eq, real[0]["reason"], "exit", "reason of the real program's report")
         else:
-            soft.errors.append(f"reports from the real program: {len(real)}, expected 1")
+            soft.failures.append(f"reports from the real program: {len(real)}, expected 1")
         soft(check_eq, [x for x in r.reports if x["pid"] == int(helper["facts"]["pid"])], [],
              "reports from the C helper without --children")
 

@@ -50,14 +50,14 @@ def delivered(soft, what, r, final, d):
             try:
                 rep = json.load(fh)
             except json.JSONDecodeError as ex:
-                soft.errors.append(f"{what}: {final} is not a JSON report: {ex}")
+                soft.failures.append(f"{what}: {final} is not a JSON report: {ex}")
                 return
     else:
         soft(check_eq, len(warns), 1, f"{what}: warning lines (the report did not go to the file)")
         soft(check, any(final in w for w in warns), f"{what}: a warning naming {final}: {warns}")
         reps = json_reports_in_text(r.stderr)
         if len(reps) != 1:
-            soft.errors.append(f"{what}: expected the report on stderr, found {len(reps)}; "
+            soft.failures.append(f"{what}: expected the report on stderr, found {len(reps)}; "
                                f"stderr:\n{r.stderr[-800:]}")
             return
         rep = reps[0]

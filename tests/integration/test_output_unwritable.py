@@ -56,7 +56,7 @@ def test():
                  f"{what}: a warning naming {shown!r}; seen {warns}")
             reps = json_reports_in_text(r.stderr)
             if not reps:
-                soft.errors.append(f"{what}: no report on stderr; stderr:\n{r.stderr[-800:]}")
+                soft.failures.append(f"{what}: no report on stderr; stderr:\n{r.stderr[-800:]}")
                 continue
             soft(check_eq, len(reps), 1, f"{what}: reports on stderr")
             soft(check_eq, reps[0]["reason"], "exit", f"{what}: reason")

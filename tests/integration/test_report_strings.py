@@ -41,15 +41,15 @@ def run_raw(args, json_out, exe=None):
 
 def parse(soft, what, raw):
     if raw is None:
-        soft.errors.append(f"{what}: no report file")
+        soft.failures.append(f"{what}: no report file")
         return None
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as ex:
-        soft.errors.append(f"{what}: the JSON report is not UTF-8: {ex} (around "
+        soft.failures.append(f"{what}: the JSON report is not UTF-8: {ex} (around "
                            f"{raw[max(ex.start - 30, 0):ex.start + 10]!r})")
     except json.JSONDecodeError as ex:
-        soft.errors.append(f"{what}: the report is not valid JSON: {ex}")
+        soft.failures.append(f"{what}: the report is not valid JSON: {ex}")
     return None
 
 
@@ -96,7 +96,7 @@ def prefixed(soft, what, p):
     text = p.stderr.decode("utf-8", "replace")
     m = re.search(r"^==(\d+)== ", text, re.M)
     if not m:
-        soft.errors.append(f"{what}: no text report on stderr:\n{text[-500:]}")
+        soft.failures.append(f"{what}: no text report on stderr:\n{text[-500:]}")
         return
     stray = [l for l in text.splitlines() if l and not l.startswith(f"=={m.group(1)}== ")]
     soft(check_eq, stray[:3], [], f"{what}: text report lines without the ==PID== prefix")

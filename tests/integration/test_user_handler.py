@@ -38,7 +38,7 @@ def test():
         try:
             r, reports = drive(mode, shim=True)
         except Exception as ex:  # Failure: name the mode and go on
-            soft.errors.append(f"{mode}: {ex}")
+            soft.failures.append(f"{mode}: {ex}")
             continue
         soft(check_eq, r.rc, plain.rc, f"{mode}: exit code under the shim (vs without)")
         for k, rep in enumerate(reports, 1):

@@ -45,9 +45,8 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "stress"))
-from stresslib import (BUILD, SHIM, Failure, check, check_consistent, count,  # noqa: E402
-                       main, skip)
+from lptest.stress import (BUILD, SHIM, Failure, check, check_consistent, count,  # noqa: E402
+                           main, skip)
 import lptest  # noqa: E402
 
 # Every module of the suite, in the order they run: test_signal last, as

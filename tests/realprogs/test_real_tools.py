@@ -24,9 +24,8 @@ import shutil
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "stress"))
-from stresslib import (Soft, check, check_consistent, count, main, plain, run,  # noqa: E402
-                       skip)
+from lptest.stress import (Soft, check, check_consistent, count, main, plain, run,  # noqa: E402
+                           skip)
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Lp Test", "GIT_AUTHOR_EMAIL": "lp@example.invalid",
@@ -78,12 +77,12 @@ class Twin:
         inp = stdin.encode() if stdin else None
         a = b = None
         with soft(what):
-            a = plain(argv, cwd=self.dirs["plain"], env=env, timeout=timeout, input_=inp)
+            a = plain(argv, cwd=self.dirs["plain"], env=env, timeout=timeout, input=inp)
             before = set(os.listdir(self.reports))
             # LEAKPROBE_OUTPUT unset: the reports go to stderr.
             env_b = dict(env, LEAKPROBE_OUTPUT=None) if stderr_reports else env
             b = run(argv, cwd=self.dirs["shim"], env=env_b, timeout=timeout,
-                    output=os.path.join(self.reports, "r.%p.%n.json"), input_=inp)
+                    output=os.path.join(self.reports, "r.%p.%n.json"), input=inp)
             new = sorted(set(os.listdir(self.reports)) - before)
             reps = []
             print(f"{what}: {a.elapsed:.1f} s plainly, {b.elapsed:.1f} s under the shim")
@@ -488,7 +487,7 @@ def test():
     for t in twins:
         if t:
             shutil.rmtree(t.base, ignore_errors=True)
-    soft.raise_if_any()
+    soft.done()
 
 
 main(test, name="realprogs_tools")

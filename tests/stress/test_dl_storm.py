@@ -14,8 +14,8 @@ nothing else: the blocks and bytes leaked by the two plugins' functions
 together are exact, every other leak exact, every report consistent."""
 import os
 
-from stresslib import (BUILD, Soft, check, check_consistent, check_seqs, check_truth, count,
-                       main, no_tmp_left, plain, prog, run, same_output)
+from lptest.stress import (BUILD, Soft, check, check_consistent, check_seqs, check_truth, count,
+                           main, no_tmp_left, plain, prog, run, same_output)
 
 THREADS, ITERS = 4, 250
 

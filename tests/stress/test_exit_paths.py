@@ -8,8 +8,8 @@ whose only thread returns through pthread_exit (it must end, as without
 the shim)."""
 import signal
 
-from stresslib import (Failure, check, check_consistent, check_seqs, check_truth, count,
-                       main, no_tmp_left, plain, prog, run, same_output)
+from lptest.stress import (Failure, check, check_consistent, check_seqs, check_truth, count,
+                           main, no_tmp_left, plain, prog, run, same_output)
 
 REPEAT = 4
 

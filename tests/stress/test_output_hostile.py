@@ -12,8 +12,8 @@ import subprocess
 import tempfile
 import threading
 
-from stresslib import (Soft, check, check_consistent, check_truth, count, finish, main,
-                       prog, run, start)
+from lptest.stress import (Soft, check, check_consistent, check_truth, count, finish, main,
+                           prog, run, start)
 
 VICTIM = "victim content: must never change\n"
 N_RACE = 6000  # cheap reports (LEAKPROBE_DEPTH=0): many tries at the race windows
@@ -37,7 +37,7 @@ def delivered_once(r, what, n_reports, files):
 def simple(soft, what, output, load_files=None, cwd=None, preexec_fn=None, warn_has=None):
     """One report (at exit); load_files(r) returns the reports it finds in
     files outside the run's temporary directory."""
-    r = run([prog("out_reports"), "0"], input_=b"go\nexit\n", output=output, timeout=20,
+    r = run([prog("out_reports"), "0"], input=b"go\nexit\n", output=output, timeout=20,
             cwd=cwd, preexec_fn=preexec_fn)
     with soft(what):
         check(r.rc == 0, f"exit status {r.rc}; stderr:\n{r.stderr[-800:]}")
@@ -58,8 +58,8 @@ def race(soft):
         f.write(VICTIM)
     os.chmod(victim, 0o644)
     argv = [prog("out_reports"), str(N_RACE)]
-    p, tmp, errf = start(argv, output=os.path.join(d, "r.json"), stdin=subprocess.PIPE,
-                         env={"LEAKPROBE_DEPTH": "0"})
+    p = start(argv, output=os.path.join(d, "r.json"), stdin=subprocess.PIPE,
+              env={"LEAKPROBE_DEPTH": "0"})
     racer = subprocess.Popen([prog("out_racer"), d, "r.json", f"r.json.tmp.{p.pid}", victim],
                              stdout=subprocess.PIPE, start_new_session=True)
     p.stdin.write(b"go\n")
@@ -96,7 +96,7 @@ def race(soft):
     except BrokenPipeError:
         pass
     p.stdin = None
-    r = finish(p, tmp, errf, argv, timeout=60)
+    r = finish(p, timeout=60)
     count(reports=1)  # the exit report in d/r.json
     print(f"race: {rout.decode().strip()}; {len(r.stderr_reports)} of {N_RACE} reports "
           f"fell back to stderr; {r.elapsed:.1f} s")
@@ -158,7 +158,7 @@ def test():
         check(not os.path.exists(os.path.join(d, "missing")), "the directory was created")
 
     # Unknown escapes are kept literally; %% is a percent; a trailing % stays.
-    r = run([prog("out_reports"), "2"], input_=b"go\nexit\n",
+    r = run([prog("out_reports"), "2"], input=b"go\nexit\n",
             output=os.path.join(d, "r.%x.%p.%%p.%n.%"), timeout=20)
     with soft("unknown % escapes"):
         check(r.rc == 0, f"exit status {r.rc}")
@@ -180,7 +180,7 @@ def test():
     rel = deep_dir(d, 4060)
     final = os.path.join(d, rel, "r." + "x" * max(1, 4090 - len(d) - len(rel) - 3))
     check(len(final) <= 4095, f"final {len(final)}")
-    r = run([prog("out_reports"), "0"], input_=b"go\nexit\n", output=final, timeout=20)
+    r = run([prog("out_reports"), "0"], input=b"go\nexit\n", output=final, timeout=20)
     with soft("final name fits, temporary name past PATH_MAX"):
         check(r.rc == 0, f"exit status {r.rc}")
         infile = 0
@@ -219,7 +219,7 @@ def test():
         return found
     simple(soft, "cwd deeper than PATH_MAX, relative path", "r.%p.json",
            load_files=load_deep, preexec_fn=enter)
-    soft.raise_if_any()
+    soft.done()
 
 
 main(test)

@@ -6,8 +6,8 @@ in the shim's locks, every signal handled, report consistent, the leaks
 stated by the program exact (none from the handed-off blocks)."""
 import re
 
-from stresslib import (check, check_consistent, check_seqs, check_truth, count, main,
-                       no_tmp_left, plain, prog, run, same_output)
+from lptest.stress import (check, check_consistent, check_seqs, check_truth, count, main,
+                           no_tmp_left, plain, prog, run, same_output)
 
 USR1, USR2 = 10, 20000
 

@@ -2,8 +2,8 @@
 (half detached, some ending with pthread_exit, TSD destructors that free),
 report signals between waves: no crash, no hang, same output, one leak per
 thread reported exactly."""
-from stresslib import (check, check_consistent, check_seqs, check_truth, count, main,
-                       no_tmp_left, plain, prog, run, same_output)
+from lptest.stress import (check, check_consistent, check_seqs, check_truth, count, main,
+                           no_tmp_left, plain, prog, run, same_output)
 
 WAVES, PER = 150, 16
 

@@ -9,7 +9,7 @@ import os
 from lptest import check, main, run
 
 PY = "/usr/bin/python3"
-SCRIPT = os.path.join(os.environ["LP_SRC"], "tests", "programs", "gc_defer.py")
+SCRIPT = os.path.join(os.environ["LP_SRC"], "tests", "python", "gc_defer.py")
 
 
 def test():

@@ -16,10 +16,7 @@ import collections
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.environ.get("LP_SRC", os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))), "tests", "python"))
-
-import pylib  # noqa: E402
+from lptest import python as pylib  # noqa: E402
 from lptest import Soft, check, check_eq, main  # noqa: E402
 
 SCRIPT = os.path.join(pylib.HERE, "devmode.py")

@@ -17,10 +17,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.environ.get("LP_SRC", os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))), "tests", "python"))
-
-import pylib  # noqa: E402
+from lptest import python as pylib  # noqa: E402
 from lptest import Failure, Soft, check, check_eq, clean_env, load_reports, main  # noqa: E402
 
 BURST, BURST_GAP = 50, 0.020
@@ -202,7 +199,7 @@ def test():
         try:
             stress(py, label, soft)
         except Failure as ex:
-            soft.errors.append(f"{label}: {ex}")
+            soft.failures.append(f"{label}: {ex}")
     soft.done()
 
 

@@ -31,10 +31,7 @@ against what the program itself knows (tests/python/cases.py).
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.environ.get("LP_SRC", os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))), "tests", "python"))
-
-import pylib  # noqa: E402
+from lptest import python as pylib  # noqa: E402
 from lptest import Soft, check, check_eq, main  # noqa: E402
 
 TIMEOUT = 120
@@ -221,15 +218,15 @@ def test():
     check(len(sys.argv) == 2, f"usage: {sys.argv[0]} KEY ({'|'.join(pylib.KEYS)})")
     soft = Soft()
     for label, py in pylib.interpreters(sys.argv[1]):
-        first_error = len(soft.errors)
+        first_error = len(soft.failures)
         print(f"Python {label} ({py}):")
         for name, fn in (("tracebacks", tracebacks), ("descriptions", descriptions),
                          ("generations", generations), ("signals", signals),
                          ("retention", retention)):
-            n = len(soft.errors)
+            n = len(soft.failures)
             soft(fn, py, soft)
-            print(f"  {name}: {'ok' if len(soft.errors) == n else 'FAILED'}")
-        soft.errors[first_error:] = [f"Python {label}: {e}" for e in soft.errors[first_error:]]
+            print(f"  {name}: {'ok' if len(soft.failures) == n else 'FAILED'}")
+        soft.failures[first_error:] = [f"Python {label}: {e}" for e in soft.failures[first_error:]]
     soft.done()
 
 

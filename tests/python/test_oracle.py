@@ -28,12 +28,9 @@ end and must equal CPython's verdict right after, by address."""
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.environ.get("LP_SRC", os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))), "tests", "python"))
-
-import pylib  # noqa: E402
+from lptest import python as pylib  # noqa: E402
 from lptest import Failure, Soft, check, check_eq, main  # noqa: E402
-from pylib import run  # noqa: E402
+from lptest.python import run  # noqa: E402
 
 CASE_LIST = ["none", "oldgen", "list", "dict", "tuple", "class", "instance", "newinstance", "method",
              "function", "frame", "exception", "generator", "closure", "del", "resurrect",
@@ -77,7 +74,7 @@ def one_case(py, case, flags, soft, results):
     pylib.check_noted(ot, oracle, f"{tag}: oracle run", shim=False)
     want = pylib.oracle_counter(oracle)
 
-    errors = len(soft.errors)
+    errors = len(soft.failures)
     r = run(argv("exit"), env=env, timeout=TIMEOUT)
     check_run(r, f"{tag}: exit run")
     rep = r.report("exit")
@@ -94,10 +91,10 @@ def one_case(py, case, flags, soft, results):
     soft(check_eq, rep["detector"].get("unreachable"), sum(got.values()),
          f"{tag}: exit report: detector.unreachable vs objects listed")
 
-    exit_res = "match" if len(soft.errors) == errors else "MISMATCH"
+    exit_res = "match" if len(soft.failures) == errors else "MISMATCH"
 
     # --- signal: the report on SIGUSR1 while main() waits
-    errors = len(soft.errors)
+    errors = len(soft.failures)
     os_ = run(argv("oracle-signal"), env=env, shim=False, timeout=TIMEOUT)
     check_run(os_, f"{tag}: oracle-signal run")
     want_sig = pylib.oracle_counter(pylib.debug_objects(os_.stderr))
@@ -134,7 +131,7 @@ def one_case(py, case, flags, soft, results):
     soft(pylib.check_groups, st, sig, f"{tag}: signal report")
     soft(check, sig_txt.get("enabled_after") == 0,
          f"{tag}: the collector is enabled after the signal report; the script had disabled it")
-    sig_res = "match" if len(soft.errors) == errors else "MISMATCH"
+    sig_res = "match" if len(soft.failures) == errors else "MISMATCH"
     results[tag] = (exit_res, sig_res, f"{sum(want.values())}/{sum(want_sig.values())} objects")
 
 
@@ -143,7 +140,7 @@ def in_gc_case(py, case, soft, results):
     sleeps): the report is written when the collection stops, and must be
     what CPython's collector finds right after, in the same process."""
     tag = case + "(in-gc)"
-    errors = len(soft.errors)
+    errors = len(soft.failures)
     s = run([py] + pylib.PYFLAGS + [pylib.CASES, "signal-in-gc", case], env=pylib.env(),
             timeout=TIMEOUT)
     check_run(s, f"{tag}: run")
@@ -167,7 +164,7 @@ def in_gc_case(py, case, soft, results):
            "groups": []}
     check(old["objects"], f"{tag}: the case made no garbage in generations 1-2")
     soft(pylib.check_noted, old, sig_objs, f"{tag}: signal report", True)
-    results[tag] = ("n/a", "match" if len(soft.errors) == errors else "MISMATCH",
+    results[tag] = ("n/a", "match" if len(soft.failures) == errors else "MISMATCH",
                     f"{len(in_proc)} objects after collect(0)")
 
 
@@ -179,26 +176,26 @@ def test():
     check(len(sys.argv) == 2, f"usage: {sys.argv[0]} KEY ({'|'.join(pylib.KEYS)})")
     soft = Soft()
     for label, py in pylib.interpreters(sys.argv[1]):
-        first_error = len(soft.errors)
+        first_error = len(soft.failures)
         results = {}
         for flags, cases in ((pylib.PYFLAGS, CASE_LIST), ([], SITE_CASES)):
             for case in cases:
                 try:
                     one_case(py, case, flags, soft, results)
                 except Failure as ex:
-                    soft.errors.append(str(ex))
+                    soft.failures.append(str(ex))
                     results.setdefault(case_tag(case, flags), ("ERROR", "ERROR", ""))
         for case in IN_GC_CASES:
             try:
                 in_gc_case(py, case, soft, results)
             except Failure as ex:
-                soft.errors.append(str(ex))
+                soft.failures.append(str(ex))
                 results.setdefault(case + "(in-gc)", ("n/a", "ERROR", ""))
         print(f"Python {label} ({py}):")
         print(f"  {'case':18} {'exit':9} {'signal':9} CPython's garbage (exit/signal)")
         for tag, (e, s, note) in results.items():
             print(f"  {tag:18} {e:9} {s:9} {note}")
-        soft.errors[first_error:] = [f"Python {label}: {e}" for e in soft.errors[first_error:]]
+        soft.failures[first_error:] = [f"Python {label}: {e}" for e in soft.failures[first_error:]]
     soft.done()
 
 

@@ -1,4 +1,4 @@
-"""pylib - shared by tests/integration/test_python_*.py: which interpreters
+"""python - for the live-CPython tests (tests/python/): which interpreters
 to run, how to run the scripts of tests/python/ with and without the shim,
 and how to read CPython's own verdict (gc.DEBUG_COLLECTABLE lines)."""
 import collections
@@ -10,10 +10,11 @@ import shutil
 import subprocess
 import tempfile
 
-import lptest
-from lptest import Failure, check, skip
+from lptest import running
+from lptest.checks import Failure, check, check_eq, skip
+from lptest.env import SRC
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(SRC, "tests", "python")
 CASES = os.path.join(HERE, "cases.py")
 STRESS = os.path.join(HERE, "stress.py")
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -83,7 +84,7 @@ def clean_child_env():
 
 
 def env(extra=None):
-    """The env= argument of lptest.run/Session for a child interpreter."""
+    """The env= argument of run/Session for a child interpreter."""
     e = dict(PYENV)
     e.update(extra or {})
     return e
@@ -179,11 +180,11 @@ def read_figures(path):
 
 
 def run(argv, **kw):
-    """lptest.run in a directory of ours, so the script's other truth files
+    """run() in a directory of ours, so the script's other truth files
     (atexit.txt, signal.txt, types.json) can be read: they are in .files."""
     tmp = tempfile.mkdtemp(prefix="lptest.py.")
     try:
-        r = lptest.run(argv, tmp=tmp, **kw)
+        r = running.run(argv, tmp=tmp, **kw)
         r.files = {}
         for name in ("atexit.txt", "signal.txt", "types.json"):
             p = os.path.join(tmp, name)
@@ -211,16 +212,16 @@ def check_noted(truth, objs, what, shim):
         check(o is not None, f"{what}: {who} is garbage the script made, not in "
                              f"{'the report' if shim else 'CPython verdict'}")
         tname = o["type"] if shim else o[0].rsplit(".", 1)[-1]
-        lptest.check_eq(tname, n["type"], f"{what}: type of {who}")
+        check_eq(tname, n["type"], f"{what}: type of {who}")
         if not shim:
             continue
         d = n.get("description")
         if d and not d.startswith("stack:"):
-            lptest.check_eq(o.get("description"), d, f"{what}: description of {who}")
+            check_eq(o.get("description"), d, f"{what}: description of {who}")
         if n.get("refcount") is not None:
-            lptest.check_eq(o.get("refcount"), n["refcount"], f"{what}: refcount of {who}")
+            check_eq(o.get("refcount"), n["refcount"], f"{what}: refcount of {who}")
         if n.get("generation") is not None:
-            lptest.check_eq(o.get("generation"), n["generation"], f"{what}: generation of {who}")
+            check_eq(o.get("generation"), n["generation"], f"{what}: generation of {who}")
 
 
 def on_cycle(members, edges):
@@ -271,7 +272,7 @@ def check_groups(truth, report, what):
         cyc = on_cycle(members, want_edges)
         for o in g["objects"]:
             a = int(o["address"], 16)
-            lptest.check_eq(o["in_cycle"], a in cyc,
+            check_eq(o["in_cycle"], a in cyc,
                             f"{what}: case {st['case']}: in_cycle of {o['type']} {o['address']}")
         check(g.get("bytes") == sum(o.get("size", 0) for o in g["objects"]),
               f"{what}: case {st['case']}: group bytes {g.get('bytes')} != sum of sizes")

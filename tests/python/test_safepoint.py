@@ -55,11 +55,8 @@ import signal
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.environ.get("LP_SRC", os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))), "tests", "python"))
-
 import lptest  # noqa: E402
-import pylib  # noqa: E402
+from lptest import python as pylib  # noqa: E402
 from lptest import Failure, Soft, check, check_eq, main  # noqa: E402
 
 SCRIPT = os.path.join(pylib.HERE, "safepoint.py")
@@ -347,15 +344,15 @@ def test():
     soft = Soft()
     for label, py in pylib.interpreters(sys.argv[1]):
         minor = int(label.split()[-1].split(".")[1])
-        first_error = len(soft.errors)
+        first_error = len(soft.failures)
         print(f"Python {label} ({py}):")
         for name, fn in SCENARIOS:
-            n = len(soft.errors)
+            n = len(soft.failures)
             start = time.monotonic()
             soft(fn, py, minor, soft)
-            print(f"  {name}: {'ok' if len(soft.errors) == n else 'FAILED'} "
+            print(f"  {name}: {'ok' if len(soft.failures) == n else 'FAILED'} "
                   f"({time.monotonic() - start:.1f} s)")
-        soft.errors[first_error:] = [f"Python {label}: {e}" for e in soft.errors[first_error:]]
+        soft.failures[first_error:] = [f"Python {label}: {e}" for e in soft.failures[first_error:]]
     soft.done()
 
 
