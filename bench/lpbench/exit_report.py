@@ -1,7 +1,14 @@
 # SPDX-License-Identifier: MIT
 """What leakprobe's exit report, written to LEAKPROBE_OUTPUT, says about
 the run that wrote it: when it began (its uptime) and what gathering it
-cost (the text report's last line)."""
+cost (its last line).
+
+The text report, because the rows that ask (W1, W1p) time a text exit
+report, the format a user gets by default.  A JSON report of the same heap
+is a different job: it lists every site and names all their frames
+(LEAKPROBE_TOP does not cut it), megabytes where the text is kilobytes.
+A row that times a JSON report would take the same phases from its
+cost_ms (docs/report-format.md)."""
 
 import re
 from pathlib import Path

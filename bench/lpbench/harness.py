@@ -5,6 +5,10 @@ Wall time is measured around the child; CPU time (user + sys) and max RSS
 come from os.wait4(), so they include the child's waited-for descendants
 (heaptrack's interpreter and compressor).  A run that outlives the timeout
 has its whole process group killed.
+
+Linux starts a child's ru_maxrss at the runner's own RSS when it forks (the
+high-water mark survives exec), so the runner must stay small: a row never
+loads a large report whole.
 """
 
 import os

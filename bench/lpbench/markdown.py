@@ -251,7 +251,6 @@ def render_w1p(res, python):
     return lines + [f"- {n}" for n in notes]
 
 
-
 def render_w2(res, python):
     gc_ms = res.get("gc_collect_ms_median")
     det_ms = res.get("detector_ms_median")
