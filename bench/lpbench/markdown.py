@@ -413,7 +413,7 @@ def header(meta, results):
         f"- shim: `{lib['path']}` (built {lib['mtime']}, sha256 "
         f"{lib['sha256']}, git {lib['git_head']}"
         f"{', src modified' if lib['git_dirty_src'] else ''}); "
-        f"src/fast_unwind.c {'present' if lib['fast_unwind_c'] else 'absent'};"
+        f"src/unwind/fast_unwind.c {'present' if lib['fast_unwind_c'] else 'absent'};"
         f" {lib['unwind_option']}",
         f"- tools: " + (", ".join(f"{k} {v}" for k, v in
                                   meta["tools"].items()) or "none"),

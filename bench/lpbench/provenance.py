@@ -78,7 +78,7 @@ def describe(h, params, quick):
         "mtime": datetime.datetime.fromtimestamp(st.st_mtime).isoformat(
             timespec="seconds"),
         "sha256": lib_id(lib),
-        "fast_unwind_c": (ROOT / "src/fast_unwind.c").exists(),
+        "fast_unwind_c": (ROOT / "src/unwind/fast_unwind.c").exists(),
         "unwind_option": unwind_option(h),
         # Read-only git queries (no index refresh).
         "git_head": sh(["git", "-C", str(ROOT), "--no-optional-locks",
@@ -88,7 +88,7 @@ def describe(h, params, quick):
                              "meson.build"]).splitlines(),
     }
     newer = [str(p.relative_to(ROOT)) for p in
-             list((ROOT / "src").glob("*.[ch]")) + [ROOT / "meson.build"]
+             list((ROOT / "src").glob("**/*.[ch]")) + [ROOT / "meson.build"]
              if p.exists() and p.stat().st_mtime > st.st_mtime]
     meta["lib"]["sources_newer_than_lib"] = newer
     if newer:
