@@ -7,228 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/addrmap.h"
-#include "core/clock.h"
 #include "core/options.h"
-#include "core/spinlock.h"
 #include "detect/pyabi.h"
-#include "objects/safepoint.h"
-#include "record/heap_table.h"
-#include "record/record.h"
-#include "record/stackdepot.h"
-#include "unwind/unwind.h"
-static lp_spinlock lock;
-static struct lp_vec records = LP_VEC_INIT(struct lp_obj); /* [0] unused */
-static struct lp_addrmap index_of;                         /* addr -> record */
-static uint32_t free_head;                                 /* free records */
-static uint32_t gen_head[LP_NGEN], gen_tail[LP_NGEN];
-static uint64_t gen_len[LP_NGEN];
-static int64_t counts[LP_NGEN];
-static uint64_t long_lived_total, long_lived_pending;
-static uint64_t live_records, incref_calls, decref_calls;
-static bool in_use;
+#include "objects/generations.h"
 
-void
-lp_objects_lock(void)
-{
-	lp_spin_lock(&lock);
-}
-
-void
-lp_objects_unlock(void)
-{
-	lp_spin_unlock(&lock);
-}
-
-void
-lp_objects_init(void)
-{
-}
-
-bool
-lp_objects_in_use(void)
-{
-	return __atomic_load_n(&in_use, __ATOMIC_RELAXED);
-}
-
-static inline struct lp_obj *
-rec(uint32_t i)
-{
-	return &LP_VEC_AT(&records, struct lp_obj, i);
-}
-
-/* --- generation lists --------------------------------------------------- */
-
-static void
-gen_unlink_locked(uint32_t i)
-{
-	struct lp_obj *o = rec(i);
-	int g = o->gen;
-	if (g < 0)
-		return;
-	if (o->prev)
-		rec(o->prev)->next = o->next;
-	else
-		gen_head[g] = o->next;
-	if (o->next)
-		rec(o->next)->prev = o->prev;
-	else
-		gen_tail[g] = o->prev;
-	o->prev = o->next = 0;
-	o->gen = LP_GEN_UNTRACKED;
-	gen_len[g]--;
-}
-
-static void
-gen_append_locked(uint32_t i, int g)
-{
-	struct lp_obj *o = rec(i);
-	o->gen = (int8_t)g;
-	o->next = 0;
-	o->prev = gen_tail[g];
-	if (gen_tail[g])
-		rec(gen_tail[g])->next = i;
-	else
-		gen_head[g] = i;
-	gen_tail[g] = i;
-	gen_len[g]++;
-}
-
-/* --- records ------------------------------------------------------------ */
-
-static uint32_t
-capture_stack(void)
-{
-	void *ips[LP_MAX_DEPTH + LP_UNWIND_SLACK];
-	unsigned first = 0;
-	unsigned depth = lp_opt.depth ? lp_unwind_capture(ips, (unsigned)lp_opt.depth, &first) : 0;
-	return lp_depot_put(ips + first, depth);
-}
-
-/* The record for obj, created if needed (stack from the native block that
- * holds the object when we did not see it created). */
-static uint32_t
-record_for_locked(uintptr_t obj, bool create)
-{
-	struct lp_addrmap_slot *s = lp_addrmap_find(&index_of, obj);
-	if (s)
-		return s->value;
-	if (!create)
-		return 0;
-	uint32_t i;
-	if (free_head) {
-		i = free_head;
-		free_head = rec(i)->next;
-	} else {
-		if (!records.len && !lp_vec_push(&records))
-			return 0;
-		if (!lp_vec_push(&records))
-			return 0;
-		i = (uint32_t)records.len - 1;
-	}
-	if (!lp_addrmap_put(&index_of, obj, i)) {
-		rec(i)->next = free_head;
-		free_head = i;
-		return 0;
-	}
-	struct lp_obj *o = rec(i);
-	memset(o, 0, sizeof(*o));
-	o->addr = obj;
-	o->gen = LP_GEN_UNTRACKED;
-	live_records++;
-	__atomic_store_n(&in_use, true, __ATOMIC_RELAXED);
-	return i;
-}
-
-static void
-fill_type_locked(struct lp_obj *o, uintptr_t type, uint64_t size)
-{
-	o->type = type;
-	o->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
-	if (lp_py_is_gc_type(type))
-		o->flags |= LP_OBJ_GC;
-}
-
-void
-lp_objects_created(uintptr_t obj, uintptr_t type, uint64_t size)
-{
-	uint32_t stack = capture_stack();
-	uint64_t now = lp_now_ns();
-
-	lp_spin_lock(&lock);
-	uint32_t i = record_for_locked(obj, true);
-	if (i) {
-		struct lp_obj *o = rec(i);
-		fill_type_locked(o, type, size);
-		o->stack = stack;
-		o->birth_ns = now;
-		if (o->flags & LP_OBJ_GC)
-			counts[0]++;
-	}
-	lp_spin_unlock(&lock);
-}
-
-void
-lp_objects_tracked(uintptr_t obj)
-{
-	struct lp_block b = { 0 };
-	bool fresh;
-
-	lp_spin_lock(&lock);
-	fresh = !lp_addrmap_find(&index_of, obj);
-	lp_spin_unlock(&lock);
-	/* Not seen created (a free list, an inline allocation): the native
-	 * block holding the object tells where it was allocated. */
-	if (fresh)
-		lp_record_lookup(obj - LP_PY_GC_HEAD_SIZE, &b);
-
-	lp_spin_lock(&lock);
-	uint32_t i = record_for_locked(obj, true);
-	if (i) {
-		struct lp_obj *o = rec(i);
-		if (!o->type) {
-			uintptr_t type = lp_py_type(obj);
-			fill_type_locked(o, type, type ? (uint64_t)lp_py_type_basicsize(type) : 0);
-			o->stack = b.stack;
-			o->birth_ns = b.ptr ? lp_now_ns() : 0;
-		}
-		o->flags |= LP_OBJ_GC;
-		if (o->gen == LP_GEN_UNTRACKED)
-			gen_append_locked(i, 0);
-	}
-	lp_spin_unlock(&lock);
-}
-
-void
-lp_objects_untracked(uintptr_t obj)
-{
-	lp_spin_lock(&lock);
-	uint32_t i = record_for_locked(obj, false);
-	if (i)
-		gen_unlink_locked(i);
-	lp_spin_unlock(&lock);
-}
-
-void
-lp_objects_deleted(uintptr_t obj, bool gc_del)
-{
-	lp_spin_lock(&lock);
-	uint32_t i = record_for_locked(obj, false);
-	if (i) {
-		gen_unlink_locked(i);
-		lp_addrmap_remove(&index_of, obj);
-		rec(i)->addr = 0;
-		rec(i)->next = free_head;
-		free_head = i;
-		live_records--;
-	}
-	/* CPython: PyObject_GC_Del lowers count0 (never below 0). */
-	if (gc_del && counts[0] > 0)
-		counts[0]--;
-	lp_spin_unlock(&lock);
-}
-
-/* --- the ledger --------------------------------------------------------- */
+static struct {
+	uint64_t incref_calls, decref_calls;
+} ledger_totals;
 
 #define MAX_MODULES 256
 static struct {
@@ -280,14 +65,14 @@ lp_objects_module_name(uint16_t id)
 void
 lp_objects_ledger(uintptr_t obj, uintptr_t caller, bool incref)
 {
-	lp_spin_lock(&lock);
+	lp_spin_lock(&lp_registry_lock);
 	if (incref)
-		incref_calls++;
+		ledger_totals.incref_calls++;
 	else
-		decref_calls++;
-	uint32_t i = record_for_locked(obj, false);
+		ledger_totals.decref_calls++;
+	uint32_t i = lp_registry_find_locked(obj);
 	if (i) {
-		struct lp_obj *o = rec(i);
+		struct lp_obj *o = lp_registry_at(i);
 		uint16_t m = module_id_locked(caller);
 		if (incref)
 			o->incs++;
@@ -298,10 +83,8 @@ lp_objects_ledger(uintptr_t obj, uintptr_t caller, bool incref)
 		else if (o->module != m)
 			o->flags |= LP_OBJ_MANY_MODULES;
 	}
-	lp_spin_unlock(&lock);
+	lp_spin_unlock(&lp_registry_lock);
 }
-
-/* --- passes ------------------------------------------------------------- */
 
 /* Gather the members of generations 0..gen that the runtime still
  * tracks, with their refcounts (the GC head and ob_refcnt share a cache
@@ -311,7 +94,7 @@ gather_locked(int gen, struct lp_pass *p)
 {
 	size_t total = 0;
 	for (int g = 0; g <= gen; g++)
-		total += gen_len[g];
+		total += lp_generations.len[g];
 	if (!lp_vec_reserve(&p->objs, total + 1) || !lp_vec_reserve(&p->refcnts, total + 1) ||
 	    !lp_vec_reserve(&p->recs, total + 1))
 		return false;
@@ -322,11 +105,12 @@ gather_locked(int gen, struct lp_pass *p)
 	if (gen == LP_NGEN - 1) {
 		/* Every generation: scan the records in order, prefetching
 		 * the objects ahead, rather than chase list links. */
-		size_t nrec = records.len;
+		size_t nrec = lp_registry_records.len;
 		for (size_t i = 1; i < nrec; i++) {
-			if (i + 16 < nrec && rec((uint32_t)i + 16)->gen >= 0)
-				__builtin_prefetch((void *)(rec((uint32_t)i + 16)->addr - LP_PY_GC_HEAD_SIZE));
-			const struct lp_obj *o = rec((uint32_t)i);
+			if (i + 16 < nrec && lp_registry_at((uint32_t)i + 16)->gen >= 0)
+				__builtin_prefetch((void *)(lp_registry_at((uint32_t)i + 16)->addr -
+							    LP_PY_GC_HEAD_SIZE));
+			const struct lp_obj *o = lp_registry_at((uint32_t)i);
 			if (o->gen < 0 || !o->addr || !lp_py_gc_tracked(o->addr))
 				continue;
 			objs[n] = o->addr;
@@ -338,8 +122,8 @@ gather_locked(int gen, struct lp_pass *p)
 		return true;
 	}
 	for (int g = 0; g <= gen; g++) {
-		for (uint32_t i = gen_head[g]; i; i = rec(i)->next) {
-			uintptr_t a = rec(i)->addr;
+		for (uint32_t i = lp_generations.head[g]; i; i = lp_registry_at(i)->next) {
+			uintptr_t a = lp_registry_at(i)->addr;
 			if (!lp_py_gc_tracked(a))
 				continue; /* untracked behind our back (inline) */
 			objs[n] = a;
@@ -363,7 +147,7 @@ describe_garbage_locked(struct lp_pass *p)
 	for (size_t k = 0; k < nu; k++) {
 		uint32_t idx = LP_VEC_AT(&p->det.unreachable, uint32_t, k);
 		LP_VEC_AT(&p->info, struct lp_obj, k) =
-			*rec(LP_VEC_AT(&p->recs, uint32_t, idx));
+			*lp_registry_at(LP_VEC_AT(&p->recs, uint32_t, idx));
 	}
 	p->info.len = nu;
 	for (size_t gi = 0; gi < p->det.groups.len; gi++) {
@@ -373,45 +157,6 @@ describe_garbage_locked(struct lp_pass *p)
 			g->bytes += LP_VEC_AT(&p->info, struct lp_obj, g->first + k).size;
 	}
 	return true;
-}
-
-static void
-promote_locked(int gen)
-{
-	int to = gen + 1 < LP_NGEN ? gen + 1 : LP_NGEN - 1;
-	uint64_t moved = 0;
-
-	/* Splice each younger list onto the end of the target, as CPython's
-	 * gc_list_merge does; only the generation byte of each record needs
-	 * touching, in one walk. */
-	for (int g = 0; g <= gen; g++) {
-		if (g == to || !gen_head[g])
-			continue;
-		for (uint32_t i = gen_head[g]; i; i = rec(i)->next)
-			rec(i)->gen = (int8_t)to;
-		if (gen_tail[to]) {
-			rec(gen_tail[to])->next = gen_head[g];
-			rec(gen_head[g])->prev = gen_tail[to];
-		} else {
-			gen_head[to] = gen_head[g];
-		}
-		gen_tail[to] = gen_tail[g];
-		moved += gen_len[g];
-		gen_len[to] += gen_len[g];
-		gen_head[g] = gen_tail[g] = 0;
-		gen_len[g] = 0;
-	}
-	/* CPython's counts after collecting generation gen. */
-	if (gen + 1 < LP_NGEN)
-		counts[gen + 1]++;
-	for (int g = 0; g <= gen; g++)
-		counts[g] = 0;
-	if (gen == LP_NGEN - 2)
-		long_lived_pending += moved;
-	if (gen == LP_NGEN - 1) {
-		long_lived_pending = 0;
-		long_lived_total = gen_len[LP_NGEN - 1];
-	}
 }
 
 long
@@ -426,9 +171,9 @@ lp_objects_pass(int gen, bool promote, struct lp_pass *p)
 	p->recs = (struct lp_vec)LP_VEC_INIT(uint32_t);
 	p->info = (struct lp_vec)LP_VEC_INIT(struct lp_obj);
 
-	lp_spin_lock(&lock);
+	lp_spin_lock(&lp_registry_lock);
 	bool ok = gather_locked(gen, p);
-	lp_spin_unlock(&lock);
+	lp_spin_unlock(&lp_registry_lock);
 	if (!ok)
 		goto fail;
 	/* No lock while tp_traverse runs: it is the runtime's code. */
@@ -437,11 +182,11 @@ lp_objects_pass(int gen, bool promote, struct lp_pass *p)
 	p->det.n = (uint32_t)p->objs.len;
 	if (!lp_detect_run(&p->det))
 		goto fail;
-	lp_spin_lock(&lock);
+	lp_spin_lock(&lp_registry_lock);
 	ok = describe_garbage_locked(p);
 	if (ok && promote)
-		promote_locked(gen);
-	lp_spin_unlock(&lock);
+		lp_generations_promote_locked(gen);
+	lp_spin_unlock(&lp_registry_lock);
 	if (!ok)
 		goto fail;
 	return (long)p->det.unreachable.len;
@@ -460,7 +205,43 @@ lp_objects_pass_free(struct lp_pass *p)
 	lp_vec_free(&p->info);
 }
 
-/* --- statistics --------------------------------------------------------- */
+void
+lp_objects_stats(struct lp_objects_stats *s)
+{
+	struct lp_vec types = LP_VEC_INIT(uintptr_t);
+
+	memset(s, 0, sizeof(*s));
+	s->in_use = lp_objects_in_use();
+	lp_spin_lock(&lp_registry_lock);
+	s->registered = lp_registry_live;
+	s->incref_calls = ledger_totals.incref_calls;
+	s->decref_calls = ledger_totals.decref_calls;
+	for (int g = 0; g < LP_NGEN; g++) {
+		struct lp_gen_stats *gs = &s->gen[g];
+		gs->count = lp_generations.count[g];
+		gs->threshold = (int64_t)lp_opt.gc_threshold.v[g];
+		gs->objects = lp_generations.len[g];
+		gs->by_type = (struct lp_vec)LP_VEC_INIT(struct lp_type_count);
+		s->tracked += lp_generations.len[g];
+		types.len = 0;
+		for (uint32_t i = lp_generations.head[g]; i; i = lp_registry_at(i)->next) {
+			uintptr_t *t = lp_vec_push(&types);
+			if (t)
+				*t = lp_registry_at(i)->type;
+		}
+		lp_type_histogram(types.data, types.len, &gs->by_type);
+	}
+	s->untracked = s->registered - s->tracked;
+	lp_spin_unlock(&lp_registry_lock);
+	lp_vec_free(&types);
+}
+
+void
+lp_objects_stats_free(struct lp_objects_stats *s)
+{
+	for (int g = 0; g < LP_NGEN; g++)
+		lp_vec_free(&s->gen[g].by_type);
+}
 
 static int
 by_count_desc(const void *a, const void *b)
@@ -524,63 +305,24 @@ lp_type_histogram(const uintptr_t *types, size_t n, struct lp_vec *out)
 		qsort(out->data, out->len, sizeof(struct lp_type_count), by_count_desc);
 }
 
-void
-lp_objects_stats(struct lp_objects_stats *s)
-{
-	struct lp_vec types = LP_VEC_INIT(uintptr_t);
-
-	memset(s, 0, sizeof(*s));
-	s->in_use = lp_objects_in_use();
-	lp_spin_lock(&lock);
-	s->registered = live_records;
-	s->incref_calls = incref_calls;
-	s->decref_calls = decref_calls;
-	for (int g = 0; g < LP_NGEN; g++) {
-		struct lp_gen_stats *gs = &s->gen[g];
-		gs->count = counts[g];
-		gs->threshold = (int64_t)lp_opt.gc_threshold.v[g];
-		gs->objects = gen_len[g];
-		gs->by_type = (struct lp_vec)LP_VEC_INIT(struct lp_type_count);
-		s->tracked += gen_len[g];
-		types.len = 0;
-		for (uint32_t i = gen_head[g]; i; i = rec(i)->next) {
-			uintptr_t *t = lp_vec_push(&types);
-			if (t)
-				*t = rec(i)->type;
-		}
-		lp_type_histogram(types.data, types.len, &gs->by_type);
-	}
-	s->untracked = s->registered - s->tracked;
-	lp_spin_unlock(&lock);
-	lp_vec_free(&types);
-}
-
-void
-lp_objects_stats_free(struct lp_objects_stats *s)
-{
-	for (int g = 0; g < LP_NGEN; g++)
-		lp_vec_free(&s->gen[g].by_type);
-}
-
-/* --- automatic collections ---------------------------------------------- */
-
 int
 lp_objects_due_generation(void)
 {
+	const struct lp_generation_state *gs = &lp_generations;
 	int gen = -1;
 
-	lp_spin_lock(&lock);
+	lp_spin_lock(&lp_registry_lock);
 	/* CPython's collect_generations: the oldest generation over its
 	 * threshold; a full pass only when the long-lived objects grew by
 	 * a quarter since the last one. */
 	for (int g = LP_NGEN - 1; g >= 0; g--) {
-		if (counts[g] <= (int64_t)lp_opt.gc_threshold.v[g] || !lp_opt.gc_threshold.v[g])
+		if (gs->count[g] <= (int64_t)lp_opt.gc_threshold.v[g] || !lp_opt.gc_threshold.v[g])
 			continue;
-		if (g == LP_NGEN - 1 && long_lived_pending < long_lived_total / 4)
+		if (g == LP_NGEN - 1 && gs->long_lived_pending < gs->long_lived_total / 4)
 			continue;
 		gen = g;
 		break;
 	}
-	lp_spin_unlock(&lock);
+	lp_spin_unlock(&lp_registry_lock);
 	return gen;
 }
