@@ -7,12 +7,12 @@
  * The lock: lp_registry_lock, one spinlock, guards every piece of state the
  * folder's files share: the records and their index (here), the generation
  * lists and counts (generations.h), the ledger's totals and module table
- * (objects.c).  Functions suffixed _locked are called with it held.  It is
+ * (ledger.h).  Functions suffixed _locked are called with it held.  It is
  * held for a few dozen instructions, never across code that may be slow or
  * re-enter: the stack capture, the native-block lookup and the detector
  * (tp_traverse is the runtime's code) run unlocked.  Read without it, by
  * design: the in-use flag (atomic, registry.c) and the ledger's module
- * names (objects.c).  lp_objects_lock() takes it around fork.
+ * names (ledger.h).  lp_objects_lock() takes it around fork.
  */
 #pragma once
 
