@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* objects.c - see objects.h.  Called with the guard held. */
+/* collection_policy.c - lp_objects_due_generation (objects.h): when
+ * LEAKPROBE_AUTO collects, and which generation.  The collection itself
+ * runs at a safe point (safepoint.c). */
 #include "objects/objects.h"
 
 #include "core/options.h"
