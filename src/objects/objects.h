@@ -11,6 +11,11 @@
  * the younger generations too and moves everything it examined to g+1.
  * Reports observe without promoting; collections (leakprobe_collect,
  * LEAKPROBE_AUTO) promote.
+ *
+ * The folder's header for the others.  Behind it, one file per concept:
+ * registry.c, generations.c, ledger.c, pass.c, stats.c, type_histogram.c,
+ * collection_policy.c; what they share in registry.h (and its lock),
+ * generations.h and ledger.h.
  */
 #pragma once
 
@@ -38,8 +43,8 @@ struct lp_obj {
 void lp_objects_init(void) LP_HIDDEN;
 bool lp_objects_in_use(void) LP_HIDDEN;
 
-/* Events from interpose_pyapi.c.  caller: return address, for the ledger
- * and the stack. */
+/* Events from interpose/object_api.c (registry.c, ledger.c).  caller:
+ * return address, for the ledger. */
 void lp_objects_created(uintptr_t obj, uintptr_t type, uint64_t size) LP_HIDDEN;
 void lp_objects_tracked(uintptr_t obj) LP_HIDDEN;
 void lp_objects_untracked(uintptr_t obj) LP_HIDDEN;
