@@ -171,7 +171,7 @@ worker_main(void *arg)
 	for (;;) {
 		/* This thread is always inside the shim: frees that reach it
 		 * (glibc's, at most) wait until here. */
-		lp_log_free_deferred();
+		lp_alloc_log_free_deferred();
 		if (!wait_for_request()) {
 			if (main_exited && last_thread_standing())
 				exit(0); /* what the last thread's exit would do */

@@ -60,8 +60,8 @@ before_fork(void)
 	lp_guard_enter();
 	lp_report_lock();
 	lp_objects_lock();
-	lp_depot_lock_all();
-	lp_log_lock_all();
+	lp_stackdepot_lock_all();
+	lp_alloc_log_lock_all();
 	lp_heap_lock_all();
 }
 
@@ -69,8 +69,8 @@ static void
 after_fork_parent(void)
 {
 	lp_heap_unlock_all();
-	lp_log_unlock_all();
-	lp_depot_unlock_all();
+	lp_alloc_log_unlock_all();
+	lp_stackdepot_unlock_all();
 	lp_objects_unlock();
 	lp_report_unlock();
 	lp_guard_leave();
@@ -87,8 +87,8 @@ after_fork_child(void)
 {
 	lp_heap_unlock_all();
 	lp_heap_after_fork_child();
-	lp_log_after_fork_child();
-	lp_depot_unlock_all();
+	lp_alloc_log_after_fork_child();
+	lp_stackdepot_unlock_all();
 	lp_objects_unlock();
 	lp_report_after_fork_child();
 	lp_safepoint_after_fork_child();
@@ -215,12 +215,12 @@ init(void)
 		untrace_children();
 	if (!this_process_reports())
 		goto out; /* inert: the interposers pass everything through */
-	if (!lp_depot_init()) {
+	if (!lp_stackdepot_init()) {
 		lp_warn("cannot reserve memory for the stack depot: not tracking");
 		goto out;
 	}
 	lp_heap_init(lp_opt.large);
-	if (lp_opt.headers && lp_log_init())
+	if (lp_opt.headers && lp_alloc_log_init())
 		lp_header_limit = lp_opt.large < UINT32_MAX ? (size_t)lp_opt.large : UINT32_MAX;
 	lp_unwind_init();
 	lp_symbolize_init();

@@ -2,10 +2,9 @@
 /* collection_policy.c - lp_objects_due_generation (objects.h): when
  * LEAKPROBE_AUTO collects, and which generation.  The collection itself
  * runs at a safe point (safepoint.c). */
-#include "objects/objects.h"
-
 #include "core/options.h"
 #include "objects/generations.h"
+#include "objects/objects.h"
 
 int
 lp_objects_due_generation(void)

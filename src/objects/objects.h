@@ -40,7 +40,6 @@ struct lp_obj {
 #define LP_OBJ_GC 1            /* type has Py_TPFLAGS_HAVE_GC */
 #define LP_OBJ_MANY_MODULES 2  /* ledger calls came from several modules */
 
-void lp_objects_init(void) LP_HIDDEN;
 bool lp_objects_in_use(void) LP_HIDDEN;
 
 /* Events from interpose/object_api.c (registry.c, ledger.c).  caller:

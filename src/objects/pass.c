@@ -3,12 +3,11 @@
  * gather them under the lock, run the detector without it, then copy the
  * garbage's records and, for a collection, promote.  Called with the guard
  * held. */
-#include "objects/objects.h"
-
 #include <string.h>
 
 #include "detect/pyabi.h"
 #include "objects/generations.h"
+#include "objects/objects.h"
 
 /* Gather the members of generations 0..gen that the runtime still
  * tracks, with their refcounts (the GC head and ob_refcnt share a cache

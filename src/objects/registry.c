@@ -31,11 +31,6 @@ lp_objects_unlock(void)
 	lp_spin_unlock(&lp_registry_lock);
 }
 
-void
-lp_objects_init(void)
-{
-}
-
 bool
 lp_objects_in_use(void)
 {
@@ -48,7 +43,7 @@ capture_stack(void)
 	void *ips[LP_MAX_DEPTH + LP_UNWIND_SLACK];
 	unsigned first = 0;
 	unsigned depth = lp_opt.depth ? lp_unwind_capture(ips, (unsigned)lp_opt.depth, &first) : 0;
-	return lp_depot_put(ips + first, depth);
+	return lp_stackdepot_put(ips + first, depth);
 }
 
 /* The record for obj, created if needed (stack from the native block that

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* stats.c - lp_objects_stats (objects.h): the registry, its generations and
  * the ledger's totals, read at once under the lock for a report. */
-#include "objects/objects.h"
-
 #include <string.h>
 
 #include "core/options.h"
 #include "objects/generations.h"
 #include "objects/ledger.h"
+#include "objects/objects.h"
 
 void
 lp_objects_stats(struct lp_objects_stats *s)

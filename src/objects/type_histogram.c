@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* type_histogram.c - lp_type_histogram (objects.h): objects per type, for
  * the generation statistics here and the live interpreter's (python/). */
-#include "objects/objects.h"
-
 #include <stdlib.h>
 #include <string.h>
+
+#include "objects/objects.h"
 
 static int
 by_count_desc(const void *a, const void *b)

@@ -15,12 +15,12 @@
 #include "record/block_header.h"
 #define LOG_MAX 65535 /* ids fit the header's 16 bits; 0 is "no log" */
 #define PAGE 4096u
-#define FIRST_CAP (PAGE / sizeof(struct lp_log_entry))
+#define FIRST_CAP (PAGE / sizeof(struct lp_alloc_log_entry))
 
 struct lp_log {
 	lp_spinlock lock;
 	uint16_t id;
-	struct lp_log_entry *e; /* mmap; moves only under the lock */
+	struct lp_alloc_log_entry *e; /* mmap; moves only under the lock */
 	uint32_t len, cap;      /* len: written by the owner, under the lock
 				   when entries move */
 	uint32_t own_dead;    /* entries the owner cleared: its alone */
@@ -44,7 +44,7 @@ uint64_t lp_header_secret;
 bool lp_real_is_glibc;
 
 static __thread struct lp_log *my_log __attribute__((tls_model("initial-exec")));
-__thread void *lp_log_deferred __attribute__((tls_model("initial-exec")));
+__thread void *lp_alloc_log_deferred __attribute__((tls_model("initial-exec")));
 
 void
 lp_header_init(void)
@@ -139,7 +139,7 @@ create_locked(void)
 	if (nlogs >= LOG_MAX)
 		return NULL;
 	struct lp_log *l = logs(nlogs + 1);
-	void *e = region_take(FIRST_CAP * sizeof(struct lp_log_entry));
+	void *e = region_take(FIRST_CAP * sizeof(struct lp_alloc_log_entry));
 	if (!e)
 		return NULL;
 	l->e = e;
@@ -178,7 +178,7 @@ on_thread_exit(void *arg)
 {
 	(void)arg;
 	exit_hook_set = false;
-	lp_log_free_deferred();
+	lp_alloc_log_free_deferred();
 	struct lp_log *l = my_log;
 	if (!l)
 		return;
@@ -195,7 +195,7 @@ on_thread_exit(void *arg)
 }
 
 bool
-lp_log_init(void)
+lp_alloc_log_init(void)
 {
 	lp_header_init();
 	void *p = mmap(NULL, SPACE_BYTES, PROT_NONE,
@@ -213,7 +213,7 @@ lp_log_init(void)
 static void
 compact_locked(struct lp_log *l)
 {
-	struct lp_log_entry *e = l->e;
+	struct lp_alloc_log_entry *e = l->e;
 	uint32_t j = 0;
 	for (uint32_t i = 0; i < l->len; i++) {
 		uintptr_t ptr = e[i].ptr;
@@ -234,13 +234,13 @@ compact_locked(struct lp_log *l)
 static bool
 grow_locked(struct lp_log *l, uint32_t cap)
 {
-	size_t old = (size_t)l->cap * sizeof(struct lp_log_entry);
-	size_t bytes = ((size_t)cap * sizeof(struct lp_log_entry) + PAGE - 1) & ~(size_t)(PAGE - 1);
+	size_t old = (size_t)l->cap * sizeof(struct lp_alloc_log_entry);
+	size_t bytes = ((size_t)cap * sizeof(struct lp_alloc_log_entry) + PAGE - 1) & ~(size_t)(PAGE - 1);
 	void *e = region_move(l->e, old, bytes);
 	if (!e)
 		return false;
 	l->e = e;
-	l->cap = (uint32_t)(bytes / sizeof(struct lp_log_entry));
+	l->cap = (uint32_t)(bytes / sizeof(struct lp_alloc_log_entry));
 	return true;
 }
 
@@ -248,8 +248,8 @@ grow_locked(struct lp_log *l, uint32_t cap)
 static void
 shrink_locked(struct lp_log *l, uint32_t cap)
 {
-	size_t keep = (size_t)cap * sizeof(struct lp_log_entry);
-	size_t old = (size_t)l->cap * sizeof(struct lp_log_entry);
+	size_t keep = (size_t)cap * sizeof(struct lp_alloc_log_entry);
+	size_t old = (size_t)l->cap * sizeof(struct lp_alloc_log_entry);
 	if (keep % PAGE || keep >= old)
 		return;
 	region_release((char *)l->e + keep, old - keep);
@@ -278,7 +278,7 @@ make_room(struct lp_log *l)
 }
 
 bool
-lp_log_add(void *p, uint32_t size, uint32_t stack)
+lp_alloc_log_add(void *p, uint32_t size, uint32_t stack)
 {
 	struct lp_log *l = my_log;
 	if (lp_unlikely(!l) && !(l = acquire()))
@@ -289,7 +289,7 @@ lp_log_add(void *p, uint32_t size, uint32_t stack)
 			return false;
 		i = l->len;
 	}
-	l->e[i] = (struct lp_log_entry){ (uintptr_t)p, size, stack };
+	l->e[i] = (struct lp_alloc_log_entry){ (uintptr_t)p, size, stack };
 	__atomic_store_n(&l->len, i + 1, __ATOMIC_RELEASE);
 	lp_header_write(p, l->id, i);
 	lp_heap_account(size);
@@ -304,7 +304,7 @@ log_of(const struct lp_header *h)
 }
 
 /* The entry at the header's index, if it is p's. */
-static inline struct lp_log_entry *
+static inline struct lp_alloc_log_entry *
 entry_of(struct lp_log *l, const struct lp_header *h, const void *p)
 {
 	uint32_t i = h->index;
@@ -314,11 +314,11 @@ entry_of(struct lp_log *l, const struct lp_header *h, const void *p)
 }
 
 bool
-lp_log_forget(void *p, struct lp_log_entry *out)
+lp_alloc_log_forget(void *p, struct lp_alloc_log_entry *out)
 {
 	const struct lp_header *h = lp_header_of(p);
 	struct lp_log *l = log_of(h);
-	struct lp_log_entry *e;
+	struct lp_alloc_log_entry *e;
 
 	if (!l)
 		return false;
@@ -347,14 +347,14 @@ lp_log_forget(void *p, struct lp_log_entry *out)
 }
 
 bool
-lp_log_lookup(const void *p, struct lp_log_entry *out)
+lp_alloc_log_lookup(const void *p, struct lp_alloc_log_entry *out)
 {
 	const struct lp_header *h = lp_header_of(p);
 	struct lp_log *l = log_of(h);
 	if (!l)
 		return false;
 	lp_spin_lock(&l->lock);
-	const struct lp_log_entry *e = entry_of(l, h, p);
+	const struct lp_alloc_log_entry *e = entry_of(l, h, p);
 	if (e)
 		*out = *e;
 	lp_spin_unlock(&l->lock);
@@ -364,25 +364,25 @@ lp_log_lookup(const void *p, struct lp_log_entry *out)
 /* --- deferred frees ------------------------------------------------------ */
 
 void
-lp_log_defer(void *p)
+lp_alloc_log_defer(void *p)
 {
 	/* Signal-safe push: a handler on this thread may push meanwhile. */
-	void *head = __atomic_load_n(&lp_log_deferred, __ATOMIC_RELAXED);
+	void *head = __atomic_load_n(&lp_alloc_log_deferred, __ATOMIC_RELAXED);
 	do
 		*(void **)p = head;
-	while (!__atomic_compare_exchange_n(&lp_log_deferred, &head, p, true,
+	while (!__atomic_compare_exchange_n(&lp_alloc_log_deferred, &head, p, true,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 }
 
 void
-lp_log_free_deferred(void)
+lp_alloc_log_free_deferred(void)
 {
-	void *p = __atomic_exchange_n(&lp_log_deferred, NULL, __ATOMIC_RELAXED);
+	void *p = __atomic_exchange_n(&lp_alloc_log_deferred, NULL, __ATOMIC_RELAXED);
 	while (p) {
 		void *next = *(void **)p;
-		struct lp_log_entry e;
+		struct lp_alloc_log_entry e;
 		lp_guard_enter();
-		lp_log_forget(p, &e);
+		lp_alloc_log_forget(p, &e);
 		lp_guard_leave();
 		lp_header_clear(p);
 		lp_real.free(lp_header_base(p));
@@ -393,7 +393,7 @@ lp_log_free_deferred(void)
 /* --- reports and fork ---------------------------------------------------- */
 
 void
-lp_log_visit(void (*fn)(const struct lp_log_entry *e, void *arg), void *arg,
+lp_alloc_log_visit(void (*fn)(const struct lp_alloc_log_entry *e, void *arg), void *arg,
 	     struct lp_heap_totals *totals)
 {
 	uint32_t n = __atomic_load_n(&nlogs, __ATOMIC_ACQUIRE);
@@ -403,7 +403,7 @@ lp_log_visit(void (*fn)(const struct lp_log_entry *e, void *arg), void *arg,
 		uint32_t len = __atomic_load_n(&l->len, __ATOMIC_ACQUIRE);
 		uint64_t cleared = 0;
 		for (uint32_t i = 0; i < len; i++) {
-			struct lp_log_entry c = l->e[i];
+			struct lp_alloc_log_entry c = l->e[i];
 			c.ptr = __atomic_load_n(&l->e[i].ptr, __ATOMIC_RELAXED);
 			if (!c.ptr) {
 				cleared++;
@@ -416,13 +416,13 @@ lp_log_visit(void (*fn)(const struct lp_log_entry *e, void *arg), void *arg,
 		}
 		totals->allocs += l->removed + len;
 		totals->frees += l->removed + cleared;
-		totals->table_bytes += (uint64_t)l->cap * sizeof(struct lp_log_entry) + PAGE;
+		totals->table_bytes += (uint64_t)l->cap * sizeof(struct lp_alloc_log_entry) + PAGE;
 		lp_spin_unlock(&l->lock);
 	}
 }
 
 void
-lp_log_lock_all(void)
+lp_alloc_log_lock_all(void)
 {
 	lp_spin_lock(&pool_lock);
 	uint32_t n = __atomic_load_n(&nlogs, __ATOMIC_ACQUIRE);
@@ -431,7 +431,7 @@ lp_log_lock_all(void)
 }
 
 void
-lp_log_unlock_all(void)
+lp_alloc_log_unlock_all(void)
 {
 	uint32_t n = __atomic_load_n(&nlogs, __ATOMIC_ACQUIRE);
 	for (uint32_t id = n; id >= 1; id--)
@@ -440,9 +440,9 @@ lp_log_unlock_all(void)
 }
 
 void
-lp_log_after_fork_child(void)
+lp_alloc_log_after_fork_child(void)
 {
-	lp_log_unlock_all();
+	lp_alloc_log_unlock_all();
 	/* Only the forking thread lives on: every other log is pooled. */
 	pool = NULL;
 	for (uint32_t id = nlogs; id >= 1; id--) {

@@ -24,45 +24,45 @@
 #include "core/base.h"
 #include "record/heap_table.h"
 
-struct lp_log_entry {
+struct lp_alloc_log_entry {
 	uintptr_t ptr; /* the block as the program sees it; 0: freed */
 	uint32_t size;
 	uint32_t stack;
 };
 
 /* Start-up: the thread-exit hook. */
-bool lp_log_init(void) LP_HIDDEN;
+bool lp_alloc_log_init(void) LP_HIDDEN;
 
 /* Record p (its header not yet written) in this thread's log and write
  * its header.  false: no log could be had (out of memory); the caller
  * records the block elsewhere. */
-bool lp_log_add(void *p, uint32_t size, uint32_t stack) LP_HIDDEN;
+bool lp_alloc_log_add(void *p, uint32_t size, uint32_t stack) LP_HIDDEN;
 
 /* Forget p, whose header is valid; *out gets its entry.  false: the
  * header named no live entry (it was left by a process we forked from
  * half-way through an allocation). */
-bool lp_log_forget(void *p, struct lp_log_entry *out) LP_HIDDEN;
+bool lp_alloc_log_forget(void *p, struct lp_alloc_log_entry *out) LP_HIDDEN;
 
 /* The entry of a live headered block, without changing anything. */
-bool lp_log_lookup(const void *p, struct lp_log_entry *out) LP_HIDDEN;
+bool lp_alloc_log_lookup(const void *p, struct lp_alloc_log_entry *out) LP_HIDDEN;
 
 /* Call fn for every live entry, one log locked at a time: fn must not
  * allocate.  Adds the logs' counters and memory to *totals. */
-void lp_log_visit(void (*fn)(const struct lp_log_entry *e, void *arg), void *arg,
+void lp_alloc_log_visit(void (*fn)(const struct lp_alloc_log_entry *e, void *arg), void *arg,
 		  struct lp_heap_totals *totals) LP_HIDDEN;
 
 /* fork: every log lock taken before, released after; in the child the
  * logs of threads that did not survive go to the pool. */
-void lp_log_lock_all(void) LP_HIDDEN;
-void lp_log_unlock_all(void) LP_HIDDEN;
-void lp_log_after_fork_child(void) LP_HIDDEN;
+void lp_alloc_log_lock_all(void) LP_HIDDEN;
+void lp_alloc_log_unlock_all(void) LP_HIDDEN;
+void lp_alloc_log_after_fork_child(void) LP_HIDDEN;
 
 /* Frees that could not touch the logs when they came (this thread was
  * inside the shim), chained through the blocks themselves: done by
- * lp_log_free_deferred, which the thread calls once it is outside any log
+ * lp_alloc_log_free_deferred, which the thread calls once it is outside any log
  * operation (after its next recorded allocation, at thread exit, the
  * report thread after each report). */
-extern __thread void *lp_log_deferred
+extern __thread void *lp_alloc_log_deferred
 	__attribute__((tls_model("initial-exec"))) LP_HIDDEN;
-void lp_log_defer(void *p) LP_HIDDEN;
-void lp_log_free_deferred(void) LP_HIDDEN;
+void lp_alloc_log_defer(void *p) LP_HIDDEN;
+void lp_alloc_log_free_deferred(void) LP_HIDDEN;

@@ -212,7 +212,7 @@ lp_early_start_tracking(void)
 		const struct early_block *b = &blocks[i];
 		unsigned depth = b->depth < (unsigned)lp_opt.depth ? b->depth
 								 : (unsigned)lp_opt.depth;
-		lp_heap_insert(b->ptr, b->size, lp_depot_put(b->ips, depth));
+		lp_heap_insert(b->ptr, b->size, lp_stackdepot_put(b->ips, depth));
 	}
 	count = 0;
 	lp_early_open = false;

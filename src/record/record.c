@@ -36,7 +36,7 @@ capture(void *caller)
 			first = 0;
 		}
 	}
-	return lp_depot_put(ips + first, depth);
+	return lp_stackdepot_put(ips + first, depth);
 }
 
 LP_NOINLINE void
@@ -55,7 +55,7 @@ lp_record_alloc(void *p, size_t size, void *caller)
 static inline __attribute__((always_inline)) void
 add_headered(void *p, uint32_t size, uint32_t stack)
 {
-	if (lp_unlikely(!lp_log_add(p, size, stack))) {
+	if (lp_unlikely(!lp_alloc_log_add(p, size, stack))) {
 		lp_header_write(p, LP_HEADER_NO_LOG, 0);
 		lp_heap_insert((uintptr_t)p, size, stack);
 	}
@@ -69,8 +69,8 @@ lp_record_alloc_headered(void *p, size_t size, void *caller)
 	lp_guard_enter();
 	add_headered(p, (uint32_t)size, capture(caller));
 	lp_guard_leave();
-	if (lp_unlikely(lp_log_deferred != NULL))
-		lp_log_free_deferred();
+	if (lp_unlikely(lp_alloc_log_deferred != NULL))
+		lp_alloc_log_free_deferred();
 	errno = saved;
 }
 
@@ -97,8 +97,8 @@ forget_headered(void *p, struct lp_block *old)
 {
 	if (lp_header_of(p)->log == LP_HEADER_NO_LOG)
 		return lp_heap_remove((uintptr_t)p, old);
-	struct lp_log_entry e;
-	if (!lp_log_forget(p, &e))
+	struct lp_alloc_log_entry e;
+	if (!lp_alloc_log_forget(p, &e))
 		return false;
 	if (old)
 		*old = (struct lp_block){ e.ptr, e.size, e.stack, 0 };
@@ -122,7 +122,7 @@ lp_record_free_headered_slow(void *p)
 		 * or glibc's while we unwind): its log may be half-way
 		 * through a change.  The block stays allocated until the
 		 * thread next leaves the shim. */
-		lp_log_defer(p);
+		lp_alloc_log_defer(p);
 		return false;
 	}
 	lp_header_clear(p); /* not tracking: nothing to forget */
@@ -216,8 +216,8 @@ lp_record_lookup(uintptr_t ptr, struct lp_block *out)
 {
 	if (ptr && lp_has_header((void *)ptr) &&
 	    lp_header_of((void *)ptr)->log != LP_HEADER_NO_LOG) {
-		struct lp_log_entry e;
-		if (!lp_log_lookup((void *)ptr, &e))
+		struct lp_alloc_log_entry e;
+		if (!lp_alloc_log_lookup((void *)ptr, &e))
 			return false;
 		*out = (struct lp_block){ e.ptr, e.size, e.stack, 0 };
 		return true;

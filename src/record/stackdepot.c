@@ -32,7 +32,7 @@ reserve(size_t bytes)
 }
 
 bool
-lp_depot_init(void)
+lp_stackdepot_init(void)
 {
 	store = reserve(STORE_BYTES);
 	offsets = reserve((size_t)MAX_IDS * sizeof(*offsets));
@@ -94,7 +94,7 @@ find(uint32_t head, uint32_t hash, void *const *ips, unsigned depth)
 }
 
 uint32_t
-lp_depot_put(void *const *ips, unsigned depth)
+lp_stackdepot_put(void *const *ips, unsigned depth)
 {
 	if (!depth || !store)
 		return 0;
@@ -134,35 +134,35 @@ out:
 }
 
 const struct lp_stack *
-lp_depot_get(uint32_t id)
+lp_stackdepot_get(uint32_t id)
 {
-	if (!id || id >= lp_depot_count() + 1)
+	if (!id || id >= lp_stackdepot_count() + 1)
 		return NULL;
 	return record(id);
 }
 
 uint32_t
-lp_depot_count(void)
+lp_stackdepot_count(void)
 {
 	uint32_t n = __atomic_load_n(&next_id, __ATOMIC_ACQUIRE) - 1;
 	return n < MAX_IDS ? n : MAX_IDS - 1;
 }
 
 size_t
-lp_depot_bytes(void)
+lp_stackdepot_bytes(void)
 {
 	return __atomic_load_n(&store_used, __ATOMIC_RELAXED);
 }
 
 void
-lp_depot_lock_all(void)
+lp_stackdepot_lock_all(void)
 {
 	for (int i = 0; i < NSTRIPES; i++)
 		lp_spin_lock(&stripes[i]);
 }
 
 void
-lp_depot_unlock_all(void)
+lp_stackdepot_unlock_all(void)
 {
 	for (int i = 0; i < NSTRIPES; i++)
 		lp_spin_unlock(&stripes[i]);

@@ -33,13 +33,13 @@ lp_stack_bias(const struct lp_stack *s, uint32_t i)
 	return s->ips[s->depth + i];
 }
 
-bool lp_depot_init(void) LP_HIDDEN;
-uint32_t lp_depot_put(void *const *ips, unsigned depth) LP_HIDDEN;
-const struct lp_stack *lp_depot_get(uint32_t id) LP_HIDDEN;
+bool lp_stackdepot_init(void) LP_HIDDEN;
+uint32_t lp_stackdepot_put(void *const *ips, unsigned depth) LP_HIDDEN;
+const struct lp_stack *lp_stackdepot_get(uint32_t id) LP_HIDDEN;
 /* Highest id handed out so far. */
-uint32_t lp_depot_count(void) LP_HIDDEN;
+uint32_t lp_stackdepot_count(void) LP_HIDDEN;
 /* Bytes of stack storage in use. */
-size_t lp_depot_bytes(void) LP_HIDDEN;
+size_t lp_stackdepot_bytes(void) LP_HIDDEN;
 
-void lp_depot_lock_all(void) LP_HIDDEN;
-void lp_depot_unlock_all(void) LP_HIDDEN;
+void lp_stackdepot_lock_all(void) LP_HIDDEN;
+void lp_stackdepot_unlock_all(void) LP_HIDDEN;

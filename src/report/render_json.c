@@ -36,7 +36,7 @@ print_frame(struct lp_lw *lw, bool first, const struct lp_frame *f,
 static void
 print_stack(struct lp_lw *lw, uint32_t id)
 {
-	const struct lp_stack *s = lp_depot_get(id);
+	const struct lp_stack *s = lp_stackdepot_get(id);
 	bool first = true;
 
 	lp_lw_puts(lw, "[");

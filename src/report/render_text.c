@@ -45,7 +45,7 @@ print_frame(struct lp_lw *lw, const struct lp_report *r, unsigned n,
 static void
 print_stack(struct lp_lw *lw, const struct lp_report *r, uint32_t id)
 {
-	const struct lp_stack *s = lp_depot_get(id);
+	const struct lp_stack *s = lp_stackdepot_get(id);
 	unsigned n = 0;
 
 	if (!s) {
@@ -82,7 +82,7 @@ by_type_entry(void *ctx, const char *name, uint64_t count, bool first)
 static void
 print_site(struct lp_lw *lw, uint32_t stack, uintptr_t type)
 {
-	const struct lp_stack *s = lp_depot_get(stack);
+	const struct lp_stack *s = lp_stackdepot_get(stack);
 	struct lp_frame f, tf;
 	uint32_t k = 0;
 

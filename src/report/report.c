@@ -183,7 +183,7 @@ gather_block(const struct lp_block *b, void *arg)
 }
 
 static void
-gather_entry(const struct lp_log_entry *e, void *arg)
+gather_entry(const struct lp_alloc_log_entry *e, void *arg)
 {
 	struct lp_block b = { e->ptr, e->size, e->stack, 0 };
 	gather_block(&b, arg);
@@ -209,7 +209,7 @@ collect_sites(const struct gather *g, struct lp_site *sites)
 static void
 want_stack(uint32_t id)
 {
-	lp_symbolize_want_stack(lp_depot_get(id));
+	lp_symbolize_want_stack(lp_stackdepot_get(id));
 }
 
 static void
@@ -292,7 +292,7 @@ gather_heap(struct lp_report *r, struct gather *g, size_t *ids_mapped, size_t *s
 {
 	uint64_t t0 = lp_now_ns();
 
-	g->nids = lp_depot_count();
+	g->nids = lp_stackdepot_count();
 	g->threshold = lp_opt.large;
 	g->by_id = map_array((size_t)g->nids + 1, sizeof(*g->by_id), ids_mapped);
 	r->sites = map_array((size_t)g->nids + 1, sizeof(*r->sites), sites_mapped);
@@ -301,7 +301,7 @@ gather_heap(struct lp_report *r, struct gather *g, size_t *ids_mapped, size_t *s
 			r->seq, lp_reason_name(r->reason));
 		return false;
 	}
-	lp_log_visit(gather_entry, g, &r->totals);
+	lp_alloc_log_visit(gather_entry, g, &r->totals);
 	lp_heap_visit(gather_block, g, &r->totals);
 	r->totals.peak_bytes = lp_heap_peak();
 	if (r->totals.peak_bytes < r->totals.live_bytes)
@@ -309,7 +309,7 @@ gather_heap(struct lp_report *r, struct gather *g, size_t *ids_mapped, size_t *s
 	uint64_t restored = __atomic_load_n(&lp_record_stats.restored, __ATOMIC_RELAXED);
 	r->totals.allocs -= restored;
 	r->totals.frees -= restored;
-	r->depot_bytes = lp_depot_bytes();
+	r->depot_bytes = lp_stackdepot_bytes();
 	r->nsites = collect_sites(g, r->sites);
 	r->nsites_shown = lp_opt.format == LP_FORMAT_JSON || r->nsites < lp_opt.top
 				  ? r->nsites : (size_t)lp_opt.top;

@@ -49,10 +49,10 @@ user_of(struct block *b)
 static void
 forget(struct block *b)
 {
-	struct lp_log_entry e;
+	struct lp_alloc_log_entry e;
 	void *p = user_of(b);
 	CHECK(lp_has_header(p));
-	CHECK(lp_log_forget(p, &e));
+	CHECK(lp_alloc_log_forget(p, &e));
 	CHECK(e.ptr == (uintptr_t)p && e.size == b->size && e.stack == b->stack);
 	lp_header_clear(p);
 	b->live = 0;
@@ -82,7 +82,7 @@ worker(void *arg)
 		b->size = (uint32_t)(rand_r(&seed) % 300);
 		b->stack = (uint32_t)(t * PER_THREAD + i + 1);
 		b->base = malloc(b->size + LP_HEADER_SIZE);
-		CHECK(lp_log_add(user_of(b), b->size, b->stack));
+		CHECK(lp_alloc_log_add(user_of(b), b->size, b->stack));
 		b->live = 1;
 		/* free some of what this thread made: itself, or by the
 		 * neighbour */
@@ -116,7 +116,7 @@ struct tally {
 /* While threads run, a visited block may be freed at any moment (reports
  * never read the blocks): only the entries themselves are checked. */
 static void
-count_entry(const struct lp_log_entry *e, void *arg)
+count_entry(const struct lp_alloc_log_entry *e, void *arg)
 {
 	struct tally *t = arg;
 	t->blocks++;
@@ -128,7 +128,7 @@ count_entry(const struct lp_log_entry *e, void *arg)
 /* With every thread stopped: each entry's block still has its header
  * (check_against_truth looks each one up). */
 static void
-check_entry(const struct lp_log_entry *e, void *arg)
+check_entry(const struct lp_alloc_log_entry *e, void *arg)
 {
 	count_entry(e, arg);
 	if (!lp_has_header((const void *)e->ptr))
@@ -142,7 +142,7 @@ reader(void *arg)
 	while (!reader_stop) {
 		struct tally t = { 0 };
 		struct lp_heap_totals totals = { 0 };
-		lp_log_visit(count_entry, &t, &totals);
+		lp_alloc_log_visit(count_entry, &t, &totals);
 		reader_bad += t.bad;
 		reader_passes++;
 	}
@@ -161,15 +161,15 @@ check_against_truth(void)
 					continue;
 				want_blocks++;
 				want_bytes += b->size;
-				struct lp_log_entry e;
+				struct lp_alloc_log_entry e;
 				headers_ok += lp_has_header(user_of(b));
-				lookups_ok += lp_log_lookup(user_of(b), &e) &&
+				lookups_ok += lp_alloc_log_lookup(user_of(b), &e) &&
 					      e.ptr == (uintptr_t)user_of(b) &&
 					      e.size == b->size && e.stack == b->stack;
 			}
 	struct tally got = { 0 };
 	struct lp_heap_totals totals = { 0 };
-	lp_log_visit(check_entry, &got, &totals);
+	lp_alloc_log_visit(check_entry, &got, &totals);
 	CHECK(got.blocks == want_blocks);
 	CHECK(got.bytes == want_bytes);
 	CHECK(got.bad == 0);
@@ -190,7 +190,7 @@ main(void)
 	lp_real.free = free;
 	for (int t = 0; t < THREADS; t++)
 		pthread_mutex_init(&mailbox[t].lock, NULL);
-	CHECK(lp_log_init());
+	CHECK(lp_alloc_log_init());
 
 	pthread_t rd;
 	pthread_create(&rd, NULL, reader, NULL);
@@ -215,10 +215,10 @@ main(void)
 	 * refused. */
 	char *base = malloc(64 + LP_HEADER_SIZE);
 	void *p = base + LP_HEADER_SIZE;
-	struct lp_log_entry e;
-	CHECK(lp_log_add(p, 64, 7));
-	CHECK(lp_log_forget(p, &e) && e.size == 64);
-	CHECK(!lp_log_forget(p, &e));
+	struct lp_alloc_log_entry e;
+	CHECK(lp_alloc_log_add(p, 64, 7));
+	CHECK(lp_alloc_log_forget(p, &e) && e.size == 64);
+	CHECK(!lp_alloc_log_forget(p, &e));
 	lp_header_clear(p);
 	CHECK(!lp_has_header(p));
 	free(base);

@@ -131,7 +131,7 @@ main(void)
 {
 	srand(7);
 	lp_heap_init(1u << 20);
-	CHECK(lp_depot_init());
+	CHECK(lp_stackdepot_init());
 	uint64_t live_bytes = 0, live_blocks = 0, peak_bytes = 0;
 	/* distinct by construction; malloc-like 16-byte alignment */
 	for (int i = 0; i < N; i++)
@@ -194,9 +194,9 @@ main(void)
 
 	/* the stack depot: dedup and round trip */
 	void *a[3] = { (void *)1, (void *)2, (void *)3 }, *b[3] = { (void *)1, (void *)2, (void *)4 };
-	uint32_t ia = lp_depot_put(a, 3), ib = lp_depot_put(b, 3);
-	CHECK(ia && ib && ia != ib && lp_depot_put(a, 3) == ia);
-	CHECK(lp_depot_get(ia)->depth == 3 && lp_depot_get(ia)->ips[2] == 3);
-	CHECK(lp_depot_put(a, 0) == 0);
+	uint32_t ia = lp_stackdepot_put(a, 3), ib = lp_stackdepot_put(b, 3);
+	CHECK(ia && ib && ia != ib && lp_stackdepot_put(a, 3) == ia);
+	CHECK(lp_stackdepot_get(ia)->depth == 3 && lp_stackdepot_get(ia)->ips[2] == 3);
+	CHECK(lp_stackdepot_put(a, 0) == 0);
 	UNIT_DONE();
 }
