@@ -66,10 +66,13 @@ bool lp_cpython_enter_api(void) LP_HIDDEN;
 void lp_cpython_leave_api(void) LP_HIDDEN;
 
 /* The report's Python section (section.h): gather with the GIL held,
- * with the owners of these large blocks; release after rendering. */
+ * with the owners of these large blocks and views of the objects within
+ * the limits; release after rendering. */
 struct lp_py_section;
 struct lp_block;
-struct lp_py_section *lp_cpython_gather(const struct lp_block *large, size_t nlarge) LP_HIDDEN;
+struct lp_py_view_limits;
+struct lp_py_section *lp_cpython_gather(const struct lp_block *large, size_t nlarge,
+					const struct lp_py_view_limits *limits) LP_HIDDEN;
 /* Time the gather took, per phase (ns); untouched when s is NULL. */
 void lp_cpython_cost(const struct lp_py_section *s, uint64_t *enumerate, uint64_t *detect,
 		     uint64_t *owners) LP_HIDDEN;

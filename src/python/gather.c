@@ -147,7 +147,8 @@ walk_generations(struct lp_py_section *s)
 }
 
 struct lp_py_section *
-lp_cpython_gather(const struct lp_block *large, size_t nlarge)
+lp_cpython_gather(const struct lp_block *large, size_t nlarge,
+		  const struct lp_py_view_limits *limits)
 {
 	void *gc = lp_cpython_gc_module();
 	struct lp_py_section *s;
@@ -204,6 +205,7 @@ lp_cpython_gather(const struct lp_block *large, size_t nlarge)
 	uint64_t t2 = lp_now_ns();
 	if (s->detected && nlarge)
 		lp_cpython_find_owners(s, large, nlarge);
+	lp_cpython_view(s, *limits);
 	s->cost_enumerate = t1 - t0;
 	s->cost_detect = t2 - t1;
 	s->cost_owners = lp_now_ns() - t2;
@@ -231,6 +233,7 @@ lp_cpython_release(struct lp_py_section *s)
 		return;
 	void *et, *ev, *tb;
 	lp_py.Err_Fetch(&et, &ev, &tb);
+	lp_cpython_release_views(s);
 	lp_cpython_free_owners(s);
 	if (s->detected)
 		lp_detect_free(&s->det);

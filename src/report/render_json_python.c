@@ -2,8 +2,9 @@
 /*
  * render_json_python.c - the Python part of a report as JSON: the interpreter's
  * state, its generations, the unreachable groups the detector found, and
- * the owners of large blocks with their retention chains.  With the GIL
- * held: descriptions and tracebacks are read from the live objects.
+ * the owners of large blocks with their retention chains, from the data
+ * python/ gathered (section.h): no Python function is called here (type
+ * names are read from the type objects, alive while the GIL is held).
  */
 #include <inttypes.h>
 
@@ -17,28 +18,21 @@
 
 /* PYFRAME list, most recent last (tracemalloc gives most recent first). */
 static void
-json_traceback(struct lp_lw *lw, uintptr_t obj)
+json_traceback(struct lp_lw *lw, const struct lp_py_view *v)
 {
-	size_t n;
-	void *tb = lp_cpython_traceback(obj, &n);
 	lp_lw_puts(lw, "[");
-	for (size_t k = 0; k < n; k++) {
-		const char *file;
-		long long line;
-		lp_cpython_traceback_frame(tb, n - 1 - k, &file, &line);
+	for (size_t k = 0; k < v->nframes; k++) {
+		const struct lp_py_frame *f = &v->frames[v->nframes - 1 - k];
 		lp_lw_puts(lw, k == 0 ? "{\"file\": " : ", {\"file\": ");
-		lp_lw_json_string(lw, file);
-		lp_lw_printf(lw, ", \"line\": %lld}", line);
+		lp_lw_json_string(lw, f->file);
+		lp_lw_printf(lw, ", \"line\": %lld}", f->line);
 	}
 	lp_lw_puts(lw, "]");
-	lp_cpython_traceback_done(tb);
 }
 
 void
 lp_report_render_json_python(struct lp_lw *lw, const struct lp_py_section *s)
 {
-	char desc[256];
-
 	lp_lw_puts(lw, " \"python\": {\"version\": ");
 	lp_lw_json_string(lw, s->version);
 	lp_lw_printf(lw, ", \"safe_point\": \"%s\"", s->via);
@@ -56,7 +50,7 @@ lp_report_render_json_python(struct lp_lw *lw, const struct lp_py_section *s)
 		lp_lw_puts(lw, "}}");
 	}
 	lp_lw_puts(lw, "],\n \"unreachable\": [");
-	size_t ngroups = s->detected ? s->det.groups.len : 0;
+	size_t ngroups = s->detected && s->members ? s->det.groups.len : 0;
 	for (size_t gi = 0; gi < ngroups; gi++) {
 		const struct lp_detect_group *g =
 			&LP_VEC_AT(&s->det.groups, struct lp_detect_group, gi);
@@ -65,22 +59,20 @@ lp_report_render_json_python(struct lp_lw *lw, const struct lp_py_section *s)
 		for (uint32_t k = 0; k < g->count; k++) {
 			bool cyc;
 			int gen;
-			uintptr_t o = lp_py_group_member(s, g, k, &cyc, &gen);
-			uintptr_t t = lp_py_type(o);
-			uint64_t size = lp_cpython_object_size(o);
-			bytes += size;
-			lp_cpython_describe(o, desc, sizeof(desc));
+			lp_py_group_member(s, g, k, &cyc, &gen);
+			const struct lp_py_view *v = &s->members[g->first + k];
+			bytes += v->size;
 			lp_lw_printf(lw, "%s\n    {\"address\": \"%p\", \"type\": ", k ? "," : "",
-				     (void *)o);
-			lp_lw_json_string(lw, lp_py_short_name(lp_py_type_name(t)));
+				     (void *)v->address);
+			lp_lw_json_string(lw, v->type);
 			lp_lw_puts(lw, ", \"qualified_type\": ");
-			lp_lw_json_string(lw, lp_py_type_name(t));
+			lp_lw_json_string(lw, v->qualified_type);
 			lp_lw_printf(lw, ", \"size\": %" PRIu64 ", \"refcount\": %" PRId64
 				     ", \"generation\": %d, \"in_cycle\": %s, \"description\": ",
-				     size, lp_py_refcnt(o) - s->det.extra_all, gen, cyc ? "true" : "false");
-			lp_lw_json_string(lw, desc);
+				     v->size, v->refcount, gen, cyc ? "true" : "false");
+			lp_lw_json_string(lw, v->description);
 			lp_lw_puts(lw, ", \"traceback\": ");
-			json_traceback(lw, o);
+			json_traceback(lw, v);
 			lp_lw_puts(lw, "}");
 		}
 		lp_lw_puts(lw, "],\n   \"edges\": [");
@@ -103,21 +95,19 @@ lp_report_render_json_python(struct lp_lw *lw, const struct lp_py_section *s)
 }
 
 static void
-json_step(struct lp_lw *lw, uintptr_t from, uintptr_t to)
+json_step(struct lp_lw *lw, const struct lp_py_step *st)
 {
-	struct lp_py_step st;
-	lp_cpython_describe_step(from, to, &st);
 	lp_lw_puts(lw, "{\"type\": ");
-	lp_lw_json_string(lw, st.type);
-	if (st.module) {
+	lp_lw_json_string(lw, st->type);
+	if (st->module) {
 		lp_lw_puts(lw, ", \"name\": ");
-		lp_lw_json_string(lw, st.name);
-	} else if (st.key[0]) {
+		lp_lw_json_string(lw, st->name);
+	} else if (st->key[0]) {
 		lp_lw_puts(lw, ", \"key\": ");
-		lp_lw_json_string(lw, st.key);
-	} else if (st.index >= 0) {
-		lp_lw_printf(lw, ", \"index\": %ld", st.index);
-	} else if (st.instance) {
+		lp_lw_json_string(lw, st->key);
+	} else if (st->index >= 0) {
+		lp_lw_printf(lw, ", \"index\": %ld", st->index);
+	} else if (st->instance) {
 		/* 3.8-3.10: the next step is the instance's __dict__, whose
 		 * key names the attribute; 3.11+ managed dicts hide it. */
 		lp_lw_puts(lw, ", \"attribute\": null");
@@ -131,26 +121,15 @@ lp_report_json_owner(struct lp_lw *lw, const struct lp_py_section *s, size_t i)
 	if (!s->owners || !s->owners[i].owner)
 		return;
 	const struct lp_py_owner *ow = &s->owners[i];
-	uintptr_t o = ow->owner;
 	lp_lw_puts(lw, ", \"owner\": {\"type\": ");
-	lp_lw_json_string(lw, lp_py_short_name(lp_py_type_name(lp_py_type(o))));
-	lp_lw_printf(lw, ", \"address\": \"%p\", \"traceback\": ", (void *)o);
-	json_traceback(lw, o);
+	lp_lw_json_string(lw, ow->view.type);
+	lp_lw_printf(lw, ", \"address\": \"%p\", \"traceback\": ", (void *)ow->owner);
+	json_traceback(lw, &ow->view);
 	lp_lw_puts(lw, ", \"retained_by\": [");
-	const uint32_t *p = ow->path.data;
-	uintptr_t last = ow->via ? ow->via : o;
-	for (size_t k = 0; k < ow->path.len; k++) {
-		uintptr_t from = LP_VEC_AT(&s->objs, uintptr_t, p[k]);
-		uintptr_t to = k + 1 < ow->path.len ? LP_VEC_AT(&s->objs, uintptr_t, p[k + 1]) : last;
-		if (from == o)
-			break; /* the owner is the holder itself */
+	for (size_t k = 0; k < ow->nsteps; k++) {
 		if (k)
 			lp_lw_puts(lw, ", ");
-		json_step(lw, from, to);
-	}
-	if (ow->via && ow->path.len) {
-		lp_lw_puts(lw, ", ");
-		json_step(lw, ow->via, o);
+		json_step(lw, &ow->steps[k]);
 	}
 	lp_lw_puts(lw, "]");
 	if (ow->group >= 0)

@@ -9,6 +9,11 @@
 
 struct lp_py_section;
 
+/* The text report's share of the Python section: the first groups, and
+ * the first members of each (JSON: all). */
+#define LP_TEXT_PY_GROUPS 50
+#define LP_TEXT_PY_MEMBERS 20
+
 void lp_report_render_json_python(struct lp_lw *lw, const struct lp_py_section *s) LP_HIDDEN;
 /* The "owner" member of large block i (nothing when unknown). */
 void lp_report_json_owner(struct lp_lw *lw, const struct lp_py_section *s, size_t i) LP_HIDDEN;

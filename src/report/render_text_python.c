@@ -2,8 +2,9 @@
 /*
  * render_text_python.c - the Python part of a report as text: the interpreter's
  * state, its generations, the unreachable groups the detector found, and
- * the owners of large blocks with their retention chains.  With the GIL
- * held: descriptions and tracebacks are read from the live objects.
+ * the owners of large blocks with their retention chains, from the data
+ * python/ gathered (section.h): no Python function is called here (type
+ * names are read from the type objects, alive while the GIL is held).
  */
 #include <inttypes.h>
 
@@ -16,24 +17,17 @@
 #include "report/report.h"
 
 static void
-text_traceback_top(struct lp_lw *lw, uintptr_t obj)
+text_traceback_top(struct lp_lw *lw, const struct lp_py_view *v)
 {
-	size_t n;
-	void *tb = lp_cpython_traceback(obj, &n);
-	if (n > 0) {
-		const char *file;
-		long long line;
-		lp_cpython_traceback_frame(tb, 0, &file, &line);
-		lp_lw_printf(lw, ", allocated at %s:%lld", file ? file : "?", line);
-	}
-	lp_cpython_traceback_done(tb);
+	if (v->nframes > 0)
+		lp_lw_printf(lw, ", allocated at %s:%lld", v->frames[0].file ? v->frames[0].file : "?",
+			     v->frames[0].line);
 }
 
 void
 lp_report_render_text_python(struct lp_lw *lw, const struct lp_report *r)
 {
 	const struct lp_py_section *s = r->py;
-	char desc[256];
 
 	LP_LINE(lw, r, "\n");
 	LP_LINE(lw, r, "Python %s: gc %s, count (%lld, %lld, %lld), threshold (%lld, %lld, %lld)%s"
@@ -52,60 +46,57 @@ lp_report_render_text_python(struct lp_lw *lw, const struct lp_report *r)
 	if (!s->detected)
 		return;
 	size_t ngroups = s->det.groups.len;
-	for (size_t gi = 0; gi < ngroups && gi < 50; gi++) {
+	/* Without views (out of memory) the groups are counted, not listed. */
+	for (size_t gi = 0; s->members && gi < ngroups && gi < LP_TEXT_PY_GROUPS; gi++) {
 		const struct lp_detect_group *g =
 			&LP_VEC_AT(&s->det.groups, struct lp_detect_group, gi);
 		LP_LINE(lw, r, "\n");
 		LP_LINE(lw, r, "Unreachable group %zu: %u objects\n", gi + 1, g->count);
-		for (uint32_t k = 0; k < g->count && k < 20; k++) {
+		for (uint32_t k = 0; k < g->count && k < LP_TEXT_PY_MEMBERS; k++) {
 			bool cyc;
 			int gen;
-			uintptr_t o = lp_py_group_member(s, g, k, &cyc, &gen);
-			lp_cpython_describe(o, desc, sizeof(desc));
+			lp_py_group_member(s, g, k, &cyc, &gen);
+			const struct lp_py_view *v = &s->members[g->first + k];
 			LP_LINE(lw, r, "    [%u] %s@%p (%s), refcount %" PRId64 ", gen %d, %s",
-			  k, lp_py_short_name(lp_py_type_name(lp_py_type(o))), (void *)o, desc,
-			  lp_py_refcnt(o) - s->det.extra_all, gen, cyc ? "on a cycle" : "hangs off a cycle");
-			text_traceback_top(lw, o);
+			  k, v->type, (void *)v->address, v->description, v->refcount, gen,
+			  cyc ? "on a cycle" : "hangs off a cycle");
+			text_traceback_top(lw, v);
 			lp_lw_puts(lw, "\n");
 		}
-		if (g->count > 20)
-			LP_LINE(lw, r, "    ... %u more\n", g->count - 20);
+		if (g->count > LP_TEXT_PY_MEMBERS)
+			LP_LINE(lw, r, "    ... %u more\n", g->count - LP_TEXT_PY_MEMBERS);
 	}
-	if (ngroups > 50)
-		LP_LINE(lw, r, "... %zu more unreachable groups (JSON lists all)\n", ngroups - 50);
+	if (ngroups > LP_TEXT_PY_GROUPS)
+		LP_LINE(lw, r, "... %zu more unreachable groups (JSON lists all)\n",
+			ngroups - LP_TEXT_PY_GROUPS);
 	LP_LINE(lw, r, "\n");
 	LP_LINE(lw, r, "detector: %u Python objects examined in %.3f s; %zu unreachable in %zu groups\n",
 	  s->det.n, s->det.seconds, s->det.unreachable.len, ngroups);
 }
 
 static void
-text_step(struct lp_lw *lw, uintptr_t from, uintptr_t to, bool first)
+text_step(struct lp_lw *lw, const struct lp_py_step *st, bool first)
 {
-	struct lp_py_step st;
-	lp_cpython_describe_step(from, to, &st);
 	lp_lw_puts(lw, first ? " " : " -> ");
-	if (st.module && st.name)
-		lp_lw_printf(lw, "module %s", st.name);
-	else if (st.key[0])
-		lp_lw_printf(lw, "%s[\"%s\"]", st.type, st.key);
-	else if (st.index >= 0)
-		lp_lw_printf(lw, "%s[%ld]", st.type, st.index);
+	if (st->module && st->name)
+		lp_lw_printf(lw, "module %s", st->name);
+	else if (st->key[0])
+		lp_lw_printf(lw, "%s[\"%s\"]", st->type, st->key);
+	else if (st->index >= 0)
+		lp_lw_printf(lw, "%s[%ld]", st->type, st->index);
 	else
-		lp_lw_puts(lw, st.type);
+		lp_lw_puts(lw, st->type);
 }
 
 void
 lp_report_text_owner(struct lp_lw *lw, const struct lp_report *r, size_t i)
 {
 	const struct lp_py_section *s = r->py;
-	char desc[256];
 	if (!s->owners || !s->owners[i].owner)
 		return;
 	const struct lp_py_owner *ow = &s->owners[i];
-	lp_cpython_describe(ow->owner, desc, sizeof(desc));
-	lp_lw_printf(lw, "==%d==     owned by %s@%p (%s)", r->pid,
-		     lp_py_short_name(lp_py_type_name(lp_py_type(ow->owner))),
-		     (void *)ow->owner, desc);
+	lp_lw_printf(lw, "==%d==     owned by %s@%p (%s)", r->pid, ow->view.type,
+		     (void *)ow->owner, ow->view.description);
 	if (ow->group >= 0) {
 		lp_lw_printf(lw, ": garbage, held only by unreachable group %d\n", ow->group + 1);
 		return;
@@ -116,16 +107,7 @@ lp_report_text_owner(struct lp_lw *lw, const struct lp_report *r, size_t i)
 	}
 	lp_lw_puts(lw, "\n");
 	lp_lw_printf(lw, "==%d==     retained by:", r->pid);
-	const uint32_t *p = ow->path.data;
-	uintptr_t last = ow->via ? ow->via : ow->owner;
-	for (size_t k = 0; k < ow->path.len; k++) {
-		uintptr_t from = LP_VEC_AT(&s->objs, uintptr_t, p[k]);
-		uintptr_t to = k + 1 < ow->path.len ? LP_VEC_AT(&s->objs, uintptr_t, p[k + 1]) : last;
-		if (from == ow->owner)
-			break;
-		text_step(lw, from, to, k == 0);
-	}
-	if (ow->via)
-		text_step(lw, ow->via, ow->owner, false);
-	lp_lw_printf(lw, " -> %s\n", lp_py_short_name(lp_py_type_name(lp_py_type(ow->owner))));
+	for (size_t k = 0; k < ow->nsteps; k++)
+		text_step(lw, &ow->steps[k], k == 0 && k < ow->nchain);
+	lp_lw_printf(lw, " -> %s\n", ow->view.type);
 }

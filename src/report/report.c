@@ -15,11 +15,13 @@
 #include "core/vec.h"
 #include "core/warn.h"
 #include "python/cpython.h"
+#include "python/section.h"
 #include "record/alloc_log.h"
 #include "record/early.h"
 #include "record/record.h"
 #include "record/stackdepot.h"
 #include "report/output.h"
+#include "report/render_python.h"
 #include "report/symbolize.h"
 
 static pthread_mutex_t report_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -327,8 +329,14 @@ gather_heap(struct lp_report *r, struct gather *g, size_t *ids_mapped, size_t *s
 static void
 gather_objects(struct lp_report *r, bool safe_point)
 {
-	if (lp_cpython_gil_held())
-		r->py = lp_cpython_gather(r->large, r->nlarge);
+	if (lp_cpython_gil_held()) {
+		bool all = lp_opt.format == LP_FORMAT_JSON;
+		struct lp_py_view_limits limits = {
+			.groups = all ? SIZE_MAX : LP_TEXT_PY_GROUPS,
+			.per_group = all ? SIZE_MAX : LP_TEXT_PY_MEMBERS,
+		};
+		r->py = lp_cpython_gather(r->large, r->nlarge, &limits);
+	}
 	lp_cpython_cost(r->py, &r->cost.py_enumerate, &r->cost.py_detect, &r->cost.py_owners);
 	uint64_t t0 = lp_now_ns();
 	lp_objects_stats(&r->objects);
