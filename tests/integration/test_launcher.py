@@ -11,17 +11,8 @@ import os
 import shutil
 import tempfile
 
-from lptest import (SHIM, SRC, Soft, check, check_eq, check_leaks, check_truth, main,
-                    program_source, prog, run, skip)
-
-
-def fake_build_dir(top):
-    d = os.path.join(top, "build")
-    os.mkdir(d)
-    with open(os.path.join(d, "build.ninja"), "w") as fh:
-        fh.write("ninja_required_version = 1.5\nbuild nothing: phony\ndefault nothing\n")
-    os.symlink(SHIM, os.path.join(d, "libleakprobe.so"))
-    return d
+from lptest import (SRC, Soft, check, check_eq, check_leaks, check_truth, launcher_build_dir,
+                    main, program_source, prog, run, skip)
 
 
 def launch(top, children):
@@ -46,7 +37,7 @@ def test():
     top = tempfile.mkdtemp(prefix="lptest.launcher.")
     soft = Soft()
     try:
-        fake_build_dir(top)
+        launcher_build_dir(top)
         r = launch(top, children=False)
         check_eq(r.rc, 0, f"exit code of the launcher run; stderr:\n{r.stderr[-1500:]}")
         helper = r.truths.get("helper")

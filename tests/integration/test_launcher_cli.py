@@ -15,20 +15,9 @@ import subprocess
 import sys
 import tempfile
 
-from lptest import SHIM, SRC, Soft, check, check_eq, main, prog, skip
+from lptest import SHIM, SRC, Soft, check, check_eq, launcher_build_dir, main, prog, skip
 
 LAUNCHER = os.path.join(SRC, "tools", "leakprobe")
-
-
-def fake_build_dir(top):
-    """A build directory whose ninja has nothing to do and prints its
-    usual lines: what the launcher must keep off the program's stderr."""
-    d = os.path.join(top, "build")
-    os.mkdir(d)
-    with open(os.path.join(d, "build.ninja"), "w") as fh:
-        fh.write("ninja_required_version = 1.5\nbuild nothing: phony\ndefault nothing\n")
-    os.symlink(SHIM, os.path.join(d, "libleakprobe.so"))
-    return d
 
 
 def launch(argv, cwd, env=None, launcher=LAUNCHER):
@@ -50,7 +39,7 @@ def test():
     top = tempfile.mkdtemp(prefix="lptest.cli.")
     soft = Soft()
     try:
-        env = {"LEAKPROBE_BUILD_DIR": fake_build_dir(top)}
+        env = {"LEAKPROBE_BUILD_DIR": launcher_build_dir(top)}
         marker = os.path.join(top, "ran")
         touch = ["sh", "-c", f"echo ran > {marker}"]
 

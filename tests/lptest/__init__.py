@@ -14,9 +14,10 @@ failure; failures say what was expected and what was seen (checks.py).
               own verdict)
 """
 from lptest.checks import SKIP, Failure, Soft, check, check_eq, main, skip  # noqa: F401
-from lptest.env import BUILD, SHIM, SRC, clean_env, prog, program_source  # noqa: F401
+from lptest.env import (BUILD, SHIM, SRC, clean_env, launcher_build_dir, prog,  # noqa: F401
+                        program_source)
 from lptest.reports import (WARNING_PREFIX, check_consistent, check_leaks,  # noqa: F401
                             check_seqs, check_truth, describe_sites, json_reports_in_text,
                             load_reports, load_truths, sites_by_function, sites_with,
-                            warning_lines)
+                            text_without_reports, warning_lines)
 from lptest.running import Run, Session, finish, run, start, valgrind_in_use  # noqa: F401

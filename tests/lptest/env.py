@@ -26,6 +26,18 @@ def program_source(name):
     return os.path.join(SRC, "tests", "programs", name)
 
 
+def launcher_build_dir(top):
+    """A build directory in top whose ninja has nothing to do and which
+    holds the shim under test: tools/leakprobe (LEAKPROBE_BUILD_DIR) runs
+    exactly that shim and never rebuilds in the middle of the suite."""
+    d = os.path.join(top, "build")
+    os.mkdir(d)
+    with open(os.path.join(d, "build.ninja"), "w") as fh:
+        fh.write("ninja_required_version = 1.5\nbuild nothing: phony\ndefault nothing\n")
+    os.symlink(SHIM, os.path.join(d, "libleakprobe.so"))
+    return d
+
+
 def clean_env(env=None, shim=True, json_reports=True, output=None, tmp=None):
     """The environment for a run: nothing of ours inherited (LEAKPROBE_*,
     LD_PRELOAD); under the shim, JSON reports into tmp unless told

@@ -43,21 +43,38 @@ def load_truths(directory):
     return truths
 
 
-def json_reports_in_text(text):
-    """JSON reports written to a stream (stderr) among other lines."""
+def _reports_in(text):
+    """(start, end, report) of each JSON report written to a stream
+    (stderr) among other lines."""
     dec = json.JSONDecoder()
-    out, i = [], 0
+    i = 0
     while True:
         i = text.find('{"schema"', i)
         if i < 0:
-            return out
+            return
         try:
             obj, end = dec.raw_decode(text, i)
         except json.JSONDecodeError as ex:
             raise Failure(f"a JSON report on the stream is cut or invalid: {ex}\n"
                           f"{text[i:i + 500]}")
-        out.append(obj)
+        yield i, end, obj
         i = end
+
+
+def json_reports_in_text(text):
+    """JSON reports written to a stream (stderr) among other lines."""
+    return [obj for _, _, obj in _reports_in(text)]
+
+
+def text_without_reports(text):
+    """The stream with its JSON reports (and the newline after each) taken
+    out: what the program itself wrote."""
+    out, i = [], 0
+    for start, end, _ in _reports_in(text):
+        out.append(text[i:start])
+        i = end + (1 if text[end:end + 1] == "\n" else 0)
+    out.append(text[i:])
+    return "".join(out)
 
 
 def warning_lines(text):

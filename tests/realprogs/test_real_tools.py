@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 
+from lptest import text_without_reports
 from lptest.stress import (Soft, check, check_consistent, count, main, plain, run,  # noqa: E402
                            skip)
 
@@ -96,7 +97,7 @@ class Twin:
             err_b = b.stderr
             if stderr_reports:
                 reps += [(f"stderr #{i + 1}", r) for i, r in enumerate(b.stderr_reports)]
-                err_b = strip_reports(b.stderr)
+                err_b = text_without_reports(b.stderr)
             self.processes += len(reps)
             count(reports=len(new))
             check(a.rc == b.rc, f"exit status {b.rc} under the shim, {a.rc} without; "
@@ -118,20 +119,6 @@ class Twin:
             twice = [p for p, n in pids.items() if n > 1]
             check(not twice, f"more than one exit report from pids {twice[:5]}")
         return a, b
-
-
-def strip_reports(text):
-    """text without the JSON reports json_docs() finds in it."""
-    dec = json.JSONDecoder()
-    out, i = [], 0
-    while True:
-        j = text.find('{"schema"', i)
-        if j < 0:
-            out.append(text[i:])
-            return "".join(out)
-        out.append(text[i:j])
-        _, end = dec.raw_decode(text, j)
-        i = end + (1 if text[end:end + 1] == "\n" else 0)
 
 
 def norm(s, strip):
