@@ -10,9 +10,9 @@
  * frames without CFI) makes it give up, and the caller falls back to
  * libunwind: a fast wrong stack is never returned.
  *
- * The walk, its rule cache and reading .eh_frame are in fast_unwind.c;
- * the stacks a walk may read in stack_bounds.c
- * (lp_fast_unwind_read_maps_as_text too).
+ * The walk and its rule cache are in fast_unwind.c; reading .eh_frame in
+ * cfi.c (lp_fast_unwind_function too); the stacks a walk may read in
+ * stack_bounds.c (lp_fast_unwind_read_maps_as_text too).
  */
 #pragma once
 

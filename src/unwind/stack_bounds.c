@@ -23,7 +23,7 @@
  * stacks never do.
  *
  * The rest of the unwinder: fast_unwind.c (the walk, its rule cache and
- * memo).
+ * memo), cfi.c (rules from .eh_frame).
  */
 #ifndef _GNU_SOURCE /* the build passes it */
 #define _GNU_SOURCE
