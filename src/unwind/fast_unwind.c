@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fast_unwind.c - see fast_unwind.h.
+ * fast_unwind.c - see fast_unwind.h: the walk, the rule cache it reads
+ * and the memo of its previous walk.
  *
  * The walk reproduces libunwind 1.6's x86-64 fast trace (unw_backtrace):
  * a frame is followed only when its CFI row has a shape libunwind itself
- * traces: "standard" (CFA = rsp or rbp + constant, return address at
- * CFA-8, rbp unchanged or saved at CFA+constant, rsp unchanged) or
- * "aligned" (gcc's stack realignment: CFA = *(rbp + constant), rbp saved
- * at rbp).  A row whose return address or rbp is undefined ends the walk
- * as it ends libunwind's; a return address below 0x4000 ends it too.
- * Every other row (other expressions, register rules, signal frames)
- * answers -1 and the caller asks libunwind.
+ * traces (cfi.c turns the row into a rule: RULE_STANDARD steps,
+ * RULE_LAST ends the walk as it ends libunwind's, RULE_UNSUPPORTED
+ * answers -1 and the caller asks libunwind); a return address below
+ * 0x4000 ends it too.
  *
  * Code without CFI (a JIT's, functions built without unwind tables): a pc
  * in no module, in a module without .eh_frame_hdr, or between the FDEs of
@@ -18,11 +16,7 @@
  * CFA = rbp + 16, return address at rbp + 8, rbp saved at rbp, and only
  * when rbp looks like one (nonzero, 8-aligned, at or above sp and within
  * 16 KiB of it, on the stack); otherwise the walk ends there, as
- * libunwind's does.  The frames after it have their CFI again.  One pc
- * between FDEs is no such code: a return address that is the first byte
- * of a function was pushed by hand, not by a call (makecontext's
- * __start_context, where a coroutine's first frame returns): the walk
- * ends with it.
+ * libunwind's does.  The frames after it have their CFI again.
  *
  * Rule cache: one 64-bit word per slot, written and read with single
  * atomic accesses, so no reader can see a torn entry.  The pc is
@@ -48,48 +42,31 @@
  * frame), until a word differs; the walk then goes on by itself and may
  * meet the memo again further up.
  *
- * Stacks: the walk follows the stack the code runs on.  This thread's
- * own stack is learnt once (pthread_getattr_np, or the main thread's
- * mapping, which may grow).  A stack pointer outside it (a coroutine's
- * stack from makecontext or boost.context, a sigaltstack) is looked up in
- * /proc/self/maps (PROCMAP_QUERY where the kernel has it, else the text,
- * read with read(2) into a buffer on the stack), and the read-write
- * mapping holding it is kept in a small per-thread cache: the walk is
- * bounded by that mapping (for a stack from malloc, the heap's).  A
- * thread switching between more stacks than it caches looks at most one
- * up every LEARN_EVERY walks (after the first LEARN_FREE lookups); the
- * other walks give up.
- *
  * Memory safety: every stack load lies between the walk's own rsp and
  * the top of the mapping the walk started on (this thread's stack, or
- * the mapping holding rsp), every .eh_frame read inside the module's
- * mapping, and the CFA strictly rises.  A cached mapping is the one
- * /proc/self/maps showed when it was learnt; it is learnt again when a
- * stack pointer falls outside every cached one.  A mapping that shrinks
- * after it was learnt leaves a bound above its new end: loads up there
- * need a walk that leaves the running stack's own frames (its outermost
- * frame not ending the chain), which makecontext's stacks (ended at
- * __start_context), a null return address and thread stacks never do.
+ * the mapping holding rsp: stack_bounds.c, which says when that bound
+ * may be out of date), and the CFA strictly rises.
+ *
+ * The rest of the unwinder: rule.h (the rule word), cfi.c (a rule from
+ * .eh_frame, on a miss), stack_bounds.c (the stacks a walk may read).
+ * All a walk does per frame on a cache hit is here, inlined: only a miss
+ * and a stack pointer off the thread's own stack leave this file.
  */
 #ifndef _GNU_SOURCE /* the build passes it */
 #define _GNU_SOURCE
 #endif
 #include "unwind/fast_unwind.h"
 
-#include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
-#include "core/syscall.h"
+#include "unwind/cfi.h"
+#include "unwind/rule.h"
+#include "unwind/stack_bounds.h"
 
-#if defined(__x86_64__) && defined(DLFO_STRUCT_HAS_EH_DBASE)
+#if LP_FAST_UNWIND_AVAILABLE
 
 /* Any odd multiplier keeps the hash a bijection; the unit test builds
  * with 1 to pile every pc of a module into a few slots. */
@@ -105,42 +82,14 @@
 #define TAG_BITS (PC_BITS - SLOT_BITS)
 #define RULE_BITS (64 - TAG_BITS)
 #define HASH_MUL ((LP_FAST_UNWIND_HASH_MUL | 1) & (PC_LIMIT - 1))
-
-/* Rule fields, low bits first.  The CFA offset comes first: on the walk's
- * critical path it takes a single AND. */
-#define CFA_OFF_MAX ((UINT64_C(1) << 18) - 1) /* bits 0..17: CFA offset */
-#define RULE_ALIGNED (UINT64_C(1) << 18) /* CFA = *(rbp + slot offset) */
-#define RULE_KIND_SHIFT 19
-#define RULE_KIND (UINT64_C(3) << RULE_KIND_SHIFT)
-#define RULE_EMPTY (UINT64_C(0) << RULE_KIND_SHIFT)
-#define RULE_STANDARD (UINT64_C(1) << RULE_KIND_SHIFT)   /* step to the caller */
-#define RULE_LAST (UINT64_C(2) << RULE_KIND_SHIFT)	     /* outermost frame */
-#define RULE_UNSUPPORTED (UINT64_C(3) << RULE_KIND_SHIFT) /* libunwind's job */
-/* No CFI: step by the frame pointer if rbp looks like one, else end (a
- * last rule never uses rbp for the CFA: the flag marks the kind). */
-#define RULE_FRAME_POINTER (RULE_LAST | RULE_CFA_RBP)
-#define RULE_VOLATILE (UINT64_C(1) << 21)
-#define RULE_STAMP_SHIFT 22 /* 4 bits of loader generation */
-#define RULE_CFA_RBP (UINT64_C(1) << 26)
-#define RULE_RBP_SAVED (UINT64_C(1) << 27)
-/* Bits 28..34, signed: the rbp slot (CFA + 8 * it), or for an aligned
- * rule the CFA slot (rbp + it, in bytes). */
-#define RULE_SLOT_SHIFT 28
-_Static_assert(RULE_BITS >= 35, "rule fields overlap the tag");
+_Static_assert(RULE_BITS >= RULE_FIELD_BITS, "rule fields overlap the tag");
 
 /* libunwind's end of the walk: a return address below this stops it. */
 #define LOWEST_PC 0x4000
 /* libunwind's bound on a guessed frame: rbp at most this far above sp. */
 #define FP_FRAME_MAX 0x4000
 
-/* DWARF register numbers of x86-64. */
-#define REG_RBP 6
-#define REG_RSP 7
-#define REG_RA 16
-#define REG_COUNT 17
-
 #define PERMANENT_MAX 512
-#define REMEMBER_DEPTH 6
 
 /* The unit test builds the walk without memo too, to test the plain
  * walk on every frame. */
@@ -155,8 +104,6 @@ static uintptr_t permanent[PERMANENT_MAX]; /* .eh_frame_hdr of each */
 static int permanent_count;
 static bool init_ok;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-
-extern void *__libc_stack_end;
 
 enum {
 	STEP_BP_SLOT = 1,  /* rbp was read at cfa + bp_slot */
@@ -194,33 +141,14 @@ struct lp_memo {
 	struct lp_memo_step step[MEMO_STEPS];
 };
 
-/* A read-write mapping that held a stack pointer outside the thread's
- * own stack: [lo, hi); lo == hi when unused. */
-struct lp_stack_mapping {
-	uintptr_t lo, hi;
-};
-
-#define OTHER_STACKS 16
-/* A thread that keeps switching between more stacks than it caches would
- * read /proc/self/maps at every switch: after LEARN_FREE lookups, one per
- * LEARN_EVERY walks off its own stack; the others give up. */
-#define LEARN_FREE 64
-#define LEARN_EVERY 64
-
-/* This thread: its stack, [lo, hi) mapped (the main thread's stack grows:
- * below lo, down to floor, it may have grown since we looked); the other
- * stacks it ran on (filled in turn); and two records: the memo a walk
+/* This thread: the stacks it runs on, and two records: the memo a walk
  * reads and the one it writes, which then swap (the memo stays whole
  * while the walk is under way). */
 struct lp_thread {
-	uintptr_t lo, hi, floor;
-	bool stack_known;
+	struct lp_stack_bounds stacks;
+	struct lp_memo *memo, *spare;
 	bool locating; /* in locate_stack: a signal handler's walk gives up */
 	bool walking;  /* a signal handler's walk leaves the memo alone */
-	unsigned other_next;
-	uint64_t other_walks, lookups; /* walks off its own stack, mappings looked up */
-	struct lp_stack_mapping other[OTHER_STACKS];
-	struct lp_memo *memo, *spare;
 	struct lp_memo records[2];
 };
 static __thread struct lp_thread this_thread
@@ -280,485 +208,19 @@ confirm_generation(uint64_t walk_gen)
 	return false;
 }
 
-/* --- reading .eh_frame ------------------------------------------------ */
-
-/* A bounded reader: running past end sets bad and yields zeros. */
-struct lp_cfi_reader {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static uint64_t
-read_fixed(struct lp_cfi_reader *r, size_t n)
+/* The modules loaded at lp_fast_unwind_init: their rules are permanent. */
+static int
+note_module_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
-	uint64_t v = 0;
-
-	if (r->bad || (size_t)(r->end - r->p) < n) {
-		r->bad = true;
-		return 0;
+	(void)size;
+	(void)data;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME &&
+		    permanent_count < PERMANENT_MAX)
+			permanent[permanent_count++] =
+				info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
 	}
-	memcpy(&v, r->p, n); /* little endian */
-	r->p += n;
-	return v;
-}
-
-static uint64_t
-read_uleb(struct lp_cfi_reader *r)
-{
-	uint64_t v = 0;
-
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		uint8_t b = (uint8_t)read_fixed(r, 1);
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
-			return v;
-	}
-	r->bad = true;
 	return 0;
-}
-
-static int64_t
-read_sleb(struct lp_cfi_reader *r)
-{
-	uint64_t v = 0;
-
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		uint8_t b = (uint8_t)read_fixed(r, 1);
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			if ((b & 0x40) && shift + 7 < 64)
-				v |= ~UINT64_C(0) << (shift + 7);
-			return (int64_t)v;
-		}
-	}
-	r->bad = true;
-	return 0;
-}
-
-/* A DW_EH_PE-encoded pointer: absolute or pc-relative, or relative to
- * datarel when it is nonzero (the .eh_frame_hdr).  Indirect, textrel,
- * funcrel and aligned never occur where we read pointers: bad. */
-static uintptr_t
-read_encoded(struct lp_cfi_reader *r, uint8_t enc, uintptr_t datarel)
-{
-	uintptr_t field = (uintptr_t)r->p;
-	uint64_t v;
-
-	switch (enc & 0x0f) {
-	case 0x00: v = read_fixed(r, 8); break;
-	case 0x01: v = read_uleb(r); break;
-	case 0x02: v = read_fixed(r, 2); break;
-	case 0x03: v = read_fixed(r, 4); break;
-	case 0x04: v = read_fixed(r, 8); break;
-	case 0x09: v = (uint64_t)read_sleb(r); break;
-	case 0x0a: v = (uint64_t)(int16_t)read_fixed(r, 2); break;
-	case 0x0b: v = (uint64_t)(int32_t)read_fixed(r, 4); break;
-	case 0x0c: v = read_fixed(r, 8); break;
-	default: r->bad = true; return 0;
-	}
-	switch (enc & 0xf0) {
-	case 0x00: return v;
-	case 0x10: return field + v;
-	case 0x30:
-		if (datarel)
-			return datarel + v;
-		break;
-	}
-	r->bad = true;
-	return 0;
-}
-
-/* Open the length-prefixed CIE/FDE record at p: r covers its body.
- * 64-bit records never occur in .eh_frame: bad. */
-static void
-open_record(struct lp_cfi_reader *r, uintptr_t p, const struct dl_find_object *mod)
-{
-	uintptr_t lo = (uintptr_t)mod->dlfo_map_start, hi = (uintptr_t)mod->dlfo_map_end;
-
-	r->bad = p < lo || p > hi;
-	r->p = (const uint8_t *)p;
-	r->end = (const uint8_t *)hi;
-	uint64_t len = read_fixed(r, 4);
-	if (r->bad || len == 0 || len == 0xffffffff || len > (uint64_t)(r->end - r->p))
-		r->bad = true;
-	else
-		r->end = r->p + len;
-}
-
-/* --- executing CFI ---------------------------------------------------- */
-
-/* Rules as libunwind names them; registers start out SAME.  AT_RBP is
- * the one expression rule libunwind traces: { DW_OP_breg6 0 } for rbp. */
-enum { WHERE_UNDEF, WHERE_SAME, WHERE_CFAREL, WHERE_REG, WHERE_AT_RBP, WHERE_IGNORED };
-
-struct lp_cfi_row {
-	int64_t cfa_off;
-	uint8_t cfa_reg;
-	/* libunwind keeps an expression CFA apart from register + offset:
-	 * CFA = *(rbp + deref_off), { DW_OP_breg6 off; DW_OP_deref }. */
-	bool cfa_deref;
-	int64_t deref_off;
-	uint8_t where[REG_COUNT];
-	int64_t val[REG_COUNT];
-};
-
-struct lp_cie {
-	uint64_t code_align;
-	int64_t data_align;
-	uint8_t fde_enc;
-	bool sized; /* 'z' augmentation */
-	struct lp_cfi_reader instr;
-};
-
-/* Registers beyond the return address column are errors to libunwind. */
-static bool
-set_rule(struct lp_cfi_row *row, uint64_t reg, uint8_t where, int64_t val)
-{
-	if (reg >= REG_COUNT)
-		return false;
-	row->where[reg] = where;
-	row->val[reg] = val;
-	return true;
-}
-
-static bool
-set_cfa(struct lp_cfi_row *row, uint64_t reg)
-{
-	row->cfa_reg = (uint8_t)reg;
-	row->cfa_deref = false;
-	return reg < REG_COUNT;
-}
-
-/* Read a DWARF expression block; true if it is exactly { DW_OP_breg6
- * off } (deref false) or { DW_OP_breg6 off; DW_OP_deref } (deref true)
- * with a one-byte offset, the shapes libunwind's fast trace knows. */
-static bool
-read_rbp_expression(struct lp_cfi_reader *r, bool deref, int64_t *off)
-{
-	uint64_t len = read_uleb(r);
-	if (r->bad || len != (deref ? 3u : 2u) || len > (uint64_t)(r->end - r->p))
-		return false;
-	const uint8_t *e = r->p;
-	r->p += len;
-	*off = (int8_t)(uint8_t)(e[1] << 1) >> 1; /* one-byte sleb */
-	return e[0] == 0x76 && !(e[1] & 0x80) && (!deref || e[2] == 0x06);
-}
-
-static int64_t
-factored(uint64_t v, int64_t factor)
-{
-	return (int64_t)(v * (uint64_t)factor);
-}
-
-/* Run the CFI program in r on row.  Postcondition: row is the row for
- * target (every instruction up to the first advance past target ran).
- * initial is the row after the CIE, NULL while running the CIE itself.
- * Returns false on anything libunwind would not parse the same way or
- * could not trace fast. */
-static bool
-run_cfi(struct lp_cfi_reader *r, const struct lp_cie *cie, struct lp_cfi_row *row,
-	const struct lp_cfi_row *initial, uintptr_t loc, uintptr_t target)
-{
-	struct lp_cfi_row saved[REMEMBER_DEPTH];
-	int depth = 0;
-	bool ok = true;
-
-	while (ok && loc <= target && r->p < r->end && !r->bad) {
-		uint8_t op = (uint8_t)read_fixed(r, 1), low = op & 0x3f;
-		uint64_t reg, reg2;
-
-		if (op & 0xc0) /* the three with an operand in the opcode */
-			op &= 0xc0;
-		switch (op) {
-		case 0x40: /* advance_loc */
-			loc += low * cie->code_align;
-			break;
-		case 0x80: /* offset */
-			ok = set_rule(row, low, WHERE_CFAREL,
-				      factored(read_uleb(r), cie->data_align));
-			break;
-		case 0x00: /* nop */
-			break;
-		case 0x02: /* advance_loc1 */
-			loc += read_fixed(r, 1) * cie->code_align;
-			break;
-		case 0x03: /* advance_loc2 */
-			loc += read_fixed(r, 2) * cie->code_align;
-			break;
-		case 0x04: /* advance_loc4 */
-			loc += read_fixed(r, 4) * cie->code_align;
-			break;
-		case 0x05: /* offset_extended */
-			reg = read_uleb(r);
-			ok = set_rule(row, reg, WHERE_CFAREL,
-				      factored(read_uleb(r), cie->data_align));
-			break;
-		case 0x11: /* offset_extended_sf */
-			reg = read_uleb(r);
-			ok = set_rule(row, reg, WHERE_CFAREL,
-				      factored((uint64_t)read_sleb(r), cie->data_align));
-			break;
-		case 0xc0: /* restore, restore_extended */
-		case 0x06:
-			reg = op == 0xc0 ? low : read_uleb(r);
-			ok = initial && reg < REG_COUNT &&
-			     set_rule(row, reg, initial->where[reg], initial->val[reg]);
-			break;
-		case 0x07: /* undefined */
-			ok = set_rule(row, read_uleb(r), WHERE_UNDEF, 0);
-			break;
-		case 0x08: /* same_value */
-			ok = set_rule(row, read_uleb(r), WHERE_SAME, 0);
-			break;
-		case 0x09: /* register */
-			reg = read_uleb(r);
-			reg2 = read_uleb(r);
-			ok = reg2 < REG_COUNT && set_rule(row, reg, WHERE_REG, (int64_t)reg2);
-			break;
-		case 0x0a: /* remember_state */
-			ok = depth < REMEMBER_DEPTH;
-			if (ok)
-				saved[depth++] = *row;
-			break;
-		case 0x0b: /* restore_state */
-			ok = depth > 0;
-			if (ok)
-				*row = saved[--depth];
-			break;
-		case 0x0c: /* def_cfa */
-			ok = set_cfa(row, read_uleb(r));
-			row->cfa_off = (int64_t)read_uleb(r);
-			break;
-		case 0x12: /* def_cfa_sf */
-			ok = set_cfa(row, read_uleb(r));
-			row->cfa_off = factored((uint64_t)read_sleb(r), cie->data_align);
-			break;
-		case 0x0d: /* def_cfa_register */
-			ok = set_cfa(row, read_uleb(r));
-			break;
-		case 0x0e: /* def_cfa_offset */
-			row->cfa_off = (int64_t)read_uleb(r);
-			break;
-		case 0x13: /* def_cfa_offset_sf */
-			row->cfa_off = factored((uint64_t)read_sleb(r), cie->data_align);
-			break;
-		case 0x0f: /* def_cfa_expression */
-			ok = read_rbp_expression(r, true, &row->deref_off);
-			row->cfa_deref = true;
-			break;
-		case 0x10: /* expression */
-			reg = read_uleb(r);
-			if (reg == REG_RBP) {
-				ok = read_rbp_expression(r, false, &row->val[REG_RBP]) &&
-				     row->val[REG_RBP] == 0;
-				row->where[REG_RBP] = WHERE_AT_RBP;
-			} else {
-				/* Where a register the walk ignores was saved
-				 * (gcc's realigned frames): rbp-relative, which
-				 * libunwind evaluates without fail. */
-				int64_t unused;
-				ok = reg != REG_RSP && reg != REG_RA &&
-				     read_rbp_expression(r, false, &unused) &&
-				     set_rule(row, reg, WHERE_IGNORED, 0);
-			}
-			break;
-		case 0x2e: /* GNU_args_size: no effect on the walk */
-			read_uleb(r);
-			break;
-		default:
-			/* val_expression (libunwind evaluates it, its fast
-			 * trace never follows it), set_loc, val_offset (which
-			 * libunwind misparses), vendor codes. */
-			ok = false;
-			break;
-		}
-	}
-	return ok && !r->bad;
-}
-
-/* --- deriving rules --------------------------------------------------- */
-
-static bool
-read_cie(uintptr_t at, const struct dl_find_object *mod, struct lp_cie *cie)
-{
-	struct lp_cfi_reader *r = &cie->instr;
-	char aug[8];
-	size_t n = 0;
-
-	open_record(r, at, mod);
-	if (read_fixed(r, 4) != 0) /* CIE id */
-		return false;
-	uint8_t version = (uint8_t)read_fixed(r, 1);
-	if (version != 1 && version != 3)
-		return false;
-	for (;;) {
-		char c = (char)read_fixed(r, 1);
-		if (r->bad || n == sizeof(aug))
-			return false;
-		aug[n++] = c;
-		if (!c)
-			break;
-	}
-	cie->code_align = read_uleb(r);
-	cie->data_align = read_sleb(r);
-	uint64_t ra = version == 1 ? read_fixed(r, 1) : read_uleb(r);
-	if (ra != REG_RA)
-		return false;
-	cie->fde_enc = 0x00;
-	cie->sized = aug[0] == 'z';
-	if (!cie->sized)
-		return aug[0] == '\0' && !r->bad;
-	uint64_t aug_len = read_uleb(r);
-	const uint8_t *aug_end = r->p + aug_len;
-	for (const char *a = aug + 1; *a; a++) {
-		switch (*a) {
-		case 'R':
-			cie->fde_enc = (uint8_t)read_fixed(r, 1);
-			break;
-		case 'L':
-			read_fixed(r, 1);
-			break;
-		case 'P': {
-			uint8_t penc = (uint8_t)read_fixed(r, 1);
-			read_encoded(r, penc & 0x0f, 0); /* value unused */
-			break;
-		}
-		default: /* 'S' signal frames and the unknown */
-			return false;
-		}
-	}
-	/* libunwind starts the instructions right after the fields it
-	 * knows; insist the augmentation size agrees. */
-	return !r->bad && r->p == aug_end;
-}
-
-enum lp_fde_lookup {
-	FDE_FOUND,
-	FDE_NONE,     /* no FDE covers pc: code without CFI */
-	FDE_AT_ENTRY, /* none covers pc, and an FDE starts at pc + 1 */
-	FDE_BAD,      /* a table or record libunwind would not read alike */
-};
-
-/* Whether entry i of the search table (count entries) starts at pc. */
-static bool
-table_starts_at(const uint8_t *table, uint64_t i, uint64_t count, uintptr_t hdr, uintptr_t pc)
-{
-	int32_t loc;
-
-	if (i >= count)
-		return false;
-	memcpy(&loc, table + i * 8, 4);
-	return hdr + (intptr_t)loc == pc;
-}
-
-/* Find the FDE covering pc in the module's .eh_frame_hdr search table.
- * FDE_FOUND: a reader over its instructions and the start of its range.
- * A pc between FDEs is FDE_AT_ENTRY when the next FDE starts right after
- * it (pc is a return address minus one, that return address a function's
- * first byte), FDE_NONE otherwise. */
-static enum lp_fde_lookup
-find_fde(uintptr_t pc, const struct dl_find_object *mod, struct lp_cie *cie,
-	 struct lp_cfi_reader *fde, uintptr_t *start, uintptr_t *length)
-{
-	uintptr_t hdr = (uintptr_t)mod->dlfo_eh_frame;
-	struct lp_cfi_reader r = {
-		.p = (const uint8_t *)hdr, .end = (const uint8_t *)mod->dlfo_map_end,
-		.bad = hdr < (uintptr_t)mod->dlfo_map_start || hdr >= (uintptr_t)mod->dlfo_map_end,
-	};
-
-	if (read_fixed(&r, 1) != 1)
-		return FDE_BAD;
-	uint8_t ptr_enc = (uint8_t)read_fixed(&r, 1);
-	uint8_t count_enc = (uint8_t)read_fixed(&r, 1);
-	uint8_t table_enc = (uint8_t)read_fixed(&r, 1);
-	/* The only table libunwind binary-searches: datarel sdata4. */
-	if (table_enc != 0x3b || count_enc == 0xff || ptr_enc == 0xff)
-		return FDE_BAD;
-	read_encoded(&r, ptr_enc, hdr);
-	uint64_t count = read_encoded(&r, count_enc, hdr);
-	if (r.bad || count == 0 || count > (uint64_t)(r.end - r.p) / 8)
-		return FDE_BAD;
-
-	/* Postcondition: i is the last entry starting at or below pc. */
-	const uint8_t *table = r.p;
-	uint64_t lo = 0, hi = count;
-	while (hi - lo > 1) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		int32_t loc;
-		memcpy(&loc, table + mid * 8, 4);
-		if (hdr + (intptr_t)loc <= pc)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	int32_t loc, off;
-	memcpy(&loc, table + lo * 8, 4);
-	memcpy(&off, table + lo * 8 + 4, 4);
-	if (hdr + (intptr_t)loc > pc) /* before the first FDE */
-		return table_starts_at(table, 0, count, hdr, pc + 1) ? FDE_AT_ENTRY : FDE_NONE;
-
-	uintptr_t at = hdr + (intptr_t)off;
-	open_record(fde, at, mod);
-	uintptr_t id_field = (uintptr_t)fde->p;
-	int32_t cie_off = (int32_t)read_fixed(fde, 4);
-	if (fde->bad || cie_off == 0 ||
-	    !read_cie(id_field - (intptr_t)cie_off, mod, cie))
-		return FDE_BAD;
-	*start = read_encoded(fde, cie->fde_enc, 0);
-	uintptr_t range = read_encoded(fde, cie->fde_enc & 0x0f, 0);
-	if (fde->bad || pc < *start)
-		return FDE_BAD;
-	*length = range;
-	if (pc - *start >= range) /* after the FDE, before the next */
-		return table_starts_at(table, lo + 1, count, hdr, pc + 1) ? FDE_AT_ENTRY : FDE_NONE;
-	if (cie->sized) {
-		uint64_t len = read_uleb(fde);
-		if (len > (uint64_t)(fde->end - fde->p))
-			return FDE_BAD;
-		fde->p += len;
-	}
-	return fde->bad ? FDE_BAD : FDE_FOUND;
-}
-
-/* Turn the row at pc into a rule word (kind and offsets, no tag/stamp),
- * with libunwind's classification: undefined return address or rbp ends
- * the walk; only rows it traces as "standard" or "aligned" step. */
-static uint64_t
-classify_row(const struct lp_cfi_row *row)
-{
-	uint8_t ra = row->where[REG_RA], bp = row->where[REG_RBP];
-
-	if (ra == WHERE_REG || bp == WHERE_REG || row->where[REG_RSP] == WHERE_REG)
-		return RULE_UNSUPPORTED;
-	if (row->cfa_deref) {
-		/* gcc's realigned frame: the CFA was pushed below rbp. */
-		if (bp != WHERE_AT_RBP || ra != WHERE_CFAREL || row->val[REG_RA] != -8 ||
-		    row->where[REG_RSP] != WHERE_SAME)
-			return RULE_UNSUPPORTED;
-		return RULE_STANDARD | RULE_ALIGNED | RULE_CFA_RBP | RULE_RBP_SAVED |
-		       ((uint64_t)row->deref_off & 0x7f) << RULE_SLOT_SHIFT;
-	}
-	if (bp == WHERE_AT_RBP || (row->cfa_reg != REG_RSP && row->cfa_reg != REG_RBP))
-		return RULE_UNSUPPORTED;
-	if (ra == WHERE_UNDEF || bp == WHERE_UNDEF)
-		return RULE_LAST;
-	if (ra != WHERE_CFAREL || row->val[REG_RA] != -8)
-		return RULE_UNSUPPORTED;
-	if (row->where[REG_RSP] != WHERE_SAME)
-		return RULE_UNSUPPORTED;
-	if (row->cfa_off < 8 || (uint64_t)row->cfa_off > CFA_OFF_MAX)
-		return RULE_UNSUPPORTED;
-
-	uint64_t rule = RULE_STANDARD | (uint64_t)row->cfa_off;
-	if (row->cfa_reg == REG_RBP)
-		rule |= RULE_CFA_RBP;
-	if (bp == WHERE_CFAREL) {
-		int64_t off = row->val[REG_RBP];
-		if (off % 8 || off < -64 * 8 || off > 63 * 8)
-			return RULE_UNSUPPORTED;
-		rule |= RULE_RBP_SAVED | ((uint64_t)(off / 8) & 0x7f) << RULE_SLOT_SHIFT;
-	}
-	return rule;
 }
 
 static bool
@@ -770,62 +232,26 @@ is_permanent(uintptr_t eh_frame_hdr)
 	return false;
 }
 
-/* Derive the rule of pc from its module's CFI.  *keep: worth caching
- * (false when pc lies in no module: a JIT's code, or something mapped
- * there later). */
-static uint64_t
-derive_rule(uintptr_t pc, bool *keep)
-{
-	struct dl_find_object mod;
-	struct lp_cie cie;
-	struct lp_cfi_reader fde;
-	struct lp_cfi_row row;
-	uintptr_t start, length;
+/* --- the rule cache --------------------------------------------------- */
 
-	*keep = false;
-	if (_dl_find_object((void *)pc, &mod) != 0)
-		return RULE_FRAME_POINTER;
-	*keep = true;
-	/* A module without .eh_frame_hdr is never one of the permanent
-	 * ones (noted by theirs): volatile, as a later module's. */
-	uint64_t vol = mod.dlfo_eh_frame && is_permanent((uintptr_t)mod.dlfo_eh_frame)
-			       ? 0 : RULE_VOLATILE;
-	if (!mod.dlfo_eh_frame)
-		return RULE_FRAME_POINTER | vol;
-	switch (find_fde(pc, &mod, &cie, &fde, &start, &length)) {
-	case FDE_FOUND:
-		break;
-	case FDE_NONE:
-		return RULE_FRAME_POINTER | vol;
-	case FDE_AT_ENTRY:
-		return RULE_LAST | vol;
-	default:
-		return RULE_UNSUPPORTED | vol;
-	}
-
-	memset(&row, 0, sizeof(row));
-	for (int i = 0; i < REG_COUNT; i++)
-		row.where[i] = WHERE_SAME;
-	if (!run_cfi(&cie.instr, &cie, &row, NULL, 0, UINTPTR_MAX))
-		return RULE_UNSUPPORTED | vol;
-	struct lp_cfi_row initial = row;
-	if (!run_cfi(&fde, &cie, &row, &initial, start, pc))
-		return RULE_UNSUPPORTED | vol;
-	return classify_row(&row) | vol;
-}
-
-/* Miss: derive the rule and publish it.  A volatile rule is stamped with
- * the generation the walk started under, and withdrawn if the published
- * generation moved meanwhile (a flush may have run before our store). */
+/* Miss: derive the rule and publish it.  A pc in no module (a JIT's code,
+ * or something mapped there later) is stepped by the frame pointer and
+ * not cached.  A volatile rule is stamped with the generation the walk
+ * started under, and withdrawn if the published generation moved
+ * meanwhile (a flush may have run before our store). */
 static LP_NOINLINE uint64_t
 fill_rule(uintptr_t pc, uint64_t slot, uint64_t tag, uint64_t walk_gen)
 {
-	bool keep;
-	uint64_t rule = derive_rule(pc, &keep);
+	struct dl_find_object mod;
 
-	if (rule & RULE_VOLATILE)
-		rule |= (walk_gen & 15) << RULE_STAMP_SHIFT;
-	if (!keep || slot >= SLOT_COUNT)
+	if (_dl_find_object((void *)pc, &mod) != 0)
+		return RULE_FRAME_POINTER;
+	uint64_t rule = lp_cfi_rule(pc, &mod);
+	/* A module without .eh_frame_hdr is never one of the permanent
+	 * ones (noted by theirs): volatile, as a later module's. */
+	if (!mod.dlfo_eh_frame || !is_permanent((uintptr_t)mod.dlfo_eh_frame))
+		rule |= RULE_VOLATILE | (walk_gen & 15) << RULE_STAMP_SHIFT;
+	if (slot >= SLOT_COUNT)
 		return rule;
 	uint64_t w = tag << RULE_BITS | rule;
 	__atomic_store_n(&cache[slot], w, __ATOMIC_RELAXED);
@@ -851,218 +277,15 @@ lookup_rule(uintptr_t pc, uint64_t walk_gen)
 	return fill_rule(pc, slot, tag, walk_gen);
 }
 
-/* --- stack bounds ----------------------------------------------------- */
+/* --- the stack a walk runs on ----------------------------------------- */
 
-/* The kernel's struct procmap_query (linux/fs.h, Linux 6.11): the mapping
- * holding an address, by ioctl on /proc/self/maps. */
-struct lp_procmap_query {
-	uint64_t size, query_flags, query_addr;
-	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
-	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
-	uint64_t vma_name_addr, build_id_addr;
-};
-#define LP_PROCMAP_QUERY _IOWR('f', 17, struct lp_procmap_query)
-#define LP_PROCMAP_READABLE 1
-#define LP_PROCMAP_WRITABLE 2
-
-/* 1 PROCMAP_QUERY answers, -1 the kernel has none, 0 not tried yet. */
-static int procmap_query_works;
-
-void
-lp_fast_unwind_read_maps_as_text(void)
-{
-	procmap_query_works = -1;
-}
-
-struct lp_mapping {
-	uintptr_t lo, hi;
-	bool rw; /* readable and writable */
-};
-
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Parse /proc/self/maps from fd, with plain read(2) (stdio would
- * allocate), up to the line holding addr: "lo-hi rwxp ...".  Lines come
- * in address order: one starting above addr ends the search. */
-static bool
-find_mapping_text(int fd, uintptr_t addr, struct lp_mapping *m)
-{
-	char buf[2048];
-	uintptr_t a = 0, b = 0;
-	int field = 0; /* 0 start, 1 end, 2 permissions, 3 rest of the line */
-	char perm[2] = { 0, 0 };
-	unsigned nperm = 0;
-
-	for (;;) {
-		ssize_t len = read(fd, buf, sizeof(buf));
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len <= 0)
-			return false;
-		for (ssize_t i = 0; i < len; i++) {
-			char c = buf[i];
-			int d = hex_digit(c);
-			if (field == 0 && d >= 0) {
-				a = a << 4 | (uintptr_t)d;
-			} else if (field == 0) {
-				if (a > addr)
-					return false;
-				field = 1;
-			} else if (field == 1 && d >= 0) {
-				b = b << 4 | (uintptr_t)d;
-			} else if (field == 1) {
-				field = 2;
-			} else if (field == 2) {
-				if (nperm < 2)
-					perm[nperm++] = c;
-				else
-					field = 3;
-			}
-			if (field == 3 && a <= addr && addr < b) {
-				m->lo = a;
-				m->hi = b;
-				m->rw = perm[0] == 'r' && perm[1] == 'w';
-				return true;
-			}
-			if (c == '\n') {
-				field = 0;
-				a = b = 0;
-				nperm = 0;
-			}
-		}
-	}
-}
-
-/* Find the mapping holding addr: PROCMAP_QUERY (one lookup in the
- * kernel), else the text.  The caller has cancellation disabled (open
- * and read are cancellation points) and keeps errno. */
-static bool
-find_mapping(uintptr_t addr, struct lp_mapping *m)
-{
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-
-	bool found = false;
-	int works = __atomic_load_n(&procmap_query_works, __ATOMIC_RELAXED);
-	if (works >= 0) {
-		struct lp_procmap_query q = { .size = sizeof(q), .query_addr = addr };
-		if (ioctl(fd, LP_PROCMAP_QUERY, &q) == 0) {
-			__atomic_store_n(&procmap_query_works, 1, __ATOMIC_RELAXED);
-			found = q.vma_start <= addr && addr < q.vma_end;
-			m->lo = (uintptr_t)q.vma_start;
-			m->hi = (uintptr_t)q.vma_end;
-			m->rw = (q.vma_flags & (LP_PROCMAP_READABLE | LP_PROCMAP_WRITABLE)) ==
-				(LP_PROCMAP_READABLE | LP_PROCMAP_WRITABLE);
-			goto done;
-		}
-		if (errno == ENOENT) /* nothing mapped there */
-			goto done;
-		if (works == 0 && (errno == ENOTTY || errno == EINVAL))
-			__atomic_store_n(&procmap_query_works, -1, __ATOMIC_RELAXED);
-	}
-	found = find_mapping_text(fd, addr, m);
-done:
-	lp_close(fd);
-	return found;
-}
-
-/* Learn the bounds of this thread's stack.  Postcondition: lo == hi
- * when nothing could be learnt. */
-static void
-learn_stack(struct lp_thread *ts)
-{
-	ts->lo = ts->hi = ts->floor = 0;
-	if (gettid() == getpid()) {
-		/* The main thread: the mapping holding the initial stack
-		 * pointer; it may grow down to the rlimit (capped). */
-		struct lp_mapping m;
-		struct rlimit rl;
-		if (!find_mapping((uintptr_t)__libc_stack_end, &m))
-			return;
-		uint64_t room = UINT64_C(1) << 30;
-		if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur < room)
-			room = rl.rlim_cur;
-		ts->lo = m.lo;
-		ts->hi = m.hi;
-		ts->floor = m.hi - m.lo > room ? m.lo : m.hi - room;
-		return;
-	}
-	/* Any other thread: its whole stack block is mapped.  This
-	 * allocates (the caller's guard keeps it out of the trace), once
-	 * per thread. */
-	pthread_attr_t attr;
-	if (pthread_getattr_np(pthread_self(), &attr) != 0)
-		return;
-	void *addr;
-	size_t size;
-	if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-		ts->lo = ts->floor = (uintptr_t)addr;
-		ts->hi = (uintptr_t)addr + size;
-	}
-	pthread_attr_destroy(&attr);
-}
-
-/* Remember m, a stack other than the thread's.  Postcondition: no other
- * entry overlaps it (one that does describes a mapping since replaced). */
-static void
-remember_other_stack(struct lp_thread *ts, const struct lp_mapping *m)
-{
-	for (int i = 0; i < OTHER_STACKS; i++)
-		if (ts->other[i].lo < m->hi && m->lo < ts->other[i].hi)
-			ts->other[i] = (struct lp_stack_mapping){ 0, 0 };
-	ts->other[ts->other_next++ % OTHER_STACKS] = (struct lp_stack_mapping){ m->lo, m->hi };
-}
-
-/* The slow part of locate_stack: learn the thread's stack, follow the
- * main stack's growth, or look sp's mapping up. */
-static uintptr_t
-learn_bounds(struct lp_thread *ts, uintptr_t sp)
-{
-	int saved_errno = errno, cancel_state;
-	uintptr_t top = 0;
-	struct lp_mapping m;
-
-	/* open and read are cancellation points: not inside malloc. */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-	if (!ts->stack_known) {
-		learn_stack(ts);
-		ts->stack_known = true;
-	}
-	if (sp < ts->lo && sp >= ts->floor && find_mapping((uintptr_t)__libc_stack_end, &m) &&
-	    m.hi == ts->hi && m.lo < ts->lo)
-		ts->lo = m.lo;
-	if (sp >= ts->lo && sp < ts->hi) {
-		top = ts->hi;
-	} else if (ts->lookups < LEARN_FREE + ts->other_walks / LEARN_EVERY) {
-		ts->lookups++;
-		if (find_mapping(sp, &m) && m.rw) {
-			remember_other_stack(ts, &m);
-			top = m.hi;
-		}
-	}
-	pthread_setcancelstate(cancel_state, NULL);
-	errno = saved_errno;
-	return top;
-}
-
-/* sp lies outside this thread's known stack: learn it, follow the main
- * stack's growth, or find the other stack sp is on (a coroutine's, a
- * sigaltstack).  Returns the top of the read-write mapping holding sp,
- * 0 if there is none or it cannot be known now. */
+/* sp lies outside this thread's known stack: the top of the read-write
+ * mapping holding sp (stack_bounds.c), 0 if there is none or it cannot
+ * be known now. */
 static LP_COLD uintptr_t
 locate_stack(uintptr_t sp)
 {
 	struct lp_thread *ts = &this_thread;
-	uintptr_t top = 0;
 
 	/* A signal handler that interrupted this thread's locate_stack
 	 * gives up: the bounds are being rewritten under it. */
@@ -1070,12 +293,7 @@ locate_stack(uintptr_t sp)
 		return 0;
 	ts->locating = true;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	ts->other_walks++;
-	for (int i = 0; i < OTHER_STACKS && !top; i++)
-		if (sp >= ts->other[i].lo && sp < ts->other[i].hi)
-			top = ts->other[i].hi;
-	if (!top)
-		top = learn_bounds(ts, sp);
+	uintptr_t top = lp_stack_bounds_locate(&ts->stacks, sp);
 	/* A memo recorded under another bound is not replayed under this
 	 * one (its steps read up to its own top).  A walk on the thread's
 	 * stack needs no such check: no state of a memo recorded on another
@@ -1087,21 +305,7 @@ locate_stack(uintptr_t sp)
 	return top;
 }
 
-/* --- the walk --------------------------------------------------------- */
-
-static int
-note_module_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-	(void)size;
-	(void)data;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME &&
-		    permanent_count < PERMANENT_MAX)
-			permanent[permanent_count++] =
-				info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
-	}
-	return 0;
-}
+/* --- initialisation --------------------------------------------------- */
 
 static void
 init_once_fn(void)
@@ -1129,27 +333,13 @@ init_once_fn(void)
 }
 
 bool
-lp_fast_unwind_function(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
-{
-	struct dl_find_object mod;
-	struct lp_cie cie;
-	struct lp_cfi_reader fde;
-	uintptr_t start, length;
-
-	if (_dl_find_object((void *)pc, &mod) != 0 || !mod.dlfo_eh_frame ||
-	    find_fde(pc, &mod, &cie, &fde, &start, &length) != FDE_FOUND)
-		return false;
-	*lo = start;
-	*hi = start + length;
-	return true;
-}
-
-bool
 lp_fast_unwind_init(void)
 {
 	pthread_once(&init_once, init_once_fn);
 	return init_ok;
 }
+
+/* --- the walk --------------------------------------------------------- */
 
 static inline uintptr_t
 load_word(uintptr_t addr)
@@ -1466,8 +656,8 @@ lp_fast_unwind(void **ips, int max)
 	if (max <= 0)
 		return 0;
 	struct lp_thread *t = &this_thread;
-	start.top = t->hi;
-	if (lp_unlikely(start.sp < t->lo || start.sp >= start.top) &&
+	start.top = t->stacks.hi;
+	if (lp_unlikely(start.sp < t->stacks.lo || start.sp >= start.top) &&
 	    !(start.top = locate_stack(start.sp)))
 		return -1;
 
@@ -1498,15 +688,6 @@ lp_fast_unwind(void **ips, int max)
 bool
 lp_fast_unwind_init(void)
 {
-	return false;
-}
-
-bool
-lp_fast_unwind_function(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
-{
-	(void)pc;
-	(void)lo;
-	(void)hi;
 	return false;
 }
 

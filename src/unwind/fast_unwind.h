@@ -9,6 +9,10 @@
  * Anything the cache cannot express (signal frames, DWARF expressions,
  * frames without CFI) makes it give up, and the caller falls back to
  * libunwind: a fast wrong stack is never returned.
+ *
+ * The walk and its rule cache are in fast_unwind.c; reading .eh_frame in
+ * cfi.c (lp_fast_unwind_function too); the stacks a walk may read in
+ * stack_bounds.c (lp_fast_unwind_read_maps_as_text too).
  */
 #pragma once
 

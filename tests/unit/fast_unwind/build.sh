@@ -18,7 +18,8 @@ $cc -std=gnu11 -O2 -g0 -fno-asynchronous-unwind-tables -fno-unwind-tables \
 	-fno-omit-frame-pointer -c -o "$out/no_cfi.o" "$d/no_cfi.c"
 $cc -c -o "$out/two_sites.o" "$d/two_sites.S"
 $cc -c -o "$out/realigned.o" "$d/realigned.S"
-main="$src/tests/unit/test_fast_unwind.c $src/src/fast_unwind.c $out/chain_o0.o $out/no_cfi.o $out/two_sites.o $out/realigned.o"
+u=$src/src/unwind
+main="$src/tests/unit/test_fast_unwind.c $u/fast_unwind.c $u/cfi.c $u/stack_bounds.c $out/chain_o0.o $out/no_cfi.o $out/two_sites.o $out/realigned.o"
 libs="-lunwind -ldl -lpthread"
 $cc -std=gnu11 -O2 -g -Wall -Wextra -fomit-frame-pointer -I"$src/src" \
 	-o "$out/test_fast_unwind" $main $libs
@@ -26,9 +27,11 @@ $cc -std=gnu11 -O2 -g -fomit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -I"$src/src" -DFU_WALKS=3000 \
 	-o "$out/test_fast_unwind_san" $main $libs
 $cc -std=gnu11 -O2 -g -fomit-frame-pointer -I"$src/src" -DLP_FAST_UNWIND_MEMO=0 \
-	-DLP_FAST_UNWIND_HASH_MUL=1 -DLP_FAST_UNWIND_MAPS_TEXT=1 -DFU_WALKS=2000 \
+	-DLP_FAST_UNWIND_HASH_MUL=1 -DFU_WALKS=2000 \
 	-o "$out/test_fast_unwind_collide" $main $libs
 for t in test_fast_unwind test_fast_unwind_san test_fast_unwind_collide; do
 	echo "== $t"
-	"$out/$t" "$out" | tail -1
+	flags=
+	[ $t = test_fast_unwind_collide ] && flags=--maps-text
+	"$out/$t" "$out" $flags | tail -1
 done
