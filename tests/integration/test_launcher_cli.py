@@ -7,7 +7,8 @@ meson.build's.  `run` leaves the program's stderr exactly as without the
 launcher: the program's own stderr (oracle: the same program run plainly)
 plus nothing, whatever the build prints.  A copy of the launcher outside
 any checkout and without LEAKPROBE_LIB says where the shim could not be
-found (no meson or ninja error); with LEAKPROBE_LIB it runs that shim."""
+found (no meson or ninja error); with LEAKPROBE_LIB it runs that shim.
+A build that fails shows its log and says so (exit 2), running nothing."""
 import os
 import re
 import shutil
@@ -95,6 +96,16 @@ def test():
              "run: exit status, stdout, stderr against the plain run")
         soft(check, [f for f in os.listdir(top) if f.startswith("r.") and f.endswith(".json")],
              f"run --output: no report in {os.listdir(top)}")
+
+        # A build that fails.
+        broken = os.path.join(top, "broken")
+        os.mkdir(broken)
+        with open(os.path.join(broken, "build.ninja"), "w") as fh:
+            fh.write("not a ninja file\n")
+        p = launch(["run", "--"] + touch, cwd=top, env={"LEAKPROBE_BUILD_DIR": broken})
+        soft(check, p.returncode == 2 and "build failed" in p.stderr and
+             "not a ninja file" in p.stderr and not os.path.exists(marker),
+             f"a failing build: exit {p.returncode}, stderr:\n{p.stderr[-500:]}")
 
         # A copy of the launcher, away from any checkout.
         elsewhere = os.path.join(top, "bin")
