@@ -408,6 +408,17 @@ lp_report_signal_after_fork_child(void)
 
 /* --- for the interposers (interpose/signal.c) ----------------------------- */
 
+/* Resolved at start-up, so a vfork child resetting its handlers before
+ * exec never calls dlsym (which locks and allocates in the parent's
+ * memory). */
+int
+lp_report_signal_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!real_sigaction)
+		real_sigaction = lp_next("sigaction");
+	return real_sigaction(sig, act, old);
+}
+
 int
 lp_report_signal_number(void)
 {

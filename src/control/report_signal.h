@@ -17,8 +17,11 @@ int lp_report_signal_number(void) LP_HIDDEN;
 /* sig is the report signal, and this process owns the state (not a vfork
  * child sharing our memory). */
 bool lp_report_signal_owned(int sig) LP_HIDDEN;
-/* The program sets (act) and reads (old) its disposition for it. */
 struct sigaction;
+/* Any other signal's sigaction(), and any in a vfork child. */
+int lp_report_signal_real_sigaction(int sig, const struct sigaction *act,
+				    struct sigaction *old) LP_HIDDEN;
+/* The program sets (act) and reads (old) its disposition for it. */
 void lp_report_signal_program_action(const struct sigaction *act, struct sigaction *old) LP_HIDDEN;
 /* A thread calls pthread_exit (the worker watches for the main thread). */
 void lp_report_signal_thread_exits(void) LP_HIDDEN;

@@ -17,13 +17,8 @@
 LP_EXPORT int
 sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
-
-	if (!lp_report_signal_owned(sig)) {
-		if (!real_sigaction)
-			real_sigaction = lp_next("sigaction");
-		return real_sigaction(sig, act, old);
-	}
+	if (!lp_report_signal_owned(sig))
+		return lp_report_signal_real_sigaction(sig, act, old);
 	lp_report_signal_program_action(act, old);
 	return 0;
 }
