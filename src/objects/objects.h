@@ -69,6 +69,7 @@ void lp_objects_pass_free(struct lp_pass *p) LP_HIDDEN;
 /* Generation statistics, for the report. */
 struct lp_type_count {
 	uintptr_t type;
+	const char *name; /* short tp_name, read when the histogram was made */
 	uint64_t count;
 };
 struct lp_gen_stats {

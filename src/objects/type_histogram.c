@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/pyabi.h"
 #include "objects/objects.h"
 
 static int
@@ -13,6 +14,28 @@ by_count_desc(const void *a, const void *b)
 	if (x->count != y->count)
 		return x->count < y->count ? 1 : -1;
 	return x->type < y->type ? -1 : x->type > y->type;
+}
+
+/* Names are read here, while the types are known alive (the caller holds
+ * the registry's lock or the GIL), so that rendering reads no type object.
+ * Two classes may share a __name__: a histogram shows names, so they are
+ * merged (quadratic in the distinct types, which are hundreds). */
+static void
+merge_by_name(struct lp_vec *hist)
+{
+	struct lp_type_count *tc = hist->data;
+	size_t kept = 0;
+	for (size_t i = 0; i < hist->len; i++) {
+		tc[i].name = lp_py_short_name(lp_py_type_name(tc[i].type));
+		size_t j = 0;
+		while (j < kept && strcmp(tc[j].name, tc[i].name))
+			j++;
+		if (j < kept)
+			tc[j].count += tc[i].count;
+		else
+			tc[kept++] = tc[i];
+	}
+	hist->len = kept;
 }
 
 /* Counting in a small table keyed by type (a program has hundreds of
@@ -64,6 +87,7 @@ lp_type_histogram(const uintptr_t *types, size_t n, struct lp_vec *out)
 			*tc = t[i];
 	}
 	lp_vec_free(&table);
+	merge_by_name(out);
 	if (out->len)
 		qsort(out->data, out->len, sizeof(struct lp_type_count), by_count_desc);
 }

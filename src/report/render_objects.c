@@ -14,44 +14,24 @@ lp_obj_type_name(const struct lp_obj *o)
 }
 
 void
-lp_gen_by_name(const struct lp_vec *by_type,
-	       void (*fn)(void *ctx, const char *name, uint64_t count, bool first),
-	       void *ctx)
+lp_by_type_text(struct lp_lw *lw, const struct lp_vec *by_type)
 {
 	const struct lp_type_count *tc = by_type->data;
-	size_t n = by_type->len;
-	bool first = true;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *name = lp_py_short_name(lp_py_type_name(tc[i].type));
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = !strcmp(name, lp_py_short_name(lp_py_type_name(tc[j].type)));
-		if (seen)
-			continue;
-		uint64_t count = tc[i].count;
-		for (size_t j = i + 1; j < n; j++)
-			if (!strcmp(name, lp_py_short_name(lp_py_type_name(tc[j].type))))
-				count += tc[j].count;
-		fn(ctx, name, count, first);
-		first = false;
-	}
-}
-
-static void
-json_entry(void *ctx, const char *name, uint64_t count, bool first)
-{
-	struct lp_lw *lw = ctx;
-	if (!first)
-		lp_lw_puts(lw, ", ");
-	lp_lw_json_string(lw, name);
-	lp_lw_printf(lw, ": %" PRIu64, count);
+	for (size_t i = 0; i < by_type->len && i < 8; i++)
+		lp_lw_printf(lw, "%s%s %" PRIu64, i ? ", " : ": ", tc[i].name, tc[i].count);
+	lp_lw_puts(lw, by_type->len > 8 ? ", ...\n" : "\n");
 }
 
 void
 lp_by_type_json(struct lp_lw *lw, const struct lp_vec *by_type)
 {
-	lp_gen_by_name(by_type, json_entry, lw);
+	const struct lp_type_count *tc = by_type->data;
+	for (size_t i = 0; i < by_type->len; i++) {
+		if (i)
+			lp_lw_puts(lw, ", ");
+		lp_lw_json_string(lw, tc[i].name);
+		lp_lw_printf(lw, ": %" PRIu64, tc[i].count);
+	}
 }
 
 const struct lp_obj *

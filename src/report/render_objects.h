@@ -8,13 +8,11 @@
 /* Short type name (tp_name after its last dot) of an object's record. */
 const char *lp_obj_type_name(const struct lp_obj *o) LP_HIDDEN;
 
-/* A by_type histogram (struct lp_type_count) merged by short name (two
- * classes may share a __name__): calls fn(name, count) in decreasing
- * count. */
-void lp_gen_by_name(const struct lp_vec *by_type,
-		    void (*fn)(void *ctx, const char *name, uint64_t count, bool first),
-		    void *ctx) LP_HIDDEN;
-/* The same histogram as the members of a JSON object. */
+/* A by_type histogram (struct lp_type_count, named and merged by short
+ * name when it was made) as the members of a JSON object. */
+/* The same as the end of a text line: ": dict 12, list 3, ...\n" (the
+ * eight most common). */
+void lp_by_type_text(struct lp_lw *lw, const struct lp_vec *by_type) LP_HIDDEN;
 void lp_by_type_json(struct lp_lw *lw, const struct lp_vec *by_type) LP_HIDDEN;
 
 /* Member k (group-local) of group gi: its record. */

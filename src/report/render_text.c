@@ -62,20 +62,6 @@ print_stack(struct lp_lw *lw, const struct lp_report *r, uint32_t id)
 	}
 }
 
-struct by_type_ctx {
-	struct lp_lw *lw;
-	unsigned shown;
-};
-
-static void
-by_type_entry(void *ctx, const char *name, uint64_t count, bool first)
-{
-	struct by_type_ctx *c = ctx;
-	if (c->shown++ >= 8)
-		return;
-	lp_lw_printf(c->lw, "%s%s %" PRIu64, first ? ": " : ", ", name, count);
-}
-
 /* The allocation site people care about: the first frame outside the
  * module that defines the object's type (the runtime's own constructors),
  * or the top frame when the type lives elsewhere (a heap type). */
@@ -167,11 +153,9 @@ render_objects(struct lp_lw *lw, const struct lp_report *r)
 	  " Py_IncRef and %" PRIu64 " Py_DecRef calls intercepted\n",
 	  os->registered, os->tracked, os->incref_calls, os->decref_calls);
 	for (int g = 0; g < LP_NGEN; g++) {
-		struct by_type_ctx c = { lw, 0 };
 		LP_LINE(lw, r, "  generation %d: count %" PRId64 " (threshold %" PRId64 "), %" PRIu64 " objects",
 		  g, os->gen[g].count, os->gen[g].threshold, os->gen[g].objects);
-		lp_gen_by_name(&os->gen[g].by_type, by_type_entry, &c);
-		lp_lw_puts(lw, c.shown > 8 ? ", ...\n" : "\n");
+		lp_by_type_text(lw, &os->gen[g].by_type);
 	}
 	if (!r->detected) {
 		LP_LINE(lw, r, "cycle detector not run: %s\n",

@@ -36,12 +36,8 @@ lp_report_render_text_python(struct lp_lw *lw, const struct lp_report *r)
 	  s->count[2], s->threshold[0], s->threshold[1], s->threshold[2],
 	  s->tracemalloc ? ", tracemalloc on" : "", s->via);
 	for (int g = 0; g < 3; g++) {
-		const struct lp_type_count *tc = s->by_type[g].data;
 		LP_LINE(lw, r, "  generation %d: %" PRIu64 " objects", g, s->nobjs[g]);
-		for (size_t i = 0; i < s->by_type[g].len && i < 8; i++)
-			lp_lw_printf(lw, "%s%s %" PRIu64, i ? ", " : ": ",
-				     lp_py_short_name(lp_py_type_name(tc[i].type)), tc[i].count);
-		lp_lw_puts(lw, s->by_type[g].len > 8 ? ", ...\n" : "\n");
+		lp_by_type_text(lw, &s->by_type[g]);
 	}
 	if (!s->detected)
 		return;
