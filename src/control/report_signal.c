@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "control/interrupted.h"
+#include "core/own_memory.h"
 #include "core/bootstrap.h"
 #include "core/clock.h"
 #include "core/guard.h"
@@ -200,7 +201,7 @@ start_worker(void)
 	int saved = errno;
 	bool ok = false;
 	if (!worker_stack) {
-		void *s = mmap(NULL, WORKER_STACK, PROT_READ | PROT_WRITE,
+		void *s = lp_own_mmap(NULL, WORKER_STACK, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 		if (s != MAP_FAILED) {
 			mprotect(s, 4096, PROT_NONE); /* guard page */
@@ -394,7 +395,7 @@ lp_report_signal_after_fork_child(void)
 	 * and its first request starts one. */
 	owner_pid = current_pid();
 	if (worker_stack && worker == WORKER_RUNNING)
-		munmap(worker_stack, WORKER_STACK);
+		lp_own_munmap(worker_stack, WORKER_STACK);
 	if (worker == WORKER_RUNNING)
 		worker_stack = NULL;
 	worker = WORKER_NONE;

@@ -2,8 +2,9 @@
 /*
  * startup.c - start-up, and the exit report and fork.
  *
- *  - exit: an atexit hook registered at start-up, so it runs after the
- *    program's own hooks (LIFO), in whichever thread calls exit().
+ *  - exit: an on_exit hook registered at start-up, so it runs after the
+ *    program's own hooks (LIFO), in whichever thread calls exit(); it
+ *    sees the exit status, for LEAKPROBE_EXITCODE.
  *  - signal (LEAKPROBE_SIGNAL, default SIGUSR1): report_signal.c.
  *  - fork: every shim lock is taken before and released after, so the
  *    child starts from a consistent table; it numbers its reports from 1
@@ -14,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -28,10 +30,12 @@
 #include "core/guard.h"
 #include "core/linewriter.h"
 #include "core/options.h"
+#include "core/own_memory.h"
 #include "core/report_stream.h"
 #include "core/state.h"
 #include "core/syscall.h"
 #include "core/warn.h"
+#include "detect/roots.h"
 #include "objects/objects.h"
 #include "objects/safepoint.h"
 #include "python/cpython.h"
@@ -45,13 +49,36 @@
 #include "unwind/unwind.h"
 /* --- exit and fork ------------------------------------------------------ */
 
+/* LEAKPROBE_EXITCODE: a process that would exit 0 with leaks left exits
+ * N.  exit() from an exit handler goes on with the handlers not yet run
+ * (glibc), then flushes stdio, so nothing the program wrote is lost. */
 static void
-on_exit_hook(void)
+exit_with_leak_status(int status)
 {
-	if (!lp_tracking_on() || lp_cpython_exit_reported())
+	uint64_t blocks, bytes, cycles;
+	if (!lp_opt.exitcode || status != 0 || !lp_report_exit_leaks(&blocks, &bytes, &cycles))
 		return;
-	lp_report_exit_begins();
-	lp_report_write_at(LP_REASON_EXIT, NULL, true);
+	if (!(lp_opt.leak_kinds & LP_KINDS_CYCLES))
+		cycles = 0;
+	if (!blocks && !cycles)
+		return;
+	lp_warn("exit status %u (LEAKPROBE_EXITCODE): %" PRIu64 " bytes leaked in %" PRIu64
+		" blocks, %" PRIu64 " unreachable groups (LEAKPROBE_LEAK_KINDS)",
+		(unsigned)lp_opt.exitcode, bytes, blocks, cycles);
+	exit((int)lp_opt.exitcode);
+}
+
+static void
+on_exit_hook(int status, void *unused)
+{
+	(void)unused;
+	if (!lp_tracking_on())
+		return;
+	if (!lp_cpython_exit_reported()) {
+		lp_report_exit_begins();
+		lp_report_write_at(LP_REASON_EXIT, NULL, true);
+	}
+	exit_with_leak_status(status);
 }
 
 static void
@@ -95,6 +122,7 @@ after_fork_child(void)
 	lp_cpython_safepoint_after_fork_child();
 	lp_report_signal_after_fork_child();
 	lp_report_stream_after_fork_child();
+	lp_own_after_fork_child();
 	if (!this_process_reports()) {
 		/* Under the launcher only the program it started reports. */
 		__atomic_store_n(&lp_state, LP_RESOLVED, __ATOMIC_RELEASE);
@@ -206,6 +234,7 @@ static void
 init(void)
 {
 	lp_start_ns = lp_now_ns();
+	lp_roots_note_main_thread();
 	lp_guard_enter();
 	lp_report_stream_init(); /* before anything of ours is written */
 	lp_options_load();
@@ -227,7 +256,7 @@ init(void)
 	check_interposition();
 	read_command();
 	lp_report_hooks_connect(&report_hooks);
-	atexit(on_exit_hook);
+	on_exit(on_exit_hook, NULL);
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	lp_report_signal_start();
 	lp_early_start_tracking(); /* the blocks made before, then LP_TRACKING */

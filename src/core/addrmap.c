@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* addrmap.c - see addrmap.h. */
+#include "core/own_memory.h"
 #include "core/addrmap.h"
 
 #include <string.h>
@@ -120,6 +121,6 @@ void
 lp_addrmap_free(struct lp_addrmap *m)
 {
 	if (m->slots)
-		munmap(m->slots, bytes_for(m->cap));
+		lp_own_munmap(m->slots, bytes_for(m->cap));
 	memset(m, 0, sizeof(*m));
 }

@@ -17,6 +17,8 @@ struct lp_options lp_opt;
 #define LP_OPT_COPY_uint 1
 #define LP_OPT_COPY_size 1
 #define LP_OPT_COPY_format 1
+#define LP_OPT_COPY_classify 1
+#define LP_OPT_COPY_kinds 1
 #define LP_OPT_COPY_signal 1
 #define LP_OPT_COPY_triple 1
 #define LP_OPT_COPY_string 4096
@@ -153,6 +155,56 @@ lp_parse_format(const char *s, uint64_t *out)
 }
 
 bool
+lp_parse_classify(const char *s, uint64_t *out)
+{
+	if (trim_eq(s, "0") || trim_eq(s, "never"))
+		*out = LP_CLASSIFY_NEVER;
+	else if (trim_eq(s, "exit"))
+		*out = LP_CLASSIFY_EXIT;
+	else if (trim_eq(s, "1") || trim_eq(s, "all"))
+		*out = LP_CLASSIFY_ALL;
+	else
+		return false;
+	return true;
+}
+
+/* "definite,indirect": a comma-separated list, each name once or more. */
+bool
+lp_parse_kinds(const char *s, uint64_t *out)
+{
+	static const struct { const char *name; unsigned bit; } names[] = {
+		{ "definite", LP_KINDS_DEFINITE }, { "indirect", LP_KINDS_INDIRECT },
+		{ "possible", LP_KINDS_POSSIBLE }, { "cycles", LP_KINDS_CYCLES },
+	};
+	uint64_t bits = 0;
+	char word[16];
+	while (*s) {
+		size_t n = 0;
+		while (*s == ' ')
+			s++;
+		while (*s && *s != ',' && *s != ' ' && n < sizeof(word) - 1)
+			word[n++] = *s++;
+		word[n] = 0;
+		while (*s == ' ')
+			s++;
+		if (*s && *s != ',')
+			return false;
+		if (*s == ',')
+			s++;
+		size_t i = 0;
+		while (i < LP_ARRAY_LENGTH(names) && strcmp(word, names[i].name))
+			i++;
+		if (i == LP_ARRAY_LENGTH(names))
+			return false;
+		bits |= names[i].bit;
+	}
+	if (!bits)
+		return false;
+	*out = bits;
+	return true;
+}
+
+bool
 lp_parse_signal(const char *s, int *out)
 {
 	static const struct { const char *name; int sig; } names[] = {
@@ -190,7 +242,8 @@ lp_parse_signal(const char *s, int *out)
 
 /* --- the table ---------------------------------------------------------- */
 
-enum kind { K_bool, K_uint, K_size, K_format, K_signal, K_string, K_program, K_triple };
+enum kind { K_bool, K_uint, K_size, K_format, K_classify, K_kinds, K_signal, K_string,
+	    K_program, K_triple };
 
 static const struct option_desc {
 	enum kind kind;
@@ -221,6 +274,8 @@ accepted_form(const struct option_desc *o, char *buf, size_t cap)
 		return buf;
 	case K_size: return "a size in bytes with an optional K, M or G suffix, at least 1";
 	case K_format: return "text or json";
+	case K_classify: return "exit, 1 (or all), 0 (or never)";
+	case K_kinds: return "a comma-separated list of definite, indirect, possible, cycles";
 	case K_signal: return "none, USR1, USR2, HUP, PWR, URG, WINCH, PROF, IO, RTMIN or a catchable signal number";
 	case K_string: return "a path pattern";
 	case K_program: return "a path to a program, or none";
@@ -240,6 +295,8 @@ parse_into(const struct option_desc *o, const char *s)
 	case K_uint: return lp_parse_uint(s, o->min, o->max, o->field);
 	case K_size: return lp_parse_size(s, o->min, o->max, o->field);
 	case K_format: return lp_parse_format(s, o->field);
+	case K_classify: return lp_parse_classify(s, o->field);
+	case K_kinds: return lp_parse_kinds(s, o->field);
 	case K_signal: return lp_parse_signal(s, o->field);
 	case K_triple: return lp_parse_triple(s, o->max, o->field);
 	case K_string:

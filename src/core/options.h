@@ -5,6 +5,14 @@
 #include "core/base.h"
 
 enum lp_format { LP_FORMAT_TEXT, LP_FORMAT_JSON };
+/* LEAKPROBE_CLASSIFY: which reports say what is leaked. */
+enum lp_classify_when { LP_CLASSIFY_NEVER, LP_CLASSIFY_EXIT, LP_CLASSIFY_ALL };
+/* LEAKPROBE_LEAK_KINDS: bit k is enum lp_leak_kind k (reachability.h);
+ * LP_KINDS_CYCLES is Python's unreachable groups. */
+#define LP_KINDS_DEFINITE (1u << 0)
+#define LP_KINDS_INDIRECT (1u << 1)
+#define LP_KINDS_POSSIBLE (1u << 2)
+#define LP_KINDS_CYCLES (1u << 4)
 
 struct lp_triple {
 	uint64_t v[3];
@@ -16,6 +24,8 @@ struct lp_options {
 #define LP_OPT_FIELD_uint uint64_t
 #define LP_OPT_FIELD_size uint64_t
 #define LP_OPT_FIELD_format uint64_t
+#define LP_OPT_FIELD_classify uint64_t
+#define LP_OPT_FIELD_kinds uint64_t
 #define LP_OPT_FIELD_signal int
 #define LP_OPT_FIELD_string const char *
 #define LP_OPT_FIELD_program const char *
@@ -39,3 +49,5 @@ bool lp_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out) LP_
 bool lp_parse_signal(const char *s, int *out) LP_HIDDEN;
 bool lp_parse_triple(const char *s, uint64_t max, struct lp_triple *out) LP_HIDDEN;
 bool lp_parse_format(const char *s, uint64_t *out) LP_HIDDEN;
+bool lp_parse_classify(const char *s, uint64_t *out) LP_HIDDEN;
+bool lp_parse_kinds(const char *s, uint64_t *out) LP_HIDDEN;

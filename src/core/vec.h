@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "core/own_memory.h"
 #include "core/base.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -31,18 +32,18 @@ lp_map_large(size_t bytes)
 {
 	const size_t huge = 2u << 20;
 	if (bytes < (4u << 20)) {
-		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		void *p = lp_own_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		return p == MAP_FAILED ? NULL : p;
 	}
-	char *p = mmap(NULL, bytes + huge, PROT_READ | PROT_WRITE,
+	char *p = lp_own_mmap(NULL, bytes + huge, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	char *a = (char *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
 	if (a > p)
-		munmap(p, (size_t)(a - p));
-	munmap(a + bytes, (size_t)(p + huge - a));
+		lp_own_munmap(p, (size_t)(a - p));
+	lp_own_munmap(a + bytes, (size_t)(p + huge - a));
 	lp_advise_large(a, bytes);
 	madvise(a, bytes, MADV_POPULATE_WRITE);
 	return a;
@@ -66,7 +67,7 @@ lp_vec_reserve(struct lp_vec *v, size_t n)
 		ncap *= 2;
 	size_t old_bytes = ((v->cap * v->elem) + 4095) & ~(size_t)4095;
 	size_t bytes = ((ncap * v->elem) + 4095) & ~(size_t)4095;
-	void *p = v->data ? mremap(v->data, old_bytes, bytes, MREMAP_MAYMOVE)
+	void *p = v->data ? lp_own_mremap(v->data, old_bytes, bytes, MREMAP_MAYMOVE, NULL)
 			  : lp_map_large(bytes);
 	if (!p || p == MAP_FAILED)
 		return false;
@@ -92,7 +93,7 @@ static inline void
 lp_vec_free(struct lp_vec *v)
 {
 	if (v->data)
-		munmap(v->data, ((v->cap * v->elem) + 4095) & ~(size_t)4095);
+		lp_own_munmap(v->data, ((v->cap * v->elem) + 4095) & ~(size_t)4095);
 	v->data = NULL;
 	v->len = v->cap = 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "core/own_memory.h"
 #include "core/vec.h"
 
 #define SLOTS_PER_REGION (1u << (LP_OBJINDEX_REGION_SHIFT - LP_OBJINDEX_GRANULE_SHIFT))
@@ -65,7 +66,7 @@ map_regions(struct lp_objindex *ix, uint32_t cap)
 		if (!p)
 			return false;
 		if (ix->regions)
-			munmap(ix->regions, ix->regions_mapped);
+			lp_own_munmap(ix->regions, ix->regions_mapped);
 		ix->regions = p;
 		ix->regions_mapped = bytes;
 	} else {
@@ -87,13 +88,13 @@ grow_regions(struct lp_objindex *ix)
 		return false;
 	memcpy(old, ix->regions, bytes);
 	if (!map_regions(ix, cap * 2)) {
-		munmap(old, bytes);
+		lp_own_munmap(old, bytes);
 		return false;
 	}
 	for (uint32_t i = 0; i < cap; i++)
 		if (old[i].key)
 			region_for(ix, old[i].key)->pages = old[i].pages;
-	munmap(old, bytes);
+	lp_own_munmap(old, bytes);
 	return true;
 }
 
@@ -132,7 +133,7 @@ lp_objindex_build(struct lp_objindex *ix, const uintptr_t *objs, uint32_t n)
 	    pages * 4096 > (uint64_t)n * DENSE_BYTES_PER_OBJECT)
 		goto sparse;
 	if (!ix->space) {
-		void *p = mmap(NULL, SPACE_BYTES, PROT_READ | PROT_WRITE,
+		void *p = lp_own_mmap(NULL, SPACE_BYTES, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
 			goto sparse;
@@ -187,9 +188,9 @@ void
 lp_objindex_free(struct lp_objindex *ix)
 {
 	if (ix->space)
-		munmap(ix->space, SPACE_BYTES);
+		lp_own_munmap(ix->space, SPACE_BYTES);
 	if (ix->regions)
-		munmap(ix->regions, ix->regions_mapped);
+		lp_own_munmap(ix->regions, ix->regions_mapped);
 	lp_addrmap_free(&ix->map);
 	memset(ix, 0, sizeof(*ix));
 }

@@ -8,6 +8,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 
+#include "core/own_memory.h"
 #include "core/bootstrap.h"
 #include "core/guard.h"
 #include "core/spinlock.h"
@@ -100,7 +101,7 @@ region_take(size_t bytes)
 	if (p && mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0)
 		p = NULL;
 	if (!p) {
-		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p = lp_own_mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			p = NULL;
 	}
@@ -112,10 +113,10 @@ static void
 region_release(void *p, size_t bytes)
 {
 	if (in_space(p))
-		mmap(p, bytes, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		lp_own_mmap(p, bytes, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		     -1, 0);
 	else
-		munmap(p, bytes);
+		lp_own_munmap(p, bytes);
 }
 
 static void *
@@ -124,7 +125,7 @@ region_move(void *old, size_t old_bytes, size_t new_bytes)
 	char *n = region_take(new_bytes);
 	if (!n)
 		return NULL;
-	if (mremap(old, old_bytes, old_bytes, MREMAP_MAYMOVE | MREMAP_FIXED, n) == MAP_FAILED) {
+	if (lp_own_mremap(old, old_bytes, old_bytes, MREMAP_MAYMOVE | MREMAP_FIXED, n) == MAP_FAILED) {
 		memcpy(n, old, old_bytes < new_bytes ? old_bytes : new_bytes);
 		region_release(old, old_bytes);
 	} else if (in_space(old)) {
@@ -198,7 +199,7 @@ bool
 lp_alloc_log_init(void)
 {
 	lp_header_init();
-	void *p = mmap(NULL, SPACE_BYTES, PROT_NONE,
+	void *p = lp_own_mmap(NULL, SPACE_BYTES, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	space = p == MAP_FAILED ? NULL : p;
 	return true;

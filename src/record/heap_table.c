@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/own_memory.h"
 #include "core/clock.h"
 #include "core/guard.h"
 #include "core/spinlock.h"
@@ -167,7 +168,7 @@ grow_locked(void **slots, size_t stride, uint32_t *cap)
 		memcpy(n + at * stride, e, stride);
 	}
 	if (*slots)
-		munmap(*slots, ((size_t)*cap * stride + 4095) & ~(size_t)4095);
+		lp_own_munmap(*slots, ((size_t)*cap * stride + 4095) & ~(size_t)4095);
 	*slots = n;
 	*cap = ncap;
 	return true;

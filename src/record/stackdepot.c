@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "core/own_memory.h"
 #include "core/spinlock.h"
 
 /* Address space is reserved up front with MAP_NORESERVE; pages are only
@@ -26,7 +27,7 @@ static lp_spinlock stripes[NSTRIPES];
 static void *
 reserve(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	void *p = lp_own_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }

@@ -118,12 +118,42 @@ static void
 render_cost(struct lp_lw *lw, const struct lp_report *r)
 {
 	const struct lp_report_cost *c = &r->cost;
-	lp_lw_printf(lw, " \"cost_ms\": {\"heap\": %.3f, \"python_enumerate\": %.3f, "
+	lp_lw_printf(lw, " \"cost_ms\": {\"heap\": %.3f, \"classify\": %.3f, \"python_enumerate\": %.3f, "
 		     "\"python_detector\": %.3f, \"python_owners\": %.3f, \"objects\": %.3f, "
 		     "\"symbolize\": %.3f",
-		     c->heap / 1e6, c->py_enumerate / 1e6, c->py_detect / 1e6, c->py_owners / 1e6,
+		     c->heap / 1e6, c->classify / 1e6, c->py_enumerate / 1e6, c->py_detect / 1e6, c->py_owners / 1e6,
 		     c->objects / 1e6, c->symbolize / 1e6);
 	lp_lw_puts(lw, "},\n");
+}
+
+static const char *
+site_kind(unsigned kind)
+{
+	return kind < LP_LEAK_KINDS ? lp_leak_kind_name(kind) : "live";
+}
+
+/* heap.lost (closing heap) and classify: null when this report did not
+ * classify. */
+static void
+render_verdict(struct lp_lw *lw, const struct lp_report *r)
+{
+	const struct lp_classify *c = &r->classify;
+	static const char *const names[] = { "definitely", "indirectly", "possibly", "reachable" };
+	if (!c->done) {
+		lp_lw_puts(lw, ", \"lost\": null},\n \"classify\": null,\n");
+		return;
+	}
+	lp_lw_puts(lw, ", \"lost\": {");
+	for (int k = 0; k < LP_LEAK_KINDS; k++)
+		lp_lw_printf(lw, "\"%s\": {\"blocks\": %" PRIu64 ", \"bytes\": %" PRIu64 "}, ",
+			     names[k], c->totals.blocks[k], c->totals.bytes[k]);
+	lp_lw_printf(lw, "\"reachable_via_heuristic\": {\"blocks\": %" PRIu64 ", \"bytes\": %" PRIu64
+		     "}, \"suppressed\": {\"blocks\": 0, \"bytes\": 0}}},\n",
+		     c->totals.heuristic_blocks, c->totals.heuristic_bytes);
+	lp_lw_printf(lw, " \"classify\": {\"seconds\": %.6f, \"roots_bytes\": %" PRIu64
+		     ", \"threads\": %u, \"threads_without_stack_pointer\": %u, "
+		     "\"method\": \"snapshot\"},\n",
+		     c->seconds, c->roots_bytes, c->threads, c->threads_unknown_sp);
 }
 
 void
@@ -155,17 +185,18 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 		     ", \"peak_bytes\": %" PRIu64 ", \"total_allocs\": %" PRIu64
 		     ", \"total_frees\": %" PRIu64 ", \"untracked_frees\": %" PRIu64
 		     ", \"table_bytes\": %" PRIu64 ", \"header_bytes\": %" PRIu64
-		     ", \"depot_bytes\": %zu},\n",
+		     ", \"depot_bytes\": %zu",
 		     t->live_blocks, t->live_bytes, t->peak_bytes, t->allocs,
 		     t->frees, r->untracked_frees, t->table_bytes, t->header_bytes,
 		     r->depot_bytes);
+	render_verdict(lw, r);
 
 	lp_lw_puts(lw, " \"sites\": [");
 	for (size_t i = 0; i < r->nsites; i++) {
 		const struct lp_site *s = &r->sites[i];
-		lp_lw_printf(lw, "%s\n  {\"kind\": \"live\", \"blocks\": %" PRIu64
+		lp_lw_printf(lw, "%s\n  {\"kind\": \"%s\", \"blocks\": %" PRIu64
 			     ", \"bytes\": %" PRIu64 ", \"stack\": ",
-			     i ? "," : "", s->blocks, s->bytes);
+			     i ? "," : "", site_kind(s->kind), s->blocks, s->bytes);
 		print_stack(lw, s->stack);
 		lp_lw_puts(lw, "}");
 	}
@@ -176,8 +207,9 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 		double age = b->birth_ns && r->now_ns > b->birth_ns
 				     ? (double)(r->now_ns - b->birth_ns) / 1e9 : 0;
 		lp_lw_printf(lw, "%s\n  {\"address\": \"%p\", \"size\": %" PRIu64
-			     ", \"age_s\": %.6f, \"stack\": ",
-			     i ? "," : "", (void *)b->ptr, b->size, age);
+			     ", \"age_s\": %.6f, \"kind\": \"%s\", \"stack\": ",
+			     i ? "," : "", (void *)b->ptr, b->size, age,
+			     site_kind(r->large_kind ? r->large_kind[i] : LP_LEAK_KINDS));
 		print_stack(lw, b->stack);
 		if (r->py)
 			lp_report_json_owner(lw, r->py, i);

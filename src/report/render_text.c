@@ -188,11 +188,122 @@ render_objects(struct lp_lw *lw, const struct lp_report *r)
 	  r->pass.det.clamped ? " (some refcounts were too small: see JSON clamped)" : "");
 }
 
+static const char *const kind_words[LP_LEAK_KINDS + 1] = {
+	"definitely lost", "indirectly lost", "possibly lost", "still reachable", "live",
+};
+
+/* Without a verdict: every site with its stack, LEAKPROBE_TOP of them. */
+static void
+render_live_sites(struct lp_lw *lw, const struct lp_report *r)
+{
+	size_t shown = r->nsites_shown;
+	for (size_t i = 0; i < shown; i++) {
+		const struct lp_site *s = &r->sites[i];
+		LP_LINE(lw, r, "\n");
+		LP_LINE(lw, r, "%" PRIu64 " bytes in %" PRIu64 " blocks live, allocated from:\n",
+		  s->bytes, s->blocks);
+		print_stack(lw, r, s->stack);
+	}
+	if (shown < r->nsites) {
+		uint64_t bytes = 0, blocks = 0;
+		for (size_t i = shown; i < r->nsites; i++) {
+			bytes += r->sites[i].bytes;
+			blocks += r->sites[i].blocks;
+		}
+		LP_LINE(lw, r, "\n");
+		LP_LINE(lw, r, "... and %zu more sites: %" PRIu64 " bytes in %" PRIu64
+		  " blocks (LEAKPROBE_TOP=%" PRIu64 " shows more; JSON lists all)\n",
+		  r->nsites - shown, bytes, blocks, (uint64_t)lp_opt.top);
+	}
+
+}
+
+static const char *
+top_function(uint32_t id, const char **file, int *line)
+{
+	const struct lp_stack *s = lp_stackdepot_get(id);
+	struct lp_frame f;
+	*file = NULL;
+	*line = 0;
+	if (!s || !s->depth)
+		return "(no stack)";
+	lp_symbolize_frame(s, 0, &f);
+	*file = f.file;
+	*line = f.line;
+	return f.function ? f.function : "??";
+}
+
+/* With a verdict, as LeakSanitizer and valgrind write it: every lost
+ * site with its stack (definitely, indirectly, then possibly lost), then
+ * the reachable ones, one line each unless LEAKPROBE_SHOW_REACHABLE=1. */
+static void
+render_verdict_sites(struct lp_lw *lw, const struct lp_report *r)
+{
+	static const char *const leak_words[] = { "Direct leak", "Indirect leak", "Possible leak" };
+	const struct lp_leak_totals *k = &r->classify.totals;
+	size_t i = 0;
+	for (; i < r->nsites && r->sites[i].kind != LP_LEAK_REACHABLE; i++) {
+		const struct lp_site *s = &r->sites[i];
+		LP_LINE(lw, r, "\n");
+		LP_LINE(lw, r, "%s of %" PRIu64 " byte(s) in %" PRIu64 " object(s) allocated from:\n",
+		  leak_words[s->kind], s->bytes, s->blocks);
+		print_stack(lw, r, s->stack);
+	}
+	size_t nreachable = r->nsites - i;
+	if (!nreachable)
+		return;
+	LP_LINE(lw, r, "\n");
+	LP_LINE(lw, r, "Still reachable: %" PRIu64 " bytes in %" PRIu64 " blocks from %zu sites%s\n",
+	  k->bytes[LP_LEAK_REACHABLE], k->blocks[LP_LEAK_REACHABLE], nreachable,
+	  lp_opt.show_reachable ? ":" : "; the largest (LEAKPROBE_SHOW_REACHABLE=1 shows their stacks):");
+	for (; i < r->nsites_shown; i++) {
+		const struct lp_site *s = &r->sites[i];
+		if (lp_opt.show_reachable) {
+			LP_LINE(lw, r, "\n");
+			LP_LINE(lw, r, "%" PRIu64 " bytes in %" PRIu64 " blocks still reachable, allocated from:\n",
+			  s->bytes, s->blocks);
+			print_stack(lw, r, s->stack);
+			continue;
+		}
+		const char *file;
+		int line;
+		const char *fn = top_function(s->stack, &file, &line);
+		LP_LINE(lw, r, "  %" PRIu64 " bytes in %" PRIu64 " blocks from ", s->bytes, s->blocks);
+		lp_lw_text_safe(lw, fn);
+		if (file) {
+			lp_lw_puts(lw, " (");
+			lp_lw_text_safe(lw, file);
+			lp_lw_printf(lw, ":%d)", line);
+		}
+		lp_lw_puts(lw, "\n");
+	}
+	if (r->nsites_shown < r->nsites)
+		LP_LINE(lw, r, "  ... and %zu more reachable sites (LEAKPROBE_TOP=%" PRIu64 " shows more; JSON lists all)\n",
+		  r->nsites - r->nsites_shown, (uint64_t)lp_opt.top);
+}
+
+/* valgrind's LEAK SUMMARY. */
+static void
+render_leak_summary(struct lp_lw *lw, const struct lp_report *r)
+{
+	const struct lp_leak_totals *k = &r->classify.totals;
+	LP_LINE(lw, r, "LEAK SUMMARY:\n");
+	for (int i = 0; i < LP_LEAK_KINDS; i++)
+		LP_LINE(lw, r, "   %15s: %" PRIu64 " bytes in %" PRIu64 " blocks\n", kind_words[i],
+		  k->bytes[i], k->blocks[i]);
+	if (k->heuristic_blocks)
+		LP_LINE(lw, r, "   %15s  of which reachable via heuristic: %" PRIu64 " bytes in %" PRIu64
+		  " blocks\n", "", k->heuristic_bytes, k->heuristic_blocks);
+	LP_LINE(lw, r, "heap: %" PRIu64 " bytes live in %" PRIu64 " blocks from %zu sites; %zu large"
+	  " (leak scan: %" PRIu64 " root bytes, %u threads, %.3f s).\n",
+	  r->totals.live_bytes, r->totals.live_blocks, r->nsites, r->nlarge,
+	  r->classify.roots_bytes, r->classify.threads, r->classify.seconds);
+}
+
 void
 lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 {
 	const struct lp_heap_totals *t = &r->totals;
-	size_t shown = r->nsites_shown;
 
 	LP_LINE(lw, r, "leakprobe report %u (%s", r->seq, lp_reason_name(r->reason));
 	if (r->label) {
@@ -219,24 +330,10 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 		  "allocated (made before it started, or invalid)\n",
 		  r->untracked_frees);
 
-	for (size_t i = 0; i < shown; i++) {
-		const struct lp_site *s = &r->sites[i];
-		LP_LINE(lw, r, "\n");
-		LP_LINE(lw, r, "%" PRIu64 " bytes in %" PRIu64 " blocks live, allocated from:\n",
-		  s->bytes, s->blocks);
-		print_stack(lw, r, s->stack);
-	}
-	if (shown < r->nsites) {
-		uint64_t bytes = 0, blocks = 0;
-		for (size_t i = shown; i < r->nsites; i++) {
-			bytes += r->sites[i].bytes;
-			blocks += r->sites[i].blocks;
-		}
-		LP_LINE(lw, r, "\n");
-		LP_LINE(lw, r, "... and %zu more sites: %" PRIu64 " bytes in %" PRIu64
-		  " blocks (LEAKPROBE_TOP=%" PRIu64 " shows more; JSON lists all)\n",
-		  r->nsites - shown, bytes, blocks, (uint64_t)lp_opt.top);
-	}
+	if (r->classify.done)
+		render_verdict_sites(lw, r);
+	else
+		render_live_sites(lw, r);
 
 	if (r->nlarge) {
 		LP_LINE(lw, r, "\n");
@@ -247,8 +344,9 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 			double age = b->birth_ns && r->now_ns > b->birth_ns
 				     ? (double)(r->now_ns - b->birth_ns) / 1e9 : 0;
 			LP_LINE(lw, r, "\n");
-			LP_LINE(lw, r, "%" PRIu64 " bytes at %p, age %.2f s, allocated from:\n",
-			  b->size, (void *)b->ptr, age);
+			LP_LINE(lw, r, "%" PRIu64 " bytes at %p, age %.2f s%s%s, allocated from:\n",
+			  b->size, (void *)b->ptr, age, r->large_kind ? ", " : "",
+			  r->large_kind ? kind_words[r->large_kind[i]] : "");
 			if (r->py)
 				lp_report_text_owner(lw, r, i);
 			print_stack(lw, r, b->stack);
@@ -258,14 +356,26 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 		lp_report_render_text_python(lw, r);
 	else if (r->objects.in_use)
 		render_objects(lw, r);
-	LP_LINE(lw, r, "\n");
-	LP_LINE(lw, r, "SUMMARY: leakprobe: %" PRIu64 " bytes live in %" PRIu64
-	  " blocks from %zu sites; %zu large.\n",
-	  t->live_bytes, t->live_blocks, r->nsites, r->nlarge);
 	const struct lp_report_cost *c = &r->cost;
-	LP_LINE(lw, r, "This report took %.1f ms before it was written (heap %.1f, Python objects %.1f,"
-	  " detector %.1f, owners %.1f, symbols %.1f).\n",
-	  (c->heap + c->py_enumerate + c->py_detect + c->py_owners + c->objects + c->symbolize) / 1e6,
-	  c->heap / 1e6, c->py_enumerate / 1e6, (c->py_detect + c->objects) / 1e6,
+	LP_LINE(lw, r, "\n");
+	if (!r->classify.done)
+		LP_LINE(lw, r, "SUMMARY: leakprobe: %" PRIu64 " bytes live in %" PRIu64
+		  " blocks from %zu sites; %zu large.\n",
+		  t->live_bytes, t->live_blocks, r->nsites, r->nlarge);
+	else
+		render_leak_summary(lw, r);
+	LP_LINE(lw, r, "This report took %.1f ms before it was written (heap %.1f, leak scan %.1f, "
+	  "Python objects %.1f, detector %.1f, owners %.1f, symbols %.1f).\n",
+	  (c->heap + c->classify + c->py_enumerate + c->py_detect + c->py_owners + c->objects +
+	   c->symbolize) / 1e6,
+	  c->heap / 1e6, c->classify / 1e6, c->py_enumerate / 1e6, (c->py_detect + c->objects) / 1e6,
 	  c->py_owners / 1e6, c->symbolize / 1e6);
+	/* Last, in LeakSanitizer's form, for the log scrapers of CI jobs. */
+	if (r->classify.done) {
+		const struct lp_leak_totals *k = &r->classify.totals;
+		LP_LINE(lw, r, "SUMMARY: leakprobe: %" PRIu64 " byte(s) leaked in %" PRIu64
+		  " allocation(s).\n",
+		  k->bytes[LP_LEAK_DEFINITE] + k->bytes[LP_LEAK_INDIRECT],
+		  k->blocks[LP_LEAK_DEFINITE] + k->blocks[LP_LEAK_INDIRECT]);
+	}
 }

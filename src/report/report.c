@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/own_memory.h"
 #include "core/clock.h"
 #include "core/guard.h"
 #include "core/options.h"
@@ -21,6 +22,7 @@
 #include "record/record.h"
 #include "record/stackdepot.h"
 #include "report/output.h"
+#include "report/classify.h"
 #include "report/render_python.h"
 #include "report/symbolize.h"
 
@@ -119,7 +121,7 @@ map_array(size_t n, size_t size, size_t *mapped)
 	*mapped = (n * size + 4095) & ~(size_t)4095;
 	if (!*mapped)
 		*mapped = 4096;
-	void *p = mmap(NULL, *mapped, PROT_READ | PROT_WRITE,
+	void *p = lp_own_mmap(NULL, *mapped, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p != MAP_FAILED)
 		return p;
@@ -137,13 +139,15 @@ unmap_array(void *p, size_t mapped)
 	if ((char *)p >= reserve && (char *)p < reserve + sizeof(reserve))
 		reserve_used = 0; /* all of a report's arrays go at once */
 	else
-		munmap(p, mapped);
+		lp_own_munmap(p, mapped);
 }
 
 static int
 by_bytes_desc(const void *a, const void *b)
 {
 	const struct lp_site *x = a, *y = b;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
 	if (x->bytes != y->bytes)
 		return x->bytes < y->bytes ? 1 : -1;
 	if (x->blocks != y->blocks)
@@ -168,6 +172,7 @@ struct gather {
 	uint32_t nids;
 	uint64_t threshold;
 	struct lp_vec large; /* struct lp_block */
+	struct lp_classify *classify; /* the blocks one by one, when classifying */
 };
 
 static void
@@ -177,6 +182,8 @@ gather_block(const struct lp_block *b, void *arg)
 	uint32_t id = b->stack <= g->nids ? b->stack : 0; /* newer than our array */
 	g->by_id[id].blocks++;
 	g->by_id[id].bytes += b->size;
+	if (g->classify)
+		lp_classify_add(g->classify, b);
 	if (b->size >= g->threshold) {
 		struct lp_block *l = lp_vec_push(&g->large);
 		if (l)
@@ -202,6 +209,7 @@ collect_sites(const struct gather *g, struct lp_site *sites)
 			continue;
 		sites[n] = g->by_id[id];
 		sites[n].stack = id;
+		sites[n].kind = LP_LEAK_KINDS;
 		n++;
 	}
 	qsort(sites, n, sizeof(*sites), by_bytes_desc);
@@ -296,6 +304,7 @@ gather_heap(struct lp_report *r, struct gather *g, size_t *ids_mapped, size_t *s
 
 	g->nids = lp_stackdepot_count();
 	g->threshold = lp_opt.large;
+	g->classify = lp_classify_wanted(r->reason == LP_REASON_EXIT) ? &r->classify : NULL;
 	g->by_id = map_array((size_t)g->nids + 1, sizeof(*g->by_id), ids_mapped);
 	r->sites = map_array((size_t)g->nids + 1, sizeof(*r->sites), sites_mapped);
 	if (!g->by_id || !r->sites) {
@@ -324,6 +333,78 @@ gather_heap(struct lp_report *r, struct gather *g, size_t *ids_mapped, size_t *s
 	return true;
 }
 
+/* Every stack's blocks per kind, from the classified blocks: sites[]
+ * becomes one entry per (stack, kind), lost kinds first.  Post: the sites
+ * still sum to the totals; every lost site is shown, and the reachable
+ * ones as LEAKPROBE_TOP says (JSON: all). */
+static bool
+sites_by_kind(struct lp_report *r, const struct gather *g, size_t *sites_mapped)
+{
+	size_t nslots = ((size_t)g->nids + 1) * LP_LEAK_KINDS, mapped;
+	struct lp_site *slot = map_array(nslots, sizeof(*slot), &mapped);
+	if (!slot)
+		return false;
+	const struct lp_classify *c = &r->classify;
+	const struct lp_reach_block *b = c->blocks.data;
+	for (size_t i = 0; i < c->blocks.len; i++) {
+		uint32_t id = b[i].tag <= g->nids ? b[i].tag : 0;
+		struct lp_site *s = &slot[(size_t)id * LP_LEAK_KINDS + lp_classify_kind_at(c, i)];
+		s->blocks++;
+		s->bytes += b[i].size;
+	}
+	size_t n = 0;
+	for (size_t k = 0; k < nslots; k++) {
+		if (!slot[k].blocks)
+			continue;
+		slot[n] = slot[k];
+		slot[n].stack = (uint32_t)(k / LP_LEAK_KINDS);
+		slot[n].kind = (uint8_t)(k % LP_LEAK_KINDS);
+		n++;
+	}
+	qsort(slot, n, sizeof(*slot), by_bytes_desc);
+	unmap_array(r->sites, *sites_mapped);
+	r->sites = slot;
+	*sites_mapped = mapped;
+	r->nsites = n;
+	size_t lost = 0;
+	while (lost < n && slot[lost].kind != LP_LEAK_REACHABLE)
+		lost++;
+	r->nsites_shown = lp_opt.format == LP_FORMAT_JSON || lp_opt.show_reachable ||
+				  n - lost < lp_opt.top ? n : lost + (size_t)lp_opt.top;
+	return true;
+}
+
+/* The leak verdict (LEAKPROBE_CLASSIFY): every block's kind, in a
+ * snapshot of the process.  Without one (it failed) the report lists the
+ * blocks as live and says why. */
+static void
+classify_heap(struct lp_report *r, const struct gather *g, size_t *sites_mapped,
+	      uintptr_t self_sp, const uint64_t regs[6])
+{
+	static char why[160];
+	if (!g->classify)
+		return;
+	uint64_t t0 = lp_now_ns();
+	lp_classify_run(&r->classify, self_sp, regs, r->reason == LP_REASON_EXIT);
+	if (r->classify.done && !sites_by_kind(r, g, sites_mapped)) {
+		r->classify.done = false;
+		r->classify.failed = "out of memory";
+	}
+	if (r->classify.done && r->nlarge) {
+		size_t mapped;
+		r->large_kind = map_array(r->nlarge, 1, &mapped);
+		for (size_t i = 0; r->large_kind && i < r->nlarge; i++)
+			r->large_kind[i] = (uint8_t)lp_classify_kind_of(&r->classify, r->large[i].ptr);
+	}
+	if (!r->classify.done) {
+		lp_fmt(why, sizeof(why), "no leak verdict: %s; the blocks are listed as live",
+		       r->classify.failed ? r->classify.failed : "the scan failed");
+		r->warnings[r->nwarnings++] = why;
+		lp_warn("report %u: %s", r->seq, why);
+	}
+	r->cost.classify = lp_now_ns() - t0;
+}
+
 /* The objects: the live interpreter's section (with the GIL held), and
  * the object model's generations with its detector (at a safe point). */
 static void
@@ -349,6 +430,40 @@ gather_objects(struct lp_report *r, bool safe_point)
 			r->detector_note = "out of memory";
 	}
 	r->cost.objects = lp_now_ns() - t0;
+}
+
+static struct {
+	bool classified;
+	uint64_t blocks, bytes, cycles;
+} exit_verdict;
+
+/* The exit report's leaks, for LEAKPROBE_EXITCODE (the exit hook reads
+ * them once the report is written). */
+static void
+note_exit_verdict(const struct lp_report *r)
+{
+	if (r->reason != LP_REASON_EXIT)
+		return;
+	exit_verdict.classified = r->classify.done;
+	for (int k = 0; r->classify.done && k < LP_LEAK_REACHABLE; k++) {
+		if (lp_opt.leak_kinds & (1u << k)) {
+			exit_verdict.blocks += r->classify.totals.blocks[k];
+			exit_verdict.bytes += r->classify.totals.bytes[k];
+		}
+	}
+	if (r->py && r->py->detected)
+		exit_verdict.cycles = r->py->det.groups.len;
+	else if (r->detected)
+		exit_verdict.cycles = r->pass.det.groups.len;
+}
+
+bool
+lp_report_exit_leaks(uint64_t *blocks, uint64_t *bytes, uint64_t *cycles)
+{
+	*blocks = exit_verdict.blocks;
+	*bytes = exit_verdict.bytes;
+	*cycles = exit_verdict.cycles;
+	return exit_verdict.classified || exit_verdict.cycles;
 }
 
 /* Names for every frame the report prints, in one exchange with the
@@ -402,6 +517,12 @@ write_out(const struct lp_report *r)
 void
 lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 {
+	/* The caller's registers and frame, first: the leak scan reads this
+	 * thread's stack from the caller's frame up (ours hold the shim's
+	 * pointers) and the registers the program may keep a pointer in. */
+	uint64_t regs[6];
+	LP_SAVE_CALLEE_REGS(regs);
+	uintptr_t self_sp = (uintptr_t)__builtin_frame_address(0);
 	struct lp_report r = { 0 };
 	size_t sites_mapped = 0, ids_mapped = 0;
 	struct gather g = { .large = LP_VEC_INIT(struct lp_block) };
@@ -410,7 +531,9 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	pthread_mutex_lock(&report_mutex);
 	if (begin_report(&r, reason, label) &&
 	    gather_heap(&r, &g, &ids_mapped, &sites_mapped)) {
+		classify_heap(&r, &g, &sites_mapped, self_sp, regs);
 		gather_objects(&r, safe_point);
+		note_exit_verdict(&r);
 		name_frames(&r);
 		write_out(&r);
 		lp_symbolize_end();
@@ -419,6 +542,9 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 		lp_cpython_release(r.py);
 		lp_objects_stats_free(&r.objects);
 	}
+	lp_classify_free(&r.classify);
+	if (r.large_kind)
+		unmap_array(r.large_kind, (r.nlarge + 4095) & ~(size_t)4095);
 	if (g.by_id)
 		unmap_array(g.by_id, ids_mapped);
 	if (r.sites)

@@ -11,19 +11,22 @@
 #include "core/report_hooks.h"
 #include "objects/objects.h"
 #include "record/heap_table.h"
+#include "report/classify.h"
 
 struct lp_py_section;
 
-/* One allocation site: live blocks with the same stack. */
+/* One allocation site: live blocks with the same stack (and, once
+ * classified, the same kind; LP_LEAK_KINDS: not classified, "live"). */
 struct lp_site {
 	uint32_t stack;
+	uint8_t kind;
 	uint64_t blocks, bytes;
 };
 
 /* What gathering this report cost, phase by phase (ns): JSON cost_ms,
  * the text report's "This report took" line. */
 struct lp_report_cost {
-	uint64_t heap, py_enumerate, py_detect, py_owners, objects, symbolize;
+	uint64_t heap, classify, py_enumerate, py_detect, py_owners, objects, symbolize;
 };
 
 struct lp_report {
@@ -35,9 +38,12 @@ struct lp_report {
 	uint64_t now_ns; /* when the report began reading the heap: ages count to here */
 	const char *command;
 	struct lp_heap_totals totals;
-	struct lp_site *sites; /* largest bytes first */
+	struct lp_site *sites; /* by kind (lost first), then largest bytes first */
 	size_t nsites;
-	size_t nsites_shown; /* printed with their stacks (text: LEAKPROBE_TOP) */
+	size_t nsites_shown; /* printed with their stacks (text: LEAKPROBE_TOP, or every lost site) */
+	/* The leak verdict (classify.h); classify.done when there is one. */
+	struct lp_classify classify;
+	uint8_t *large_kind; /* per large block, when classified */
 	struct lp_block *large; /* largest first */
 	size_t nlarge;
 	uint64_t large_threshold;
@@ -72,6 +78,10 @@ struct lp_report {
 void lp_report_write_at(enum lp_reason reason, const char *label,
 			bool safe_point) LP_HIDDEN;
 const char *lp_reason_name(enum lp_reason r) LP_HIDDEN;
+/* The exit report's leaks of the kinds in LEAKPROBE_LEAK_KINDS: blocks
+ * and bytes (native), and Python unreachable groups; false when no exit
+ * report classified (for LEAKPROBE_EXITCODE). */
+bool lp_report_exit_leaks(uint64_t *blocks, uint64_t *bytes, uint64_t *cycles) LP_HIDDEN;
 
 void lp_report_render_text(struct lp_lw *lw, const struct lp_report *r) LP_HIDDEN;
 void lp_report_render_json(struct lp_lw *lw, const struct lp_report *r) LP_HIDDEN;

@@ -62,6 +62,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "core/own_memory.h"
 #include "unwind/cfi.h"
 #include "unwind/rule.h"
 #include "unwind/stack_bounds.h"
@@ -312,7 +313,7 @@ init_once_fn(void)
 {
 	struct dl_find_object mine;
 
-	void *m = mmap(NULL, SLOT_COUNT * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+	void *m = lp_own_mmap(NULL, SLOT_COUNT * sizeof(uint64_t), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
 		return;
@@ -325,7 +326,7 @@ init_once_fn(void)
 	if (gen == UINT64_MAX ||
 	    _dl_find_object((void *)(uintptr_t)&init_once_fn, &mine) != 0 ||
 	    !mine.dlfo_eh_frame) {
-		munmap(m, SLOT_COUNT * sizeof(uint64_t));
+		lp_own_munmap(m, SLOT_COUNT * sizeof(uint64_t));
 		return;
 	}
 	__atomic_store_n(&cache, (uint64_t *)m, __ATOMIC_RELEASE);

@@ -41,6 +41,10 @@ def bad_values(kind, lo, hi):
         return ["o" * 5000]
     if kind == "format":
         return ["xml", "", "-1", "jsonx", HUGE]
+    if kind == "classify":
+        return ["sometimes", "", "2", "-1", "exitall", HUGE]
+    if kind == "kinds":
+        return ["", "definitely", "definite,,", "definite;indirect", "cycles,bogus", HUGE]
     if kind == "size":
         return ["garbage", "", "-1", HUGE, "1T", "18446744073709551615G", "1.5M"] + \
             (["0"] if lo and lo > 0 else [])
@@ -103,6 +107,12 @@ def top_20(r):
           f"no '... and {total - 20} more sites' line naming LEAKPROBE_TOP=20")
 
 
+def no_verdict(r):
+    rep = json_report(r)
+    check(rep["classify"] is None and rep["heap"]["lost"] is None,
+          f"a leak verdict without LEAKPROBE_CLASSIFY (default never): {rep.get('classify')}")
+
+
 def children_traced(r):
     check_eq(int(r.truth["facts"]["preload_has_shim"]), 1,
              "LD_PRELOAD keeps libleakprobe for children (CHILDREN default 1)")
@@ -143,7 +153,7 @@ DEFAULT_SEEN = {
     "FORMAT": text_format, "LARGE": large_1m, "DEPTH": full_stacks, "TOP": top_20,
     "CHILDREN": children_traced, "PID": reports, "UNWIND": stacks_present, "HELP": no_help,
     "SIGNAL": usr1_reports, "SYMBOLIZER": named_by_symbolizer,
-    "SYMBOLIZER_TIMEOUT": named_by_symbolizer,
+    "SYMBOLIZER_TIMEOUT": named_by_symbolizer, "CLASSIFY": no_verdict,
 }
 # Options of the object model / CPython: no effect a C program shows.
 NO_EFFECT_HERE = {"GC_THRESHOLD", "AUTO", "PYTHON_TRACEBACK"}
@@ -151,7 +161,7 @@ NO_EFFECT_HERE = {"GC_THRESHOLD", "AUTO", "PYTHON_TRACEBACK"}
 CONTROL = {
     "OUTPUT": None, "FORMAT": "json", "LARGE": "2M", "DEPTH": "3", "TOP": "5",
     "CHILDREN": "0", "PID": "1", "UNWIND": None, "HELP": "1", "SIGNAL": "USR2",
-    "SYMBOLIZER": "none", "SYMBOLIZER_TIMEOUT": None,
+    "SYMBOLIZER": "none", "SYMBOLIZER_TIMEOUT": None, "CLASSIFY": "exit",
 }
 TEXT = {"FORMAT", "TOP"}  # checked on a text report on stderr
 

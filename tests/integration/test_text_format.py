@@ -15,7 +15,7 @@ SITE = re.compile(r"^==(\d+)== (\d+) bytes in (\d+) blocks live, allocated from:
 FRAME = re.compile(r"^==(\d+)==     #(\d+) (0x[0-9a-f]+)(?: in (.+?))?(?: (\S+):(\d+))? "
                    r"\((?:(\S+)\+(0x[0-9a-f]+)|<unknown module>)\)$")
 COST = re.compile(r"^==\d+== This report took ([\d.]+) ms before it was written \(heap ([\d.]+), "
-                  r"Python objects ([\d.]+), detector ([\d.]+), owners ([\d.]+), "
+                  r"leak scan ([\d.]+), Python objects ([\d.]+), detector ([\d.]+), owners ([\d.]+), "
                   r"symbols ([\d.]+)\)\.$")
 SUMMARY = re.compile(r"^==(\d+)== SUMMARY: leakprobe: (\d+) bytes live in (\d+) blocks "
                      r"from (\d+) sites; (\d+) large\.$")

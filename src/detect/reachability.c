@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* reachability.c - see reachability.h. */
+#include "detect/reachability.h"
+
+#include <stdlib.h>
+
+#include "core/warn.h"
+
+/* The marking states, in the order a block can only climb; the numbers
+ * are the enum lp_leak_kind each state ends as. */
+enum {
+	UNREACHED = LP_LEAK_DEFINITE,
+	IN_CLIQUE = LP_LEAK_INDIRECT,
+	POSSIBLE = LP_LEAK_POSSIBLE,
+	REACHED = LP_LEAK_REACHABLE,
+};
+
+const char *
+lp_leak_kind_name(enum lp_leak_kind k)
+{
+	static const char *const names[] = { "definitely_lost", "indirectly_lost",
+					     "possibly_lost", "reachable" };
+	return k < LP_LEAK_KINDS ? names[k] : "?";
+}
+
+void
+lp_reach_init(struct lp_reach *r, struct lp_reach_block *b, size_t n, unsigned start_offset)
+{
+	*r = (struct lp_reach){ .b = b, .n = n, .start_offset = start_offset,
+				.work = LP_VEC_INIT(uint32_t) };
+	r->lo = n ? b[0].ptr : 1;
+	for (size_t i = 0; i < n; i++) {
+		b[i].state = UNREACHED;
+		b[i].via_heuristic = 0;
+		uintptr_t end = b[i].ptr + (b[i].size ? b[i].size : 1);
+		if (end > r->hi)
+			r->hi = end;
+	}
+}
+
+struct lp_reach_block *
+lp_reach_find(const struct lp_reach *r, uintptr_t a)
+{
+	if (a < r->lo || a >= r->hi)
+		return NULL;
+	size_t lo = 0, hi = r->n; /* the last block starting at or below a */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->b[mid].ptr <= a)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	struct lp_reach_block *blk = &r->b[lo];
+	if (a == blk->ptr || (a > blk->ptr && a - blk->ptr < blk->size))
+		return blk;
+	return NULL;
+}
+
+/* valgrind's default heuristics (--leak-check-heuristics=all): interior
+ * pointers that C++ makes on purpose count as start pointers.  The block's
+ * first words are read, as valgrind does. */
+static bool
+heuristic_start(const struct lp_reach_block *blk, uintptr_t a)
+{
+	const uint64_t *w = (const uint64_t *)blk->ptr;
+	uintptr_t off = a - blk->ptr;
+	/* new[] of a class with a destructor: the element count first. */
+	if (off == 8 && blk->size >= 8 && w[0] && (blk->size - 8) % w[0] == 0)
+		return true;
+	/* length64: a 64-bit length of what follows it. */
+	if (off == 8 && blk->size >= 8 && w[0] && w[0] == blk->size - 8)
+		return true;
+	/* The reference-counted std::string: length, capacity, refcount,
+	 * then the characters the string points at. */
+	if (off == 24 && blk->size >= 25 && w[0] <= w[1] && blk->size >= w[1] + 25)
+		return true;
+	return false;
+}
+
+static void
+push(struct lp_reach *r, struct lp_reach_block *blk)
+{
+	uint32_t *slot = lp_vec_push(&r->work);
+	if (slot)
+		*slot = (uint32_t)(blk - r->b);
+	else
+		r->out_of_memory = true;
+}
+
+/* A word found in a root (definite) or in a block of state from. */
+static inline void
+mark(struct lp_reach *r, uintptr_t a, bool definite)
+{
+	struct lp_reach_block *blk = lp_reach_find(r, a);
+	if (!blk)
+		return;
+	uint8_t to = POSSIBLE;
+	if (definite) {
+		uintptr_t off = a - blk->ptr;
+		if (off == 0 || (r->start_offset && off == r->start_offset)) {
+			to = REACHED;
+		} else if (heuristic_start(blk, a)) {
+			to = REACHED;
+			blk->via_heuristic = 1;
+		}
+	}
+	if (blk->state < to) {
+		blk->state = to;
+		push(r, blk);
+	}
+}
+
+static void
+scan_words(struct lp_reach *r, uintptr_t lo, uintptr_t hi, bool definite)
+{
+	lo = (lo + 7) & ~(uintptr_t)7;
+	for (uintptr_t p = lo; p + 8 <= hi; p += 8) {
+		uintptr_t w = *(const uintptr_t *)p;
+		if (w >= r->lo && w < r->hi)
+			mark(r, w, definite);
+	}
+	r->words_scanned += hi > lo ? (hi - lo) / 8 : 0;
+}
+
+/* Read the blocks on the work list until it is empty; a block read as
+ * possibly lost and reached later by a start pointer is read again. */
+static void
+drain(struct lp_reach *r)
+{
+	while (r->work.len) {
+		uint32_t i = LP_VEC_AT(&r->work, uint32_t, --r->work.len);
+		struct lp_reach_block *blk = &r->b[i];
+		scan_words(r, blk->ptr, blk->ptr + blk->size, blk->state == REACHED);
+	}
+}
+
+void
+lp_reach_scan_root(struct lp_reach *r, uintptr_t lo, uintptr_t hi)
+{
+	scan_words(r, lo, hi, true);
+	drain(r);
+}
+
+/* Lost blocks, in address order: a block no lost block has pointed at
+ * yet leads; whatever it reaches that is not reached otherwise joins its
+ * clique, an earlier leader included. */
+static void
+form_cliques(struct lp_reach *r)
+{
+	for (size_t leader = 0; leader < r->n; leader++) {
+		if (r->b[leader].state != UNREACHED)
+			continue;
+		push(r, &r->b[leader]);
+		while (r->work.len) {
+			uint32_t i = LP_VEC_AT(&r->work, uint32_t, --r->work.len);
+			const struct lp_reach_block *blk = &r->b[i];
+			uintptr_t lo = (blk->ptr + 7) & ~(uintptr_t)7;
+			for (uintptr_t p = lo; p + 8 <= blk->ptr + blk->size; p += 8) {
+				struct lp_reach_block *to = lp_reach_find(r, *(const uintptr_t *)p);
+				if (to && to->state == UNREACHED && to != &r->b[leader]) {
+					to->state = IN_CLIQUE;
+					push(r, to);
+				}
+			}
+		}
+	}
+}
+
+#ifdef LP_DEBUG
+/* Post of lp_reach_finish: every state is a kind, and what a reached
+ * block points at was reached too. */
+static void
+validate_kinds(const struct lp_reach *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct lp_reach_block *blk = &r->b[i];
+		lp_assert(blk->state < LP_LEAK_KINDS);
+		uintptr_t lo = (blk->ptr + 7) & ~(uintptr_t)7;
+		for (uintptr_t p = lo; p + 8 <= blk->ptr + blk->size; p += 8) {
+			const struct lp_reach_block *to = lp_reach_find(r, *(const uintptr_t *)p);
+			if (!to)
+				continue;
+			if (blk->state >= POSSIBLE)
+				lp_assert(to->state >= POSSIBLE);
+		}
+	}
+}
+#else
+static inline void
+validate_kinds(const struct lp_reach *r)
+{
+}
+#endif
+
+void
+lp_reach_finish(struct lp_reach *r)
+{
+	form_cliques(r);
+	validate_kinds(r);
+}
+
+void
+lp_reach_free(struct lp_reach *r)
+{
+	lp_vec_free(&r->work);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reachability.h - which live blocks the program can still reach, as
+ * valgrind memcheck's leak check classifies them.
+ *
+ * A conservative mark over a frozen heap (the caller scans in a snapshot
+ * of the process, see report/classify.c): every pointer-aligned word of
+ * the roots that holds an address inside a block marks it; a word equal
+ * to the block's start (or matching one of valgrind's heuristics) is a
+ * start pointer, any other an interior pointer.  Then, as memcheck:
+ *   reachable       a start pointer from a root or a reachable block;
+ *   possibly_lost   reached, but only through interior pointers (or
+ *                   from a possibly lost block);
+ *   definitely_lost not reached at all;
+ *   indirectly_lost not reached, but pointed at by a lost block.
+ * Lost blocks are taken in address order: each one not yet pointed at by
+ * a lost block leads a "clique" and stays definitely lost, and what it
+ * points at (transitively) is indirectly lost, a leader of an earlier
+ * clique included.  So a lost cycle has one definitely lost block.
+ *
+ * The phases: lp_reach_init (blocks sorted by address), lp_reach_scan_root
+ * for every root range (each marks and follows at once), lp_reach_finish
+ * (the cliques).  Reads the blocks' memory; allocates only through
+ * lp_vec (mmap).
+ */
+#pragma once
+
+#include "core/base.h"
+#include "core/vec.h"
+
+enum lp_leak_kind {
+	LP_LEAK_DEFINITE,
+	LP_LEAK_INDIRECT,
+	LP_LEAK_POSSIBLE,
+	LP_LEAK_REACHABLE,
+	LP_LEAK_KINDS
+};
+
+/* JSON names: "definitely_lost", ... */
+const char *lp_leak_kind_name(enum lp_leak_kind k) LP_HIDDEN;
+
+struct lp_reach_block {
+	uintptr_t ptr;
+	uint64_t size;
+	uint32_t tag;   /* the caller's (the report: the block's stack id) */
+	uint8_t state;  /* internal while marking; enum lp_leak_kind after finish */
+	uint8_t via_heuristic;
+};
+
+struct lp_reach {
+	struct lp_reach_block *b; /* sorted by ptr */
+	size_t n;
+	uintptr_t lo, hi; /* lowest block start, highest block end */
+	/* A pointer this far into a block also counts as a start pointer
+	 * (CPython's PyGC_Head: 16); 0 for none. */
+	unsigned start_offset;
+	struct lp_vec work; /* uint32_t: blocks whose contents are to be read */
+	bool out_of_memory;
+	uint64_t words_scanned;
+};
+
+/* b[0, n): sorted by address (n <= UINT32_MAX), no two overlapping. */
+void lp_reach_init(struct lp_reach *r, struct lp_reach_block *b, size_t n,
+		   unsigned start_offset) LP_HIDDEN;
+/* The words of [lo, hi) are roots: mark what they point at, and
+ * everything that reaches. */
+void lp_reach_scan_root(struct lp_reach *r, uintptr_t lo, uintptr_t hi) LP_HIDDEN;
+/* The block holding address a, or NULL. */
+struct lp_reach_block *lp_reach_find(const struct lp_reach *r, uintptr_t a) LP_HIDDEN;
+/* After every root: the cliques of lost blocks; then b[i].state is each
+ * block's enum lp_leak_kind.  Post (LP_DEBUG): what a reachable or
+ * possibly lost block points at is not lost. */
+void lp_reach_finish(struct lp_reach *r) LP_HIDDEN;
+void lp_reach_free(struct lp_reach *r) LP_HIDDEN;

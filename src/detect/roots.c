@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+/* roots.c - see roots.h. */
+#include "detect/roots.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/bootstrap.h"
+#include "core/syscall.h"
+#include "unwind/fast_unwind.h"
+
+static uintptr_t main_tp;
+
+void
+lp_roots_note_main_thread(void)
+{
+	main_tp = (uintptr_t)__builtin_thread_pointer();
+}
+
+/* --- in the process --------------------------------------------------- */
+
+static int
+shim_segments(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct lp_roots_input *in = arg;
+	static const char anchor = 0;
+	(void)size;
+	bool mine = false;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (uintptr_t)&anchor >= lo &&
+		    (uintptr_t)&anchor < lo + ph->p_memsz)
+			mine = true;
+	}
+	if (!mine)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum && in->nshim < LP_ARRAY_LENGTH(in->shim_data); i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+			continue;
+		uintptr_t lo = (info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)4095;
+		uintptr_t hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + 4095) & ~(uintptr_t)4095;
+		in->shim_data[in->nshim++] = (struct lp_range){ lo, hi };
+	}
+	return 1;
+}
+
+/* glibc's static TLS of a thread whose thread pointer is tp (the TCB at
+ * tp, the modules' blocks below it), as LeakSanitizer finds it. */
+static void
+main_tls(struct lp_roots_input *in)
+{
+	static void (*get_info)(size_t *, size_t *);
+	static const unsigned *sizeof_pthread;
+	static bool looked;
+	if (!looked) {
+		get_info = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+		sizeof_pthread = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
+		looked = true;
+	}
+	if (!main_tp || !get_info)
+		return;
+	size_t size = 0, align = 0;
+	get_info(&size, &align);
+	uintptr_t tcb = sizeof_pthread ? *sizeof_pthread : 2304;
+	in->main_tls_lo = main_tp + tcb - size;
+	in->main_tls_hi = main_tp + tcb;
+}
+
+static uintptr_t
+parse_hex(const char *s)
+{
+	uintptr_t v = 0;
+	if (s[0] == '0' && s[1] == 'x')
+		s += 2;
+	for (;; s++) {
+		int d = *s >= '0' && *s <= '9' ? *s - '0'
+			: *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : -1;
+		if (d < 0)
+			return v;
+		v = v * 16 + (uintptr_t)d;
+	}
+}
+
+/* /proc/self/task/TID/syscall: "running", or the call and its arguments
+ * (or -1), then the stack pointer and the program counter. */
+static uintptr_t
+blocked_sp(const char *tid)
+{
+	char path[64], buf[256];
+	size_t n = strlen(tid);
+	if (n > 20)
+		return 0;
+	memcpy(path, "/proc/self/task/", 16);
+	memcpy(path + 16, tid, n);
+	memcpy(path + 16 + n, "/syscall", 9);
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	long got = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+	lp_close(fd);
+	if (got <= 0 || buf[0] == 'r')
+		return 0;
+	buf[got] = 0;
+	const char *tok[9];
+	int ntok = 0;
+	for (char *p = buf; *p && ntok < 9;) {
+		while (*p == ' ' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		tok[ntok++] = p;
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+	}
+	return ntok >= 3 ? parse_hex(tok[ntok - 2]) : 0;
+}
+
+static void
+list_threads(struct lp_roots_input *in)
+{
+	char buf[4096];
+	char self[24];
+	int n = 0;
+	for (long t = syscall(SYS_gettid); t; t /= 10)
+		n++;
+	self[n] = 0;
+	for (long t = syscall(SYS_gettid); t; t /= 10)
+		self[--n] = (char)('0' + t % 10);
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		in->sp_unknown = 1;
+		return;
+	}
+	long got;
+	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < got;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			in->threads++;
+			if (!strcmp(d->d_name, self))
+				continue;
+			uintptr_t sp = blocked_sp(d->d_name);
+			if (sp && in->nsp < LP_ROOT_THREADS)
+				in->sp[in->nsp++] = sp;
+			else
+				in->sp_unknown++;
+		}
+	}
+	lp_close(fd);
+}
+
+static uintptr_t mapping_end(uintptr_t a);
+static uintptr_t exit_frame(uintptr_t sp, uintptr_t limit);
+
+void
+lp_roots_prepare(struct lp_roots_input *in, uintptr_t self_sp, const uint64_t regs[6],
+		 bool at_exit)
+{
+	memset(in, 0, sizeof(*in));
+	if (at_exit)
+		self_sp = exit_frame(self_sp, mapping_end(self_sp));
+	in->nown = lp_own_ranges(in->own, LP_OWN_RANGES);
+	dl_iterate_phdr(shim_segments, in);
+	in->self_sp = self_sp;
+	memcpy(in->self_regs, regs, sizeof(in->self_regs));
+	main_tls(in);
+	list_threads(in);
+}
+
+static uintptr_t
+exit_frame(uintptr_t sp, uintptr_t limit)
+{
+	static uintptr_t lo, hi;
+	if (!hi) {
+		void *exit_fn = lp_next("exit");
+		if (!exit_fn || !lp_fast_unwind_function((uintptr_t)exit_fn, &lo, &hi))
+			hi = 1;
+	}
+	for (uintptr_t p = (sp + 7) & ~(uintptr_t)7; hi > 1 && p + 8 <= limit; p += 8) {
+		uintptr_t w = *(const uintptr_t *)p;
+		if (w > lo && w <= hi) /* a noreturn call may end the function */
+			return p + 8;
+	}
+	return sp;
+}
+
+/* --- in the snapshot -------------------------------------------------- */
+
+struct mapping {
+	uintptr_t lo, hi;
+	char perms[5];
+	bool anonymous;
+	const char *path; /* "" when anonymous */
+};
+
+#define HEAP_MAX (64ul << 20) /* glibc's arena heaps: aligned, this big */
+
+/* A non-main arena's heap: heap_info {ar_ptr, prev, size, mprotect_size}
+ * at a 64 MiB boundary, its arena's malloc_state just after the first
+ * heap's. */
+static bool
+is_arena_heap(const struct mapping *m)
+{
+	if (m->lo % HEAP_MAX || m->hi - m->lo < 4096)
+		return false;
+	const uintptr_t *h = (const uintptr_t *)m->lo;
+	return h[0] >= HEAP_MAX && (h[0] % HEAP_MAX) < 4096 && h[1] % HEAP_MAX == 0 &&
+	       h[2] && h[2] <= HEAP_MAX && h[2] % 4096 == 0 && h[3] >= h[2] && h[3] <= HEAP_MAX;
+}
+
+/* A chunk glibc mmapped for one block (prev_size 0, size with IS_MMAPPED
+ * and without NON_MAIN_ARENA), at a page start: its length, else 0. */
+static uintptr_t
+mmapped_chunk(uintptr_t page, uintptr_t hi)
+{
+	const uint64_t *w = (const uint64_t *)page;
+	uint64_t size = w[1] & ~(uint64_t)7;
+	if (w[0] != 0 || (w[1] & 7) != 2 || !size || size % 4096 || size > hi - page)
+		return 0;
+	return size;
+}
+
+static void
+scan(struct lp_reach *r, struct lp_roots_stats *st, uintptr_t lo, uintptr_t hi)
+{
+	if (hi <= lo)
+		return;
+	lp_reach_scan_root(r, lo, hi);
+	st->bytes += hi - lo;
+	st->regions++;
+}
+
+/* [lo, hi) less what is ours and malloc's chunks, in pieces. */
+static void
+scan_program_memory(const struct lp_roots_input *in, struct lp_reach *r,
+		    struct lp_roots_stats *st, uintptr_t lo, uintptr_t hi)
+{
+	if (hi <= lo)
+		return;
+	for (int i = 0; i < in->nown; i++) {
+		const struct lp_range *o = &in->own[i];
+		if (o->hi <= lo || o->lo >= hi)
+			continue;
+		scan_program_memory(in, r, st, lo, o->lo > lo ? o->lo : lo);
+		lo = o->hi;
+		if (lo >= hi)
+			return;
+	}
+	for (unsigned i = 0; i < in->nshim; i++) {
+		const struct lp_range *o = &in->shim_data[i];
+		if (o->hi <= lo || o->lo >= hi)
+			continue;
+		scan_program_memory(in, r, st, lo, o->lo > lo ? o->lo : lo);
+		lo = o->hi;
+		if (lo >= hi)
+			return;
+	}
+	uintptr_t from = lo;
+	for (uintptr_t page = (lo + 4095) & ~(uintptr_t)4095; page + 16 <= hi; page += 4096) {
+		uintptr_t len = mmapped_chunk(page, hi);
+		if (!len)
+			continue;
+		scan(r, st, from, page);
+		from = page + len;
+		page = from - 4096;
+	}
+	scan(r, st, from, hi);
+}
+
+static bool
+parse_line(char *line, struct mapping *m)
+{
+	char *p = line;
+	m->lo = parse_hex(p);
+	while (*p && *p != '-')
+		p++;
+	if (!*p)
+		return false;
+	m->hi = parse_hex(++p);
+	while (*p && *p != ' ')
+		p++;
+	if (!*p)
+		return false;
+	memcpy(m->perms, p + 1, 4);
+	m->perms[4] = 0;
+	for (int field = 0; field < 4 && *p; field++) { /* perms offset dev inode */
+		while (*p == ' ')
+			p++;
+		while (*p && *p != ' ')
+			p++;
+	}
+	while (*p == ' ')
+		p++;
+	m->path = p;
+	m->anonymous = !*p || !strncmp(p, "[anon:", 6);
+	return true;
+}
+
+/* The thread whose stack pointer lies in m, if any: scan from there. */
+static uintptr_t
+stack_pointer_in(const struct lp_roots_input *in, const struct mapping *m)
+{
+	if (in->self_sp >= m->lo && in->self_sp < m->hi)
+		return in->self_sp;
+	for (unsigned i = 0; i < in->nsp; i++)
+		if (in->sp[i] >= m->lo && in->sp[i] < m->hi)
+			return in->sp[i] - 128 > m->lo ? in->sp[i] - 128 : m->lo; /* red zone */
+	return 0;
+}
+
+static void
+scan_mapping(const struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_stats *st,
+	     const struct mapping *m, const struct mapping *prev)
+{
+	if (m->perms[0] != 'r' || m->perms[1] != 'w')
+		return;
+	if (!strcmp(m->path, "[heap]"))
+		return;
+	if (!strncmp(m->path, "/dev/", 5) && strcmp(m->path, "/dev/zero"))
+		return; /* device memory: reading may have effects */
+	if (m->path[0] == '[' && !m->anonymous && strcmp(m->path, "[stack]"))
+		return; /* [vvar] and the like */
+	if (m->anonymous && is_arena_heap(m))
+		return;
+	uintptr_t sp = stack_pointer_in(in, m);
+	if (sp) {
+		scan_program_memory(in, r, st, sp, m->hi);
+		return;
+	}
+	/* A thread stack with no known stack pointer: glibc's, under its guard
+	 * page, or the main stack. */
+	bool stack_like = !strcmp(m->path, "[stack]") ||
+			  (m->anonymous && prev && prev->hi == m->lo && !strcmp(prev->perms, "---p"));
+	if (stack_like && !in->sp_unknown)
+		return; /* every live thread is accounted for: an exited thread's */
+	scan_program_memory(in, r, st, m->lo, m->hi);
+}
+
+/* The end of the mapping holding a, 0 if none (read from /proc/self/maps). */
+static uintptr_t
+mapping_end(uintptr_t a)
+{
+	char buf[4096];
+	size_t have = 0;
+	uintptr_t end = 0;
+	struct mapping m;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		long got = syscall(SYS_read, fd, buf + have, sizeof(buf) - 1 - have);
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		buf[have] = 0;
+		char *line = buf, *nl;
+		while ((nl = strchr(line, '\n'))) {
+			*nl = 0;
+			if (parse_line(line, &m) && a >= m.lo && a < m.hi)
+				end = m.hi;
+			line = nl + 1;
+		}
+		have = (size_t)(buf + have - line);
+		memmove(buf, line, have);
+	}
+	lp_close(fd);
+	return end;
+}
+
+bool
+lp_roots_scan(const struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_stats *st)
+{
+	char buf[8192];
+	size_t have = 0;
+	struct mapping prev = { 0 }, cur;
+	bool any = false;
+
+	memset(st, 0, sizeof(*st));
+	if (in->nown < 0)
+		return false;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	for (;;) {
+		long got = syscall(SYS_read, fd, buf + have, sizeof(buf) - 1 - have);
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		buf[have] = 0;
+		char *line = buf, *nl;
+		while ((nl = strchr(line, '\n'))) {
+			*nl = 0;
+			if (parse_line(line, &cur)) {
+				scan_mapping(in, r, st, &cur, any ? &prev : NULL);
+				prev = cur;
+				prev.path = "";
+				any = true;
+			}
+			line = nl + 1;
+		}
+		have = (size_t)(buf + have - line);
+		memmove(buf, line, have);
+	}
+	lp_close(fd);
+	scan(r, st, (uintptr_t)in->self_regs, (uintptr_t)(in->self_regs + 6));
+	if (in->main_tls_hi > in->main_tls_lo)
+		scan(r, st, in->main_tls_lo, in->main_tls_hi);
+	return any;
+}

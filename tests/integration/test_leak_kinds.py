@@ -1,0 +1,101 @@
+"""Leak verdicts against valgrind: for every case_* allocation function of
+leak_kinds.c (a lost block, a lost list, a lost 2-cycle, a self-pointing
+block, held by a global, only by an interior pointer, only from the
+program's own mmap, only on a blocked thread's stack and in its TLS,
+allocated by a thread that has exited, the memalign family), the bytes
+and blocks per kind that leakprobe's exit report gives equal valgrind
+3.19's `--leak-check=full --show-leak-kinds=all` on the same program.
+The text report leads with the verdict and ends with LeakSanitizer's
+SUMMARY line; LEAKPROBE_EXITCODE turns the leaks into an exit status."""
+import re
+import shutil
+import subprocess
+
+from lptest import check, check_eq, clean_env, main, prog, run, skip
+
+KIND_WORDS = {"definitely lost": "definitely_lost", "indirectly lost": "indirectly_lost",
+              "possibly lost": "possibly_lost", "still reachable": "reachable"}
+# "144 (48 direct, 96 indirect) bytes in 1 blocks are definitely lost": the
+# block's own bytes are the direct ones.
+RECORD = re.compile(r"^==\d+== ([\d,]+) (?:\(([\d,]+) direct, [\d,]+ indirect\) )?bytes in ([\d,]+) "
+                    r"blocks are (definitely lost|indirectly lost|possibly lost|still reachable)")
+FRAME = re.compile(r"^==\d+==    (?:at|by) 0x[0-9A-F]+: (\w+)")
+
+
+def per_case_valgrind(argv):
+    env = clean_env(shim=False)
+    v = subprocess.run(["valgrind", "--run-libc-freeres=no", "--leak-check=full",
+                        "--show-leak-kinds=all"] + argv, env=env, capture_output=True,
+                       timeout=300, text=True)
+    out, cur, cases = v.stderr.splitlines(), None, {}
+    for line in out:
+        m = RECORD.match(line)
+        if m:
+            own = m.group(2) or m.group(1)
+            cur = [KIND_WORDS[m.group(4)], int(own.replace(",", "")),
+                   int(m.group(3).replace(",", ""))]
+            continue
+        m = FRAME.match(line)
+        if cur and m and m.group(1).startswith("case_"):
+            key = (cur[0], m.group(1))
+            b, n = cases.get(key, (0, 0))
+            cases[key] = (b + cur[1], n + cur[2])
+            cur = None
+        elif not line.strip("=0123456789 "):
+            cur = None
+    return cases
+
+
+def per_case_leakprobe(rep):
+    cases = {}
+    for s in rep["sites"]:
+        fn = next((f["function"] for f in s["stack"] if (f["function"] or "").startswith("case_")),
+                  None)
+        if fn:
+            key = (s["kind"], fn)
+            b, n = cases.get(key, (0, 0))
+            cases[key] = (b + s["bytes"], n + s["blocks"])
+    return cases
+
+
+def test():
+    if not shutil.which("valgrind"):
+        skip("valgrind is not installed: it is this test's truth")
+    argv = [prog("leak_kinds")]
+    r = run(argv, env={"LEAKPROBE_CLASSIFY": "exit"})
+    check_eq(r.rc, 0, "exit status")
+    rep = r.report("exit")
+    check(rep["classify"] is not None, f"no verdict: {rep['warnings']}")
+    ours, theirs = per_case_leakprobe(rep), per_case_valgrind(argv)
+    check(len(theirs) >= 12, f"valgrind's records not parsed: {theirs}")
+    for key in sorted(set(ours) | set(theirs)):
+        print(f"{key}: leakprobe {ours.get(key)}, valgrind {theirs.get(key)}")
+    check_eq(ours, theirs, "bytes and blocks per (kind, case) against valgrind")
+    lost = rep["heap"]["lost"]
+    check_eq(sum(s["bytes"] for s in rep["sites"]), rep["heap"]["live_bytes"], "sites sum")
+    check_eq(sum(v["bytes"] for k, v in lost.items()
+                 if k in ("definitely", "indirectly", "possibly", "reachable")),
+             rep["heap"]["live_bytes"], "kinds sum to the live bytes")
+
+    # Text: the verdict first, LSan's SUMMARY last.
+    t = run(argv, env={"LEAKPROBE_CLASSIFY": "exit"}, json_reports=False)
+    lines = [l for l in t.stderr.splitlines() if l.startswith("==")]
+    check(any(re.match(r"^==\d+== Direct leak of 100 byte\(s\) in 1 object\(s\) allocated from:$", l)
+              for l in lines), "no 'Direct leak of 100 byte(s)' record")
+    leaked = lost["definitely"]["bytes"] + lost["indirectly"]["bytes"]
+    nleaked = lost["definitely"]["blocks"] + lost["indirectly"]["blocks"]
+    check(re.match(rf"^==\d+== SUMMARY: leakprobe: {leaked} byte\(s\) leaked in {nleaked} "
+                   r"allocation\(s\)\.$", lines[-1]), f"last line: {lines[-1]!r}")
+
+    # The exit status, as a CI job sees it; a program's own failure stays.
+    e = run(argv, env={"LEAKPROBE_CLASSIFY": "exit", "LEAKPROBE_EXITCODE": "23"})
+    check_eq(e.rc, 23, "LEAKPROBE_EXITCODE=23 with leaks")
+    e = run(argv, env={"LEAKPROBE_CLASSIFY": "exit", "LEAKPROBE_EXITCODE": "23",
+                       "LEAKPROBE_LEAK_KINDS": "possible"})
+    check_eq(e.rc, 23, "possible leaks counted when asked for")
+    e = run([prog("leak_sites")], env={"LEAKPROBE_CLASSIFY": "0", "LEAKPROBE_EXITCODE": "23"})
+    check_eq(e.rc, 0, "no verdict, no changed status")
+
+
+if __name__ == "__main__":
+    main(test)
