@@ -57,12 +57,32 @@ lp_reach_find(const struct lp_reach *r, uintptr_t a)
 	return NULL;
 }
 
+/* [lo, hi) lies in one readable mapping (mappings that touch are
+ * merged by the caller). */
+static bool
+readable(const struct lp_reach *r, uintptr_t lo, uintptr_t hi)
+{
+	if (!r->nreadable)
+		return true;
+	size_t a = 0, b = r->nreadable;
+	while (b - a > 1) {
+		size_t mid = a + (b - a) / 2;
+		if (r->readable[mid].lo <= lo)
+			a = mid;
+		else
+			b = mid;
+	}
+	return r->readable[a].lo <= lo && hi <= r->readable[a].hi;
+}
+
 /* valgrind's default heuristics (--leak-check-heuristics=all): interior
  * pointers that C++ makes on purpose count as start pointers.  The block's
  * first words are read, as valgrind does. */
 static bool
-heuristic_start(const struct lp_reach_block *blk, uintptr_t a)
+heuristic_start(const struct lp_reach *r, const struct lp_reach_block *blk, uintptr_t a)
 {
+	if (!readable(r, blk->ptr, blk->ptr + (blk->size < 32 ? blk->size : 32)))
+		return false;
 	const uint64_t *w = (const uint64_t *)blk->ptr;
 	uintptr_t off = a - blk->ptr;
 	/* new[] of a class with a destructor: the element count first. */
@@ -100,7 +120,7 @@ mark(struct lp_reach *r, uintptr_t a, bool definite)
 		uintptr_t off = a - blk->ptr;
 		if (off == 0 || (r->start_offset && off == r->start_offset)) {
 			to = REACHED;
-		} else if (heuristic_start(blk, a)) {
+		} else if (heuristic_start(r, blk, a)) {
 			to = REACHED;
 			blk->via_heuristic = 1;
 		}
@@ -123,6 +143,16 @@ scan_words(struct lp_reach *r, uintptr_t lo, uintptr_t hi, bool definite)
 	r->words_scanned += hi > lo ? (hi - lo) / 8 : 0;
 }
 
+static void
+scan_block(struct lp_reach *r, struct lp_reach_block *blk, bool definite)
+{
+	if (!readable(r, blk->ptr, blk->ptr + blk->size)) {
+		r->unreadable_blocks++;
+		return;
+	}
+	scan_words(r, blk->ptr, blk->ptr + blk->size, definite);
+}
+
 /* Read the blocks on the work list until it is empty; a block read as
  * possibly lost and reached later by a start pointer is read again. */
 static void
@@ -131,7 +161,7 @@ drain(struct lp_reach *r)
 	while (r->work.len) {
 		uint32_t i = LP_VEC_AT(&r->work, uint32_t, --r->work.len);
 		struct lp_reach_block *blk = &r->b[i];
-		scan_words(r, blk->ptr, blk->ptr + blk->size, blk->state == REACHED);
+		scan_block(r, blk, blk->state == REACHED);
 	}
 }
 
@@ -155,6 +185,8 @@ form_cliques(struct lp_reach *r)
 		while (r->work.len) {
 			uint32_t i = LP_VEC_AT(&r->work, uint32_t, --r->work.len);
 			const struct lp_reach_block *blk = &r->b[i];
+			if (!readable(r, blk->ptr, blk->ptr + blk->size))
+				continue;
 			uintptr_t lo = (blk->ptr + 7) & ~(uintptr_t)7;
 			for (uintptr_t p = lo; p + 8 <= blk->ptr + blk->size; p += 8) {
 				struct lp_reach_block *to = lp_reach_find(r, *(const uintptr_t *)p);
@@ -176,6 +208,8 @@ validate_kinds(const struct lp_reach *r)
 	for (size_t i = 0; i < r->n; i++) {
 		const struct lp_reach_block *blk = &r->b[i];
 		lp_assert(blk->state < LP_LEAK_KINDS);
+		if (!readable(r, blk->ptr, blk->ptr + blk->size))
+			continue;
 		uintptr_t lo = (blk->ptr + 7) & ~(uintptr_t)7;
 		for (uintptr_t p = lo; p + 8 <= blk->ptr + blk->size; p += 8) {
 			const struct lp_reach_block *to = lp_reach_find(r, *(const uintptr_t *)p);

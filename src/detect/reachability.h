@@ -26,6 +26,7 @@
 #pragma once
 
 #include "core/base.h"
+#include "core/own_memory.h"
 #include "core/vec.h"
 
 enum lp_leak_kind {
@@ -55,6 +56,12 @@ struct lp_reach {
 	 * (CPython's PyGC_Head: 16); 0 for none. */
 	unsigned start_offset;
 	struct lp_vec work; /* uint32_t: blocks whose contents are to be read */
+	/* The readable memory, sorted (the snapshot's mappings): a block
+	 * outside it is not read (a record whose memory is gone).  None: every
+	 * block is read. */
+	const struct lp_range *readable;
+	size_t nreadable;
+	uint64_t unreadable_blocks;
 	bool out_of_memory;
 	uint64_t words_scanned;
 };

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -306,6 +307,21 @@ parse_line(char *line, struct mapping *m)
 	return true;
 }
 
+/* glibc puts a thread's descriptor at the top of its stack; it begins
+ * with tcbhead_t, whose tcb and self fields point at the descriptor
+ * itself.  Looked for in the last 8 KiB, 64-byte aligned. */
+static bool
+holds_tcb(const struct mapping *m)
+{
+	uintptr_t from = m->hi - m->lo > 8192 ? m->hi - 8192 : m->lo;
+	for (uintptr_t p = (from + 63) & ~(uintptr_t)63; p + 24 <= m->hi; p += 64) {
+		const uintptr_t *w = (const uintptr_t *)p;
+		if (w[0] == p && w[2] == p)
+			return true;
+	}
+	return false;
+}
+
 /* The thread whose stack pointer lies in m, if any: scan from there. */
 static uintptr_t
 stack_pointer_in(const struct lp_roots_input *in, const struct mapping *m)
@@ -320,7 +336,7 @@ stack_pointer_in(const struct lp_roots_input *in, const struct mapping *m)
 
 static void
 scan_mapping(const struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_stats *st,
-	     const struct mapping *m, const struct mapping *prev)
+	     const struct mapping *m)
 {
 	if (m->perms[0] != 'r' || m->perms[1] != 'w')
 		return;
@@ -337,57 +353,23 @@ scan_mapping(const struct lp_roots_input *in, struct lp_reach *r, struct lp_root
 		scan_program_memory(in, r, st, sp, m->hi);
 		return;
 	}
-	/* A thread stack with no known stack pointer: glibc's, under its guard
-	 * page, or the main stack. */
-	bool stack_like = !strcmp(m->path, "[stack]") ||
-			  (m->anonymous && prev && prev->hi == m->lo && !strcmp(prev->perms, "---p"));
+	/* A thread stack with no known stack pointer: the main stack, or
+	 * glibc's, with its thread's TCB at the top. */
+	bool stack_like = !strcmp(m->path, "[stack]") || (m->anonymous && holds_tcb(m));
 	if (stack_like && !in->sp_unknown)
 		return; /* every live thread is accounted for: an exited thread's */
 	scan_program_memory(in, r, st, m->lo, m->hi);
 }
 
-/* The end of the mapping holding a, 0 if none (read from /proc/self/maps). */
-static uintptr_t
-mapping_end(uintptr_t a)
-{
-	char buf[4096];
-	size_t have = 0;
-	uintptr_t end = 0;
-	struct mapping m;
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	for (;;) {
-		long got = syscall(SYS_read, fd, buf + have, sizeof(buf) - 1 - have);
-		if (got <= 0)
-			break;
-		have += (size_t)got;
-		buf[have] = 0;
-		char *line = buf, *nl;
-		while ((nl = strchr(line, '\n'))) {
-			*nl = 0;
-			if (parse_line(line, &m) && a >= m.lo && a < m.hi)
-				end = m.hi;
-			line = nl + 1;
-		}
-		have = (size_t)(buf + have - line);
-		memmove(buf, line, have);
-	}
-	lp_close(fd);
-	return end;
-}
-
-bool
-lp_roots_scan(const struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_stats *st)
+/* Calls fn for every line of /proc/self/maps, in address order; false
+ * when it cannot be read. */
+static bool
+each_mapping(void (*fn)(const struct mapping *m, void *ctx), void *ctx)
 {
 	char buf[8192];
 	size_t have = 0;
-	struct mapping prev = { 0 }, cur;
+	struct mapping m;
 	bool any = false;
-
-	memset(st, 0, sizeof(*st));
-	if (in->nown < 0)
-		return false;
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -400,10 +382,8 @@ lp_roots_scan(const struct lp_roots_input *in, struct lp_reach *r, struct lp_roo
 		char *line = buf, *nl;
 		while ((nl = strchr(line, '\n'))) {
 			*nl = 0;
-			if (parse_line(line, &cur)) {
-				scan_mapping(in, r, st, &cur, any ? &prev : NULL);
-				prev = cur;
-				prev.path = "";
+			if (parse_line(line, &m)) {
+				fn(&m, ctx);
 				any = true;
 			}
 			line = nl + 1;
@@ -412,8 +392,95 @@ lp_roots_scan(const struct lp_roots_input *in, struct lp_reach *r, struct lp_roo
 		memmove(buf, line, have);
 	}
 	lp_close(fd);
+	return any;
+}
+
+struct find_end {
+	uintptr_t a, end;
+};
+
+static void
+find_end_fn(const struct mapping *m, void *ctx)
+{
+	struct find_end *f = ctx;
+	if (f->a >= m->lo && f->a < m->hi)
+		f->end = m->hi;
+}
+
+/* The end of the mapping holding a, 0 if none. */
+static uintptr_t
+mapping_end(uintptr_t a)
+{
+	struct find_end f = { a, 0 };
+	each_mapping(find_end_fn, &f);
+	return f.end;
+}
+
+#define MAX_READABLE 65536
+
+/* Pass 1: the readable memory, touching mappings merged. */
+static void
+note_readable(const struct mapping *m, void *ctx)
+{
+	struct lp_reach *r = ctx;
+	struct lp_range *out = (struct lp_range *)r->readable;
+	if (m->perms[0] != 'r' || (m->path[0] == '[' && !strcmp(m->path, "[vvar]")))
+		return;
+	if (r->nreadable && out[r->nreadable - 1].hi == m->lo)
+		out[r->nreadable - 1].hi = m->hi;
+	else if (r->nreadable < MAX_READABLE)
+		out[r->nreadable++] = (struct lp_range){ m->lo, m->hi };
+}
+
+struct scan_ctx {
+	const struct lp_roots_input *in;
+	struct lp_reach *r;
+	struct lp_roots_stats *st;
+};
+
+static void
+scan_fn(const struct mapping *m, void *ctx)
+{
+	struct scan_ctx *c = ctx;
+	scan_mapping(c->in, c->r, c->st, m);
+}
+
+static bool
+own_add(struct lp_roots_input *in, const void *p, size_t len)
+{
+	if (in->nown < 0 || in->nown >= LP_OWN_RANGES)
+		return false;
+	uintptr_t lo = (uintptr_t)p & ~(uintptr_t)4095;
+	in->own[in->nown++] = (struct lp_range){ lo, ((uintptr_t)p + len + 4095) & ~(uintptr_t)4095 };
+	return true;
+}
+
+bool
+lp_roots_scan(struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (in->nown < 0)
+		return false;
+	/* The scan's own memory, made before the maps are read for the
+	 * roots and never moved: the readable table and a work list that
+	 * holds the most it can (each block climbs at most twice). */
+	size_t readable_bytes = MAX_READABLE * sizeof(struct lp_range);
+	struct lp_range *readable = lp_own_mmap(NULL, readable_bytes, PROT_READ | PROT_WRITE,
+						MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (readable == MAP_FAILED || !lp_vec_reserve(&r->work, 2 * r->n + 64))
+		return false;
+	if (!own_add(in, readable, readable_bytes) ||
+	    !own_add(in, r->work.data, r->work.cap * r->work.elem))
+		return false;
+	r->readable = readable;
+	r->nreadable = 0;
+	if (!each_mapping(note_readable, r))
+		return false;
+	struct scan_ctx c = { in, r, st };
+	if (!each_mapping(scan_fn, &c))
+		return false;
 	scan(r, st, (uintptr_t)in->self_regs, (uintptr_t)(in->self_regs + 6));
 	if (in->main_tls_hi > in->main_tls_lo)
 		scan(r, st, in->main_tls_lo, in->main_tls_hi);
-	return any;
+	return true;
 }

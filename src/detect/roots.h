@@ -58,9 +58,10 @@ void lp_roots_note_main_thread(void) LP_HIDDEN;
  * they are undefined to it). */
 void lp_roots_prepare(struct lp_roots_input *in, uintptr_t self_sp,
 		      const uint64_t regs[6], bool at_exit) LP_HIDDEN;
-/* In the snapshot: scan every root into r. false: /proc/self/maps could
- * not be read. */
-bool lp_roots_scan(const struct lp_roots_input *in, struct lp_reach *r,
+/* In the snapshot: scan every root into r (in: the snapshot's copy, to
+ * which the scan adds its own memory). false: /proc/self/maps could not
+ * be read, or no memory. */
+bool lp_roots_scan(struct lp_roots_input *in, struct lp_reach *r,
 		   struct lp_roots_stats *st) LP_HIDDEN;
 
 /* The calling thread's callee-saved registers (x86-64: rbx, rbp, r12-r15). */

@@ -192,8 +192,15 @@ audit_hook(const char *event, void *args, void *data)
 	(void)data;
 	if (lp_unlikely(!armed && !arming && lp_py.IsInitialized())) {
 		arming = true;
+		/* Not guarded: the modules arm() imports (gc, atexit,
+		 * _tracemalloc) become the interpreter's own state, linked with
+		 * the program's (its caches of extension modules), so their
+		 * blocks are recorded as any other; the leak scan would otherwise
+		 * find chains of the program's blocks broken by memory it does
+		 * not know. */
+		bool ok = arm();
 		lp_guard_enter();
-		if (arm()) {
+		if (ok) {
 			lp_cpython_safepoint_arm(py_minor);
 			alive = 1;
 			armed = true;

@@ -53,6 +53,7 @@ by_ptr(const void *a, const void *b)
 struct outcome {
 	int ok;
 	uint64_t roots_bytes;
+	uint64_t unreadable_blocks;
 };
 
 /* --- in the snapshot -------------------------------------------------- */
@@ -60,7 +61,7 @@ struct outcome {
 /* Runs in the child, in its copy of the process: nothing here may take a
  * lock another thread of the program could have held at the clone. */
 static void __attribute__((noreturn))
-snapshot_main(struct lp_classify *c, const struct lp_roots_input *in, struct outcome *out,
+snapshot_main(struct lp_classify *c, struct lp_roots_input *in, struct outcome *out,
 	      unsigned gc_head)
 {
 	struct rlimit none = { 0, 0 };
@@ -77,6 +78,7 @@ snapshot_main(struct lp_classify *c, const struct lp_roots_input *in, struct out
 	for (size_t i = 0; i < c->blocks.len; i++)
 		c->kinds[i] = (uint8_t)(b[i].state | b[i].via_heuristic << 2);
 	out->roots_bytes = st.bytes;
+	out->unreadable_blocks = r.unreadable_blocks;
 	out->ok = scanned && !r.out_of_memory;
 	syscall(SYS_exit_group, 0);
 	__builtin_unreachable();
@@ -173,6 +175,7 @@ lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t regs[6]
 		goto out;
 	}
 	c->roots_bytes = out->roots_bytes;
+	c->unreadable_blocks = out->unreadable_blocks;
 	count(c);
 	c->done = true;
 out:

@@ -34,6 +34,7 @@ struct lp_classify {
 	struct lp_leak_totals totals;
 	double seconds;
 	uint64_t roots_bytes;
+	uint64_t unreadable_blocks; /* records whose memory was not mapped */
 	unsigned threads, threads_unknown_sp;
 };
 

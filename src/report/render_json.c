@@ -152,8 +152,9 @@ render_verdict(struct lp_lw *lw, const struct lp_report *r)
 		     c->totals.heuristic_blocks, c->totals.heuristic_bytes);
 	lp_lw_printf(lw, " \"classify\": {\"seconds\": %.6f, \"roots_bytes\": %" PRIu64
 		     ", \"threads\": %u, \"threads_without_stack_pointer\": %u, "
-		     "\"method\": \"snapshot\"},\n",
-		     c->seconds, c->roots_bytes, c->threads, c->threads_unknown_sp);
+		     "\"unreadable_blocks\": %" PRIu64 ", \"method\": \"snapshot\"},\n",
+		     c->seconds, c->roots_bytes, c->threads, c->threads_unknown_sp,
+		     c->unreadable_blocks);
 }
 
 void
