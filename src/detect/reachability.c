@@ -3,6 +3,7 @@
 #include "detect/reachability.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/warn.h"
 
@@ -24,25 +25,25 @@ lp_leak_kind_name(enum lp_leak_kind k)
 }
 
 void
-lp_reach_init(struct lp_reach *r, struct lp_reach_block *b, size_t n, unsigned start_offset)
+lp_reach_init(struct lp_reach *r, const struct lp_reach_block *b, uint8_t *state, size_t n,
+	      unsigned start_offset)
 {
-	*r = (struct lp_reach){ .b = b, .n = n, .start_offset = start_offset,
+	*r = (struct lp_reach){ .b = b, .state = state, .n = n, .start_offset = start_offset,
 				.work = LP_VEC_INIT(uint32_t) };
 	r->lo = n ? b[0].ptr : 1;
+	memset(state, UNREACHED, n);
 	for (size_t i = 0; i < n; i++) {
-		b[i].state = UNREACHED;
-		b[i].via_heuristic = 0;
 		uintptr_t end = b[i].ptr + (b[i].size ? b[i].size : 1);
 		if (end > r->hi)
 			r->hi = end;
 	}
 }
 
-struct lp_reach_block *
+intptr_t
 lp_reach_find(const struct lp_reach *r, uintptr_t a)
 {
 	if (a < r->lo || a >= r->hi)
-		return NULL;
+		return -1;
 	size_t lo = 0, hi = r->n; /* the last block starting at or below a */
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -51,10 +52,10 @@ lp_reach_find(const struct lp_reach *r, uintptr_t a)
 		else
 			hi = mid;
 	}
-	struct lp_reach_block *blk = &r->b[lo];
+	const struct lp_reach_block *blk = &r->b[lo];
 	if (a == blk->ptr || (a > blk->ptr && a - blk->ptr < blk->size))
-		return blk;
-	return NULL;
+		return (intptr_t)lo;
+	return -1;
 }
 
 /* [lo, hi) lies in one readable mapping (mappings that touch are
@@ -99,11 +100,11 @@ heuristic_start(const struct lp_reach *r, const struct lp_reach_block *blk, uint
 }
 
 static void
-push(struct lp_reach *r, struct lp_reach_block *blk)
+push(struct lp_reach *r, size_t i)
 {
 	uint32_t *slot = lp_vec_push(&r->work);
 	if (slot)
-		*slot = (uint32_t)(blk - r->b);
+		*slot = (uint32_t)i;
 	else
 		r->out_of_memory = true;
 }
@@ -112,22 +113,24 @@ push(struct lp_reach *r, struct lp_reach_block *blk)
 static inline void
 mark(struct lp_reach *r, uintptr_t a, bool definite)
 {
-	struct lp_reach_block *blk = lp_reach_find(r, a);
-	if (!blk)
+	intptr_t i = lp_reach_find(r, a);
+	if (i < 0)
 		return;
-	uint8_t to = POSSIBLE;
+	const struct lp_reach_block *blk = &r->b[i];
+	uint8_t to = POSSIBLE, heur = 0;
 	if (definite) {
 		uintptr_t off = a - blk->ptr;
 		if (off == 0 || (r->start_offset && off == r->start_offset)) {
 			to = REACHED;
 		} else if (heuristic_start(r, blk, a)) {
 			to = REACHED;
-			blk->via_heuristic = 1;
+			heur = LP_REACH_HEURISTIC;
 		}
 	}
-	if (blk->state < to) {
-		blk->state = to;
-		push(r, blk);
+	uint8_t *st = &r->state[i];
+	if (LP_REACH_KIND(*st) < to) {
+		*st = (uint8_t)(to | heur);
+		push(r, (size_t)i);
 	}
 }
 
@@ -144,7 +147,7 @@ scan_words(struct lp_reach *r, uintptr_t lo, uintptr_t hi, bool definite)
 }
 
 static void
-scan_block(struct lp_reach *r, struct lp_reach_block *blk, bool definite)
+scan_block(struct lp_reach *r, const struct lp_reach_block *blk, bool definite)
 {
 	if (!readable(r, blk->ptr, blk->ptr + blk->size)) {
 		r->unreadable_blocks++;
@@ -160,8 +163,7 @@ drain(struct lp_reach *r)
 {
 	while (r->work.len) {
 		uint32_t i = LP_VEC_AT(&r->work, uint32_t, --r->work.len);
-		struct lp_reach_block *blk = &r->b[i];
-		scan_block(r, blk, blk->state == REACHED);
+		scan_block(r, &r->b[i], LP_REACH_KIND(r->state[i]) == REACHED);
 	}
 }
 
@@ -179,9 +181,9 @@ static void
 form_cliques(struct lp_reach *r)
 {
 	for (size_t leader = 0; leader < r->n; leader++) {
-		if (r->b[leader].state != UNREACHED)
+		if (LP_REACH_KIND(r->state[leader]) != UNREACHED)
 			continue;
-		push(r, &r->b[leader]);
+		push(r, leader);
 		while (r->work.len) {
 			uint32_t i = LP_VEC_AT(&r->work, uint32_t, --r->work.len);
 			const struct lp_reach_block *blk = &r->b[i];
@@ -189,10 +191,11 @@ form_cliques(struct lp_reach *r)
 				continue;
 			uintptr_t lo = (blk->ptr + 7) & ~(uintptr_t)7;
 			for (uintptr_t p = lo; p + 8 <= blk->ptr + blk->size; p += 8) {
-				struct lp_reach_block *to = lp_reach_find(r, *(const uintptr_t *)p);
-				if (to && to->state == UNREACHED && to != &r->b[leader]) {
-					to->state = IN_CLIQUE;
-					push(r, to);
+				intptr_t to = lp_reach_find(r, *(const uintptr_t *)p);
+				if (to >= 0 && (size_t)to != leader &&
+				    LP_REACH_KIND(r->state[to]) == UNREACHED) {
+					r->state[to] = IN_CLIQUE;
+					push(r, (size_t)to);
 				}
 			}
 		}
@@ -207,16 +210,15 @@ validate_kinds(const struct lp_reach *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		const struct lp_reach_block *blk = &r->b[i];
-		lp_assert(blk->state < LP_LEAK_KINDS);
 		if (!readable(r, blk->ptr, blk->ptr + blk->size))
 			continue;
 		uintptr_t lo = (blk->ptr + 7) & ~(uintptr_t)7;
 		for (uintptr_t p = lo; p + 8 <= blk->ptr + blk->size; p += 8) {
-			const struct lp_reach_block *to = lp_reach_find(r, *(const uintptr_t *)p);
-			if (!to)
+			intptr_t to = lp_reach_find(r, *(const uintptr_t *)p);
+			if (to < 0)
 				continue;
-			if (blk->state >= POSSIBLE)
-				lp_assert(to->state >= POSSIBLE);
+			if (LP_REACH_KIND(r->state[i]) >= POSSIBLE)
+				lp_assert(LP_REACH_KIND(r->state[to]) >= POSSIBLE);
 		}
 	}
 }

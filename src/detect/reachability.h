@@ -44,12 +44,18 @@ struct lp_reach_block {
 	uintptr_t ptr;
 	uint64_t size;
 	uint32_t tag;   /* the caller's (the report: the block's stack id) */
-	uint8_t state;  /* internal while marking; enum lp_leak_kind after finish */
-	uint8_t via_heuristic;
 };
 
+/* Per block, in the caller's array: the marking state in bits 0-1 (an
+ * enum lp_leak_kind after lp_reach_finish), LP_REACH_HEURISTIC when a
+ * heuristic's pointer reached it.  The blocks themselves are only read,
+ * so a snapshot does not copy their pages. */
+#define LP_REACH_KIND(s) ((int)((s) & 3))
+#define LP_REACH_HEURISTIC 4
+
 struct lp_reach {
-	struct lp_reach_block *b; /* sorted by ptr */
+	const struct lp_reach_block *b; /* sorted by ptr */
+	uint8_t *state;                 /* n entries */
 	size_t n;
 	uintptr_t lo, hi; /* lowest block start, highest block end */
 	/* A pointer this far into a block also counts as a start pointer
@@ -67,15 +73,15 @@ struct lp_reach {
 };
 
 /* b[0, n): sorted by address (n <= UINT32_MAX), no two overlapping. */
-void lp_reach_init(struct lp_reach *r, struct lp_reach_block *b, size_t n,
-		   unsigned start_offset) LP_HIDDEN;
+void lp_reach_init(struct lp_reach *r, const struct lp_reach_block *b, uint8_t *state,
+		   size_t n, unsigned start_offset) LP_HIDDEN;
 /* The words of [lo, hi) are roots: mark what they point at, and
  * everything that reaches. */
 void lp_reach_scan_root(struct lp_reach *r, uintptr_t lo, uintptr_t hi) LP_HIDDEN;
-/* The block holding address a, or NULL. */
-struct lp_reach_block *lp_reach_find(const struct lp_reach *r, uintptr_t a) LP_HIDDEN;
-/* After every root: the cliques of lost blocks; then b[i].state is each
- * block's enum lp_leak_kind.  Post (LP_DEBUG): what a reachable or
+/* The index of the block holding address a, or -1. */
+intptr_t lp_reach_find(const struct lp_reach *r, uintptr_t a) LP_HIDDEN;
+/* After every root: the cliques of lost blocks; then LP_REACH_KIND of
+ * state[i] is each block's kind.  Post (LP_DEBUG): what a reachable or
  * possibly lost block points at is not lost. */
 void lp_reach_finish(struct lp_reach *r) LP_HIDDEN;
 void lp_reach_free(struct lp_reach *r) LP_HIDDEN;

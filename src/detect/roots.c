@@ -467,8 +467,14 @@ lp_roots_scan(struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_sta
 	size_t readable_bytes = MAX_READABLE * sizeof(struct lp_range);
 	struct lp_range *readable = lp_own_mmap(NULL, readable_bytes, PROT_READ | PROT_WRITE,
 						MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (readable == MAP_FAILED || !lp_vec_reserve(&r->work, 2 * r->n + 64))
+	size_t work_bytes = ((2 * r->n + 64) * sizeof(uint32_t) + 4095) & ~(size_t)4095;
+	void *work = lp_own_mmap(NULL, work_bytes, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (readable == MAP_FAILED || work == MAP_FAILED)
 		return false;
+	lp_vec_free(&r->work);
+	r->work.data = work; /* faulted in as it is used */
+	r->work.cap = work_bytes / sizeof(uint32_t);
 	if (!own_add(in, readable, readable_bytes) ||
 	    !own_add(in, r->work.data, r->work.cap * r->work.elem))
 		return false;

@@ -71,12 +71,9 @@ snapshot_main(struct lp_classify *c, struct lp_roots_input *in, struct outcome *
 
 	struct lp_reach r;
 	struct lp_roots_stats st;
-	lp_reach_init(&r, c->blocks.data, c->blocks.len, gc_head);
+	lp_reach_init(&r, c->blocks.data, c->kinds, c->blocks.len, gc_head);
 	bool scanned = lp_roots_scan(in, &r, &st);
 	lp_reach_finish(&r);
-	const struct lp_reach_block *b = c->blocks.data;
-	for (size_t i = 0; i < c->blocks.len; i++)
-		c->kinds[i] = (uint8_t)(b[i].state | b[i].via_heuristic << 2);
 	out->roots_bytes = st.bytes;
 	out->unreadable_blocks = r.unreadable_blocks;
 	out->ok = scanned && !r.out_of_memory;
@@ -118,7 +115,7 @@ count(struct lp_classify *c)
 		enum lp_leak_kind k = lp_classify_kind_at(c, i);
 		c->totals.blocks[k]++;
 		c->totals.bytes[k] += b[i].size;
-		if (c->kinds[i] & 4) {
+		if (c->kinds[i] & LP_REACH_HEURISTIC) {
 			c->totals.heuristic_blocks++;
 			c->totals.heuristic_bytes += b[i].size;
 		}

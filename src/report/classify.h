@@ -52,7 +52,7 @@ void lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t re
 static inline enum lp_leak_kind
 lp_classify_kind_at(const struct lp_classify *c, size_t i)
 {
-	return (enum lp_leak_kind)(c->kinds[i] & 3);
+	return (enum lp_leak_kind)LP_REACH_KIND(c->kinds[i]);
 }
 enum lp_leak_kind lp_classify_kind_of(const struct lp_classify *c, uintptr_t ptr) LP_HIDDEN;
 void lp_classify_free(struct lp_classify *c) LP_HIDDEN;

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 
-from lptest import check, check_eq, clean_env, main, prog, run, skip
+from lptest import check, check_consistent, check_eq, clean_env, main, prog, run, skip
 
 KIND_WORDS = {"definitely lost": "definitely_lost", "indirectly lost": "indirectly_lost",
               "possibly lost": "possibly_lost", "still reachable": "reachable"}
@@ -66,6 +66,7 @@ def test():
     check_eq(r.rc, 0, "exit status")
     rep = r.report("exit")
     check(rep["classify"] is not None, f"no verdict: {rep['warnings']}")
+    check_consistent(rep, "exit report")
     ours, theirs = per_case_leakprobe(rep), per_case_valgrind(argv)
     check(len(theirs) >= 12, f"valgrind's records not parsed: {theirs}")
     for key in sorted(set(ours) | set(theirs)):

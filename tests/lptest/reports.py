@@ -132,7 +132,7 @@ def check_consistent(report, what="report"):
     the threshold, the peak at least what is live.  Then format checks of
     what the report says it cost: every phase present and >= 0, and the
     Python detector's phase and the detector's own clock, two fields of
-    one report, agree (an outside clock bounds the total:
+    one report, agree; with a leak verdict, the kinds add up (an outside clock bounds the total:
     test_text_format, test_signal_snapshot)."""
     h = report["heap"]
     sb = sum(s["blocks"] for s in report["sites"])
@@ -152,6 +152,21 @@ def check_consistent(report, what="report"):
     check(isinstance(cost, dict) and set(cost) == COST_PHASES and
           all(isinstance(v, (int, float)) and v >= 0 for v in cost.values()),
           f"{what}: cost_ms {cost!r}: want the phases {sorted(COST_PHASES)}, each >= 0")
+    # The leak verdict: every block has one kind, the kinds add up to the
+    # heap, and the sites of each kind to that kind's totals.
+    lost = h.get("lost")
+    kinds = {s["kind"] for s in report["sites"]} | {b.get("kind", "live") for b in report["large"]}
+    if report.get("classify") is None:
+        check(lost is None and kinds <= {"live"}, f"{what}: kinds {kinds} without a verdict")
+    else:
+        check(kinds <= set(KINDS), f"{what}: kinds {kinds - set(KINDS)} in a classified report")
+        for k, name in KINDS.items():
+            kb = sum(s["bytes"] for s in report["sites"] if s["kind"] == k)
+            kn = sum(s["blocks"] for s in report["sites"] if s["kind"] == k)
+            check((kn, kb) == (lost[name]["blocks"], lost[name]["bytes"]),
+                  f"{what}: {k} sites add up to ({kn}, {kb}), heap.lost.{name} {lost[name]}")
+        keys = [(s["kind"], tuple(f["ip"] for f in s["stack"])) for s in report["sites"]]
+        check(len(keys) == len(set(keys)), f"{what}: one (stack, kind) in two sites")
     det = report.get("detector") or {}
     if det.get("source") == "interpreter" and "seconds" in det:
         check(abs(cost["python_detector"] / 1e3 - det["seconds"]) < 0.005,
@@ -159,8 +174,10 @@ def check_consistent(report, what="report"):
               f"detector.seconds {det['seconds']}")
 
 
-COST_PHASES = {"heap", "python_enumerate", "python_detector", "python_owners", "objects",
-               "symbolize"}
+COST_PHASES = {"heap", "classify", "python_enumerate", "python_detector", "python_owners",
+               "objects", "symbolize"}
+KINDS = {"definitely_lost": "definitely", "indirectly_lost": "indirectly",
+         "possibly_lost": "possibly", "reachable": "reachable"}
 
 
 def check_seqs(reports, what):
