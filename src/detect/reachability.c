@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/warn.h"
 
@@ -24,6 +25,8 @@ lp_leak_kind_name(enum lp_leak_kind k)
 	return k < LP_LEAK_KINDS ? names[k] : "?";
 }
 
+static void index_pages(struct lp_reach *r);
+
 void
 lp_reach_init(struct lp_reach *r, const struct lp_reach_block *b, uint8_t *state, size_t n,
 	      unsigned start_offset)
@@ -37,6 +40,83 @@ lp_reach_init(struct lp_reach *r, const struct lp_reach_block *b, uint8_t *state
 		if (end > r->hi)
 			r->hi = end;
 	}
+	index_pages(r);
+}
+
+#define CLUSTER_GAP (64u << 10)
+#define PAGE_SHIFT 12
+
+static uintptr_t
+block_end(const struct lp_reach_block *b)
+{
+	return b->ptr + (b->size ? b->size : 1);
+}
+
+/* Builds r->clusters and r->pages; leaves them NULL when the pages would
+ * outnumber 4 per block (plus 64 Ki). */
+static void
+index_pages(struct lp_reach *r)
+{
+	size_t nclusters = 0, npages = 0;
+	for (size_t i = 0; i < r->n;) {
+		uintptr_t lo = r->b[i].ptr & ~(uintptr_t)4095, hi = block_end(&r->b[i]);
+		for (i++; i < r->n && r->b[i].ptr - hi < CLUSTER_GAP; i++)
+			if (block_end(&r->b[i]) > hi)
+				hi = block_end(&r->b[i]);
+		nclusters++;
+		npages += ((hi - lo) >> PAGE_SHIFT) + 2;
+	}
+	if (!nclusters || npages > 4 * r->n + 65536)
+		return;
+	r->clusters_bytes = (nclusters * sizeof(*r->clusters) + 4095) & ~(size_t)4095;
+	r->pages_bytes = (npages * sizeof(*r->pages) + 4095) & ~(size_t)4095;
+	void *c = lp_own_mmap(NULL, r->clusters_bytes, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = lp_own_mmap(NULL, r->pages_bytes, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED || p == MAP_FAILED) {
+		if (c != MAP_FAILED)
+			lp_own_munmap(c, r->clusters_bytes);
+		if (p != MAP_FAILED)
+			lp_own_munmap(p, r->pages_bytes);
+		return;
+	}
+	r->clusters = c;
+	r->pages = p;
+	size_t page = 0;
+	for (size_t i = 0; i < r->n;) {
+		struct lp_reach_cluster *cl = &r->clusters[r->nclusters++];
+		size_t first = i;
+		cl->lo = r->b[i].ptr & ~(uintptr_t)4095;
+		cl->hi = block_end(&r->b[i]);
+		for (i++; i < r->n && r->b[i].ptr - cl->hi < CLUSTER_GAP; i++)
+			if (block_end(&r->b[i]) > cl->hi)
+				cl->hi = block_end(&r->b[i]);
+		cl->first_page = page;
+		size_t span = ((cl->hi - cl->lo) >> PAGE_SHIFT) + 2;
+		size_t k = first;
+		for (size_t q = 0; q < span; q++) {
+			uintptr_t at = cl->lo + (q << PAGE_SHIFT);
+			while (k + 1 < i && r->b[k + 1].ptr <= at)
+				k++;
+			r->pages[page + q] = (uint32_t)k;
+		}
+		page += span;
+	}
+}
+
+/* The last block of b[lo, hi] (inclusive) starting at or below a. */
+static size_t
+last_at_or_below(const struct lp_reach *r, size_t lo, size_t hi, uintptr_t a)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2;
+		if (r->b[mid].ptr <= a)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
 }
 
 intptr_t
@@ -44,17 +124,27 @@ lp_reach_find(const struct lp_reach *r, uintptr_t a)
 {
 	if (a < r->lo || a >= r->hi)
 		return -1;
-	size_t lo = 0, hi = r->n; /* the last block starting at or below a */
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (r->b[mid].ptr <= a)
-			lo = mid;
-		else
-			hi = mid;
+	size_t i;
+	if (r->pages) {
+		size_t lo = 0, hi = r->nclusters; /* the last cluster starting at or below a */
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (r->clusters[mid].lo <= a)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		const struct lp_reach_cluster *cl = &r->clusters[lo];
+		if (a < cl->lo || a >= cl->hi)
+			return -1;
+		size_t q = cl->first_page + ((a - cl->lo) >> PAGE_SHIFT);
+		i = last_at_or_below(r, r->pages[q], r->pages[q + 1], a);
+	} else {
+		i = last_at_or_below(r, 0, r->n - 1, a);
 	}
-	const struct lp_reach_block *blk = &r->b[lo];
+	const struct lp_reach_block *blk = &r->b[i];
 	if (a == blk->ptr || (a > blk->ptr && a - blk->ptr < blk->size))
-		return (intptr_t)lo;
+		return (intptr_t)i;
 	return -1;
 }
 
@@ -240,4 +330,8 @@ void
 lp_reach_free(struct lp_reach *r)
 {
 	lp_vec_free(&r->work);
+	if (r->pages) {
+		lp_own_munmap(r->pages, r->pages_bytes);
+		lp_own_munmap(r->clusters, r->clusters_bytes);
+	}
 }

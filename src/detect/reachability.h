@@ -58,6 +58,14 @@ struct lp_reach {
 	uint8_t *state;                 /* n entries */
 	size_t n;
 	uintptr_t lo, hi; /* lowest block start, highest block end */
+	/* The page index (lp_reach_find in O(1)): blocks in clusters (gaps
+	 * under 64 KiB), and per 4 KiB page of a cluster the last block that
+	 * starts at or below the page.  NULL: too sparse a heap, binary
+	 * search over all blocks. */
+	struct lp_reach_cluster *clusters;
+	size_t nclusters, clusters_bytes;
+	uint32_t *pages;
+	size_t pages_bytes;
 	/* A pointer this far into a block also counts as a start pointer
 	 * (CPython's PyGC_Head: 16); 0 for none. */
 	unsigned start_offset;
@@ -70,6 +78,11 @@ struct lp_reach {
 	uint64_t unreadable_blocks;
 	bool out_of_memory;
 	uint64_t words_scanned;
+};
+
+struct lp_reach_cluster {
+	uintptr_t lo, hi; /* first block's start, page-aligned down; highest end */
+	size_t first_page; /* its pages in lp_reach.pages, one more than it spans */
 };
 
 /* b[0, n): sorted by address (n <= UINT32_MAX), no two overlapping. */

@@ -476,7 +476,9 @@ lp_roots_scan(struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_sta
 	r->work.data = work; /* faulted in as it is used */
 	r->work.cap = work_bytes / sizeof(uint32_t);
 	if (!own_add(in, readable, readable_bytes) ||
-	    !own_add(in, r->work.data, r->work.cap * r->work.elem))
+	    !own_add(in, r->work.data, r->work.cap * r->work.elem) ||
+	    (r->pages && (!own_add(in, r->pages, r->pages_bytes) ||
+			  !own_add(in, r->clusters, r->clusters_bytes))))
 		return false;
 	r->readable = readable;
 	r->nreadable = 0;

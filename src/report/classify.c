@@ -27,11 +27,28 @@ lp_classify_wanted(bool exit_report)
 	       (lp_opt.classify == LP_CLASSIFY_EXIT && exit_report);
 }
 
+/* The block list in one reservation that is only faulted in as it fills
+ * (48 GiB of address space, 2 G blocks): growing a vec would remap it,
+ * and huge pages asked for on it stall in compaction (seen: 250 ms). */
+#define BLOCKS_RESERVED ((size_t)sizeof(struct lp_reach_block) * 4096 * (1u << 19))
+
+static void
+reserve_blocks(struct lp_classify *c)
+{
+	c->blocks = (struct lp_vec)LP_VEC_INIT(struct lp_reach_block);
+	void *p = lp_own_mmap(NULL, BLOCKS_RESERVED, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return; /* strict overcommit: an ordinary vec */
+	c->blocks.data = p;
+	c->blocks.cap = BLOCKS_RESERVED / sizeof(struct lp_reach_block);
+}
+
 void
 lp_classify_add(struct lp_classify *c, const struct lp_block *b)
 {
 	if (!c->blocks.elem)
-		c->blocks = (struct lp_vec)LP_VEC_INIT(struct lp_reach_block);
+		reserve_blocks(c);
 	struct lp_reach_block *e = lp_vec_push(&c->blocks);
 	if (!e) {
 		c->failed = "out of memory";
@@ -47,6 +64,20 @@ by_ptr(const void *a, const void *b)
 {
 	const struct lp_reach_block *x = a, *y = b;
 	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
+}
+
+/* The logs hand blocks out in allocation order, which a fresh heap makes
+ * address order for long runs: the runs are found and merged pairwise
+ * (qsort would cost as much on a sorted array as on a shuffled one). */
+static void
+sort_by_address(struct lp_reach_block *b, size_t n)
+{
+	size_t runs = 1;
+	for (size_t i = 1; i < n; i++)
+		runs += b[i].ptr < b[i - 1].ptr;
+	if (runs <= 1)
+		return;
+	qsort(b, n, sizeof(*b), by_ptr);
 }
 
 /* What the snapshot hands back, in shared memory before the kinds. */
@@ -130,8 +161,7 @@ lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t regs[6]
 	if (c->failed)
 		return;
 	size_t n = c->blocks.len;
-	if (n)
-		qsort(c->blocks.data, n, sizeof(struct lp_reach_block), by_ptr);
+	sort_by_address(c->blocks.data, n);
 	c->kinds_mapped = (sizeof(struct outcome) + n + 4095) & ~(size_t)4095;
 	void *shared = lp_own_mmap(NULL, c->kinds_mapped, PROT_READ | PROT_WRITE,
 				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
