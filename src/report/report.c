@@ -399,8 +399,9 @@ classify_heap(struct lp_report *r, const struct gather *g, size_t *sites_mapped,
 	if (!r->classify.done) {
 		lp_fmt(why, sizeof(why), "no leak verdict: %s; the blocks are listed as live",
 		       r->classify.failed ? r->classify.failed : "the scan failed");
+		/* In the report only: a verdict that could not be had (no memory,
+		 * no descriptor) is not worth a line on the program's stderr. */
 		r->warnings[r->nwarnings++] = why;
-		lp_warn("report %u: %s", r->seq, why);
 	}
 	r->cost.classify = lp_now_ns() - t0;
 }

@@ -57,7 +57,7 @@ def test():
         rc0, _, err0, file0, _ = run(mode, shim=False)
         rc, _, err, content, _ = run(mode, shim=True)
         soft(check_eq, (rc, content), (rc0, file0), f"{mode}: exit status and the program's file")
-        soft(check, report_mark in err and "in leak_once" in err,
+        soft(check, report_mark in err and "leak_once" in err,
              f"{mode}: the exit report on the original stderr after the program closed it: "
              f"{err[-600:]!r}")
 
@@ -65,7 +65,7 @@ def test():
     rc, _, err, content, _ = run("moved", shim=True)
     soft(check_eq, rc, rc0, "moved: exit status")
     soft(check, content is not None and content.startswith(LINE) and report_mark in content
-         and "in leak_once" in content,
+         and "leak_once" in content,
          f"moved: the program's line, then the exit report, in the file it dup2()ed onto 2: "
          f"{(content or '')[:300]!r}")
     soft(check, report_mark not in err, f"moved: the report on the old stderr: {err[-300:]!r}")

@@ -92,8 +92,22 @@ def sites_by_function(report, function):
 
 
 def sites_with(report, function):
-    return [s for s in report.get("sites", [])
-            if any(f.get("function") == function for f in s.get("stack", []))]
+    """The stacks that contain `function`, one entry per stack: a leak
+    verdict splits a stack's blocks by kind, which these are summed over
+    (the entry keeps the first one's fields and lists the kinds)."""
+    merged = {}
+    for s in report.get("sites", []):
+        if not any(f.get("function") == function for f in s.get("stack", [])):
+            continue
+        key = tuple(f.get("ip") for f in s["stack"])
+        if key in merged:
+            m = merged[key]
+            m["blocks"] += s["blocks"]
+            m["bytes"] += s["bytes"]
+            m["kinds"].append(s["kind"])
+        else:
+            merged[key] = dict(s, kinds=[s["kind"]])
+    return list(merged.values())
 
 
 def describe_sites(report, limit=12):
