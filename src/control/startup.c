@@ -45,6 +45,7 @@
 #include "record/record.h"
 #include "record/stackdepot.h"
 #include "report/report.h"
+#include "report/suppressions.h"
 #include "report/symbolize.h"
 #include "unwind/unwind.h"
 /* --- exit and fork ------------------------------------------------------ */
@@ -253,6 +254,7 @@ init(void)
 		lp_header_limit = lp_opt.large < UINT32_MAX ? (size_t)lp_opt.large : UINT32_MAX;
 	lp_unwind_init();
 	lp_symbolize_init();
+	lp_suppressions_load(lp_opt.suppressions);
 	check_interposition();
 	read_command();
 	lp_report_hooks_connect(&report_hooks);

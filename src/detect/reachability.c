@@ -184,7 +184,7 @@ heuristic_start(const struct lp_reach *r, const struct lp_reach_block *blk, uint
 		return true;
 	/* The reference-counted std::string: length, capacity, refcount,
 	 * then the characters the string points at. */
-	if (off == 24 && blk->size >= 25 && w[0] <= w[1] && blk->size >= w[1] + 25)
+	if (off == 24 && blk->size >= 25 && w[1] && w[0] <= w[1] && blk->size >= w[1] + 25)
 		return true;
 	return false;
 }

@@ -13,10 +13,11 @@
  *                   from a possibly lost block);
  *   definitely_lost not reached at all;
  *   indirectly_lost not reached, but pointed at by a lost block.
- * Lost blocks are taken in address order: each one not yet pointed at by
- * a lost block leads a "clique" and stays definitely lost, and what it
- * points at (transitively) is indirectly lost, a leader of an earlier
- * clique included.  So a lost cycle has one definitely lost block.
+ * Lost blocks are taken in address order: each one no clique has claimed
+ * leads a "clique" and stays definitely lost; what it reaches through
+ * blocks no clique has claimed yet is indirectly lost, the leader of an
+ * earlier clique included (memcheck walks no claimed block again).  So a
+ * lost cycle has one definitely lost block.
  *
  * The phases: lp_reach_init (blocks sorted by address), lp_reach_scan_root
  * for every root range (each marks and follows at once), lp_reach_finish

@@ -10,6 +10,7 @@
 #include "report/render_objects.h"
 #include "report/render_python.h"
 #include "report/report.h"
+#include "report/suppressions.h"
 #include "report/symbolize.h"
 
 static void
@@ -140,7 +141,7 @@ render_verdict(struct lp_lw *lw, const struct lp_report *r)
 	const struct lp_classify *c = &r->classify;
 	static const char *const names[] = { "definitely", "indirectly", "possibly", "reachable" };
 	if (!c->done) {
-		lp_lw_puts(lw, ", \"lost\": null},\n \"classify\": null,\n");
+		lp_lw_puts(lw, ", \"lost\": null},\n \"classify\": null, \"suppressions\": [],\n");
 		return;
 	}
 	lp_lw_puts(lw, ", \"lost\": {");
@@ -148,8 +149,24 @@ render_verdict(struct lp_lw *lw, const struct lp_report *r)
 		lp_lw_printf(lw, "\"%s\": {\"blocks\": %" PRIu64 ", \"bytes\": %" PRIu64 "}, ",
 			     names[k], c->totals.blocks[k], c->totals.bytes[k]);
 	lp_lw_printf(lw, "\"reachable_via_heuristic\": {\"blocks\": %" PRIu64 ", \"bytes\": %" PRIu64
-		     "}, \"suppressed\": {\"blocks\": 0, \"bytes\": 0}}},\n",
-		     c->totals.heuristic_blocks, c->totals.heuristic_bytes);
+		     "}, \"suppressed\": {\"blocks\": %" PRIu64 ", \"bytes\": %" PRIu64
+		     ", \"python_groups\": %" PRIu64 "}}},\n",
+		     c->totals.heuristic_blocks, c->totals.heuristic_bytes, r->suppressed_blocks,
+		     r->suppressed_bytes, r->suppressed_groups);
+	lp_lw_puts(lw, " \"suppressions\": [");
+	bool first = true;
+	for (size_t i = 0; lp_suppression_at(i); i++) {
+		const struct lp_suppression *sup = lp_suppression_at(i);
+		if (!sup->hits)
+			continue;
+		lp_lw_printf(lw, "%s{\"type\": \"%s\", \"pattern\": ", first ? "" : ", ",
+			     sup->cycle ? "cycle" : "leak");
+		lp_lw_json_string(lw, sup->pattern);
+		lp_lw_printf(lw, ", \"builtin\": %s, \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
+			     sup->builtin ? "true" : "false", sup->hits, sup->bytes);
+		first = false;
+	}
+	lp_lw_puts(lw, "],\n");
 	lp_lw_printf(lw, " \"classify\": {\"seconds\": %.6f, \"roots_bytes\": %" PRIu64
 		     ", \"threads\": %u, \"threads_without_stack_pointer\": %u, "
 		     "\"unreadable_blocks\": %" PRIu64 ", \"method\": \"snapshot\"},\n",
@@ -196,8 +213,14 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 	for (size_t i = 0; i < r->nsites; i++) {
 		const struct lp_site *s = &r->sites[i];
 		lp_lw_printf(lw, "%s\n  {\"kind\": \"%s\", \"blocks\": %" PRIu64
-			     ", \"bytes\": %" PRIu64 ", \"stack\": ",
+			     ", \"bytes\": %" PRIu64 ", ",
 			     i ? "," : "", site_kind(s->kind), s->blocks, s->bytes);
+		if (s->suppressed) {
+			lp_lw_puts(lw, "\"suppressed\": ");
+			lp_lw_json_string(lw, s->suppressed->pattern);
+			lp_lw_puts(lw, ", ");
+		}
+		lp_lw_puts(lw, "\"stack\": ");
 		print_stack(lw, s->stack);
 		lp_lw_puts(lw, "}");
 	}

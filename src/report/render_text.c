@@ -13,6 +13,7 @@
 #include "report/render_objects.h"
 #include "report/render_python.h"
 #include "report/report.h"
+#include "report/suppressions.h"
 #include "report/symbolize.h"
 
 
@@ -244,6 +245,8 @@ render_verdict_sites(struct lp_lw *lw, const struct lp_report *r)
 	size_t i = 0;
 	for (; i < r->nsites && r->sites[i].kind != LP_LEAK_REACHABLE; i++) {
 		const struct lp_site *s = &r->sites[i];
+		if (s->suppressed)
+			continue;
 		LP_LINE(lw, r, "\n");
 		LP_LINE(lw, r, "%s of %" PRIu64 " byte(s) in %" PRIu64 " object(s) allocated from:\n",
 		  leak_words[s->kind], s->bytes, s->blocks);
@@ -282,6 +285,29 @@ render_verdict_sites(struct lp_lw *lw, const struct lp_report *r)
 		  r->nsites - r->nsites_shown, (uint64_t)lp_opt.top);
 }
 
+/* The suppressions that matched, as LeakSanitizer lists them. */
+static void
+render_suppressions_used(struct lp_lw *lw, const struct lp_report *r)
+{
+	bool any = false;
+	for (size_t i = 0; lp_suppression_at(i); i++) {
+		const struct lp_suppression *sup = lp_suppression_at(i);
+		if (!sup->hits)
+			continue;
+		if (!any) {
+			LP_LINE(lw, r, "Suppressions used:\n");
+			LP_LINE(lw, r, "  %10s %12s %s\n", "count", "bytes", "template");
+		}
+		any = true;
+		LP_LINE(lw, r, "  %10" PRIu64 " %12" PRIu64 " %s:", sup->hits, sup->bytes,
+		  sup->cycle ? "cycle" : "leak");
+		lp_lw_text_safe(lw, sup->pattern);
+		lp_lw_puts(lw, sup->builtin ? " (built in)\n" : "\n");
+	}
+	if (any)
+		LP_LINE(lw, r, "\n");
+}
+
 /* valgrind's LEAK SUMMARY. */
 static void
 render_leak_summary(struct lp_lw *lw, const struct lp_report *r)
@@ -291,6 +317,8 @@ render_leak_summary(struct lp_lw *lw, const struct lp_report *r)
 	for (int i = 0; i < LP_LEAK_KINDS; i++)
 		LP_LINE(lw, r, "   %15s: %" PRIu64 " bytes in %" PRIu64 " blocks\n", kind_words[i],
 		  k->bytes[i], k->blocks[i]);
+	LP_LINE(lw, r, "   %15s: %" PRIu64 " bytes in %" PRIu64 " blocks\n", "suppressed",
+	  r->suppressed_bytes, r->suppressed_blocks);
 	if (k->heuristic_blocks)
 		LP_LINE(lw, r, "   %15s  of which reachable via heuristic: %" PRIu64 " bytes in %" PRIu64
 		  " blocks\n", "", k->heuristic_bytes, k->heuristic_blocks);
@@ -362,8 +390,10 @@ lp_report_render_text(struct lp_lw *lw, const struct lp_report *r)
 		LP_LINE(lw, r, "SUMMARY: leakprobe: %" PRIu64 " bytes live in %" PRIu64
 		  " blocks from %zu sites; %zu large.\n",
 		  t->live_bytes, t->live_blocks, r->nsites, r->nlarge);
-	else
+	else {
+		render_suppressions_used(lw, r);
 		render_leak_summary(lw, r);
+	}
 	LP_LINE(lw, r, "This report took %.1f ms before it was written (heap %.1f, leak scan %.1f, "
 	  "Python objects %.1f, detector %.1f, owners %.1f, symbols %.1f).\n",
 	  (c->heap + c->classify + c->py_enumerate + c->py_detect + c->py_owners + c->objects +

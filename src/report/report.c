@@ -22,6 +22,8 @@
 #include "record/record.h"
 #include "record/stackdepot.h"
 #include "report/output.h"
+#include "report/suppressions.h"
+#include "detect/pyabi.h"
 #include "report/classify.h"
 #include "report/render_python.h"
 #include "report/symbolize.h"
@@ -433,6 +435,48 @@ gather_objects(struct lp_report *r, bool safe_point)
 	r->cost.objects = lp_now_ns() - t0;
 }
 
+/* A Python unreachable group some cycle suppression names a member type
+ * of. */
+static bool
+group_suppressed(const struct lp_py_section *s, const struct lp_detect_group *g)
+{
+	for (uint32_t k = 0; k < g->count; k++) {
+		uint32_t idx = LP_VEC_AT(&s->det.unreachable, uint32_t, g->first + k);
+		uintptr_t type = LP_VEC_AT(&s->types, uintptr_t, idx);
+		if (lp_suppressions_match_type(lp_py_short_name(lp_py_type_name(type))))
+			return true;
+	}
+	return false;
+}
+
+/* LEAKPROBE_SUPPRESSIONS (suppressions.h), once frames are named: a lost
+ * site a suppression matches leaves its kind's totals for "suppressed";
+ * so do Python unreachable groups a cycle suppression names.  Post: the
+ * lost kinds plus suppressed still add up to the lost blocks. */
+static void
+apply_suppressions(struct lp_report *r)
+{
+	lp_suppressions_reset();
+	for (size_t i = 0; r->classify.done && i < r->nsites_shown; i++) {
+		struct lp_site *s = &r->sites[i];
+		if (s->kind == LP_LEAK_REACHABLE || s->kind >= LP_LEAK_KINDS)
+			continue;
+		s->suppressed = lp_suppressions_match_stack(s->stack, s->blocks, s->bytes);
+		if (!s->suppressed)
+			continue;
+		r->classify.totals.blocks[s->kind] -= s->blocks;
+		r->classify.totals.bytes[s->kind] -= s->bytes;
+		r->suppressed_blocks += s->blocks;
+		r->suppressed_bytes += s->bytes;
+	}
+	if (r->py && r->py->detected) {
+		const struct lp_py_section *py = r->py;
+		for (size_t gi = 0; gi < py->det.groups.len; gi++)
+			r->suppressed_groups += group_suppressed(
+				py, &LP_VEC_AT(&py->det.groups, struct lp_detect_group, gi));
+	}
+}
+
 static struct {
 	bool classified;
 	uint64_t blocks, bytes, cycles;
@@ -453,7 +497,7 @@ note_exit_verdict(const struct lp_report *r)
 		}
 	}
 	if (r->py && r->py->detected)
-		exit_verdict.cycles = r->py->det.groups.len;
+		exit_verdict.cycles = r->py->det.groups.len - r->suppressed_groups;
 	else if (r->detected)
 		exit_verdict.cycles = r->pass.det.groups.len;
 }
@@ -534,8 +578,9 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	    gather_heap(&r, &g, &ids_mapped, &sites_mapped)) {
 		classify_heap(&r, &g, &sites_mapped, self_sp, regs);
 		gather_objects(&r, safe_point);
-		note_exit_verdict(&r);
 		name_frames(&r);
+		apply_suppressions(&r);
+		note_exit_verdict(&r);
 		write_out(&r);
 		lp_symbolize_end();
 		if (r.detected)

@@ -17,10 +17,12 @@ struct lp_py_section;
 
 /* One allocation site: live blocks with the same stack (and, once
  * classified, the same kind; LP_LEAK_KINDS: not classified, "live"). */
+struct lp_suppression;
 struct lp_site {
 	uint32_t stack;
 	uint8_t kind;
 	uint64_t blocks, bytes;
+	const struct lp_suppression *suppressed; /* a lost site a suppression matched */
 };
 
 /* What gathering this report cost, phase by phase (ns): JSON cost_ms,
@@ -44,6 +46,9 @@ struct lp_report {
 	/* The leak verdict (classify.h); classify.done when there is one. */
 	struct lp_classify classify;
 	uint8_t *large_kind; /* per large block, when classified */
+	/* Lost blocks and Python unreachable groups the suppressions took out
+	 * of the verdict (not counted in classify.totals' lost kinds). */
+	uint64_t suppressed_blocks, suppressed_bytes, suppressed_groups;
 	struct lp_block *large; /* largest first */
 	size_t nlarge;
 	uint64_t large_threshold;

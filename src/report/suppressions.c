@@ -53,8 +53,12 @@ parse_line(const char *file, unsigned lineno, const char *s, size_t n)
 	bool cycle = n > 6 && !memcmp(s, "cycle:", 6);
 	size_t skip = cycle ? 6 : n > 5 && !memcmp(s, "leak:", 5) ? 5 : 0;
 	if (!skip || skip == n) {
-		lp_warn("%s:%u: not a suppression (leak:PATTERN or cycle:TYPE): \"%.*s\"; "
-			"the line is ignored", file, lineno, (int)(n < 200 ? n : 200), s);
+		char shown[201];
+		size_t k = n < 200 ? n : 200;
+		memcpy(shown, s, k);
+		shown[k] = 0;
+		lp_warn("%s:%u: not a suppression (leak:PATTERN or cycle:TYPE): \"%s\"; "
+			"the line is ignored", file, lineno, shown);
 		return;
 	}
 	if (ntable == LP_SUPPRESSIONS_MAX) {

@@ -75,8 +75,8 @@ def test():
     lost = rep["heap"]["lost"]
     check_eq(sum(s["bytes"] for s in rep["sites"]), rep["heap"]["live_bytes"], "sites sum")
     check_eq(sum(v["bytes"] for k, v in lost.items()
-                 if k in ("definitely", "indirectly", "possibly", "reachable")),
-             rep["heap"]["live_bytes"], "kinds sum to the live bytes")
+                 if k in ("definitely", "indirectly", "possibly", "reachable", "suppressed")),
+             rep["heap"]["live_bytes"], "kinds and suppressed sum to the live bytes")
 
     # Text: the verdict first, LSan's SUMMARY last.
     t = run(argv, env={"LEAKPROBE_CLASSIFY": "exit"}, json_reports=False)

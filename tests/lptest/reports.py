@@ -174,11 +174,22 @@ def check_consistent(report, what="report"):
         check(lost is None and kinds <= {"live"}, f"{what}: kinds {kinds} without a verdict")
     else:
         check(kinds <= set(KINDS), f"{what}: kinds {kinds - set(KINDS)} in a classified report")
+        # A suppressed site keeps its kind and counts as suppressed only.
         for k, name in KINDS.items():
-            kb = sum(s["bytes"] for s in report["sites"] if s["kind"] == k)
-            kn = sum(s["blocks"] for s in report["sites"] if s["kind"] == k)
+            kb = sum(s["bytes"] for s in report["sites"] if s["kind"] == k and
+                     not s.get("suppressed"))
+            kn = sum(s["blocks"] for s in report["sites"] if s["kind"] == k and
+                     not s.get("suppressed"))
             check((kn, kb) == (lost[name]["blocks"], lost[name]["bytes"]),
                   f"{what}: {k} sites add up to ({kn}, {kb}), heap.lost.{name} {lost[name]}")
+        sup = [s for s in report["sites"] if s.get("suppressed")]
+        check((sum(s["blocks"] for s in sup), sum(s["bytes"] for s in sup)) ==
+              (lost["suppressed"]["blocks"], lost["suppressed"]["bytes"]),
+              f"{what}: suppressed sites against heap.lost.suppressed {lost['suppressed']}")
+        check(all(s["kind"] != "reachable" for s in sup), f"{what}: a reachable site suppressed")
+        used = report.get("suppressions", [])
+        check(sum(u["count"] for u in used if u["type"] == "leak") == lost["suppressed"]["blocks"],
+              f"{what}: suppressions' counts against heap.lost.suppressed: {used}")
         keys = [(s["kind"], tuple(f["ip"] for f in s["stack"])) for s in report["sites"]]
         check(len(keys) == len(set(keys)), f"{what}: one (stack, kind) in two sites")
     det = report.get("detector") or {}

@@ -64,8 +64,9 @@ exiting_thread(void *arg)
 	return NULL;
 }
 
+/* argv[1]: the exit status (a program that fails on its own). */
 int
-main(void)
+main(int argc, char **argv)
 {
 	void *volatile p;
 
@@ -108,5 +109,5 @@ main(void)
 	/* Clear what main's own frames may hold of the callees' values. */
 	volatile char scrub[4096];
 	memset((char *)scrub, 0, sizeof(scrub));
-	return 0;
+	return argc > 1 ? atoi(argv[1]) : 0;
 }

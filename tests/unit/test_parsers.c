@@ -8,6 +8,7 @@
 
 #include "core/linewriter.h"
 #include "core/options.h"
+#include "report/suppressions.h"
 #include "report/output.h"
 #include "unit.h"
 
@@ -77,6 +78,31 @@ main(void)
 	CHECK(!lp_parse_triple("700,10", 1000000000, &t));
 	CHECK(!lp_parse_triple("700,10,10,1", 1000000000, &t));
 	CHECK(!lp_parse_triple("7,,1", 1000000000, &t));
+
+	/* leak verdict options */
+	CHECK(lp_parse_classify("exit", &v) && v == LP_CLASSIFY_EXIT);
+	CHECK(lp_parse_classify("all", &v) && v == LP_CLASSIFY_ALL);
+	CHECK(lp_parse_classify("1", &v) && v == LP_CLASSIFY_ALL);
+	CHECK(lp_parse_classify("0", &v) && v == LP_CLASSIFY_NEVER);
+	CHECK(!lp_parse_classify("sometimes", &v));
+	CHECK(lp_parse_kinds("definite,indirect", &v) && v == (LP_KINDS_DEFINITE | LP_KINDS_INDIRECT));
+	CHECK(lp_parse_kinds("possible, cycles", &v) && v == (LP_KINDS_POSSIBLE | LP_KINDS_CYCLES));
+	CHECK(!lp_parse_kinds("", &v));
+	CHECK(!lp_parse_kinds("definitely", &v));
+	CHECK(!lp_parse_kinds("definite;indirect", &v));
+
+	/* suppression patterns, as LeakSanitizer matches them */
+	CHECK(lp_suppression_pattern_matches("leak_me", "do_leak_me_now"));
+	CHECK(!lp_suppression_pattern_matches("^leak_me", "do_leak_me_now"));
+	CHECK(lp_suppression_pattern_matches("^do_", "do_leak_me_now"));
+	CHECK(lp_suppression_pattern_matches("now$", "do_leak_me_now"));
+	CHECK(!lp_suppression_pattern_matches("leak$", "do_leak_me_now"));
+	CHECK(lp_suppression_pattern_matches("do*now", "do_leak_me_now"));
+	CHECK(lp_suppression_pattern_matches("^do*me*$", "do_leak_me_now"));
+	CHECK(!lp_suppression_pattern_matches("^do*mx*$", "do_leak_me_now"));
+	CHECK(lp_suppression_pattern_matches("libfoo.so", "/usr/lib/libfoo.so.1"));
+	CHECK(!lp_suppression_pattern_matches("x", NULL));
+	CHECK(!lp_suppression_pattern_matches("", "x"));
 
 	/* path expansion */
 	char out[64];
