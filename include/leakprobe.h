@@ -39,6 +39,17 @@ extern "C" {
 LEAKPROBE_API int leakprobe_report(const char *label);
 
 /**
+ * As leakprobe_report(), and the same report also as JSON in the file
+ * @p json_path (written atomically, mode 0600), for a tool that reads it
+ * back (the leakprobe Python module).  Returns 0 when both were written,
+ * -1 when the shim is not tracking, 1 when the JSON copy could not be.
+ */
+LEAKPROBE_API int leakprobe_report_json(const char *label, const char *json_path);
+
+/** 1 when the shim tracks this process (reports can be had), else 0. */
+LEAKPROBE_API int leakprobe_active(void);
+
+/**
  * Run the cycle detector over generations 0..@p generation of the object
  * model (objects created or tracked through the interposed CPython-style
  * object API), like gc.collect(generation): what it examined moves to the

@@ -7,16 +7,41 @@
 #include "objects/objects.h"
 #include "python/cpython.h"
 #include "report/report.h"
-LP_EXPORT int
-leakprobe_report(const char *label)
+/* Without the GIL (ctypes.CDLL releases it) the live interpreter cannot
+ * be read: the report says so instead of leaving the Python part out in
+ * silence. */
+static int
+report_from_api(const char *label, const char *json_path)
 {
 	if (!lp_tracking_on())
 		return -1;
 	bool py = lp_cpython_enter_api();
-	lp_report_write_at(LP_REASON_API, label, true);
+	if (!py && lp_cpython_open())
+		lp_report_note_next("no Python section: leakprobe_report() was called without "
+				    "the GIL (ctypes.CDLL releases it; ctypes.PyDLL or the leakprobe "
+				    "module keep it)");
+	bool copied = lp_report_write_with_json(LP_REASON_API, label, true, json_path);
 	if (py)
 		lp_cpython_leave_api();
-	return 0;
+	return json_path && !copied ? 1 : 0;
+}
+
+LP_EXPORT int
+leakprobe_report(const char *label)
+{
+	return report_from_api(label, NULL);
+}
+
+LP_EXPORT int
+leakprobe_report_json(const char *label, const char *json_path)
+{
+	return report_from_api(label, json_path ? json_path : "");
+}
+
+LP_EXPORT int
+leakprobe_active(void)
+{
+	return lp_tracking_on() ? 1 : 0;
 }
 
 LP_EXPORT long

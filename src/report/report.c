@@ -238,6 +238,14 @@ uint64_t lp_report_signals_coalesced;
 /* The report's header: who, when, and what the process wants said.
  * false: a signal report that arrives once the exit report has begun
  * (counted as coalesced; the exit report covers it). */
+static const char *next_note;
+
+void
+lp_report_note_next(const char *note)
+{
+	next_note = note;
+}
+
 static bool
 begin_report(struct lp_report *r, enum lp_reason reason, const char *label)
 {
@@ -257,6 +265,10 @@ begin_report(struct lp_report *r, enum lp_reason reason, const char *label)
 	r->large_threshold = lp_opt.large;
 	if (startup_warning)
 		r->warnings[r->nwarnings++] = startup_warning;
+	if (next_note) {
+		r->warnings[r->nwarnings++] = next_note;
+		next_note = NULL;
+	}
 	if (lp_early_dropped_blocks()) {
 		lp_fmt(early_warning, sizeof(early_warning),
 		       "%" PRIu64 " blocks (%" PRIu64 " bytes) allocated before start-up were not "
@@ -414,7 +426,7 @@ static void
 gather_objects(struct lp_report *r, bool safe_point)
 {
 	if (lp_cpython_gil_held()) {
-		bool all = lp_opt.format == LP_FORMAT_JSON;
+		bool all = lp_opt.format == LP_FORMAT_JSON || r->json_copy;
 		struct lp_py_view_limits limits = {
 			.groups = all ? SIZE_MAX : LP_TEXT_PY_GROUPS,
 			.per_group = all ? SIZE_MAX : LP_TEXT_PY_MEMBERS,
@@ -537,6 +549,25 @@ name_frames(struct lp_report *r)
 	}
 }
 
+/* The API's copy as JSON, in a file of the caller's: never on stderr
+ * (the caller reads the file back; the report proper went where the
+ * options say). */
+static bool
+write_json_copy(const struct lp_report *r, const char *path)
+{
+	static struct lp_lw lw;
+	struct lp_output o;
+	if (!path[0] || strchr(path, '%'))
+		return false;
+	lp_output_open(&o, path, r->seq);
+	if (!o.to_file)
+		return false;
+	lp_lw_init(&lw, o.fd);
+	lp_report_render_json(&lw, r);
+	bool ok = lp_lw_flush(&lw);
+	return lp_output_commit(&o, ok) && ok;
+}
+
 /* Render into the output (output.h: a new file renamed into place, or
  * the report stream); rendered again on the report stream when the file
  * could not be completed. */
@@ -559,29 +590,31 @@ write_out(const struct lp_report *r)
 		signal_report_written_hook();
 }
 
-void
-lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
+/* One report, from gathering to the file.  self_sp and regs: the
+ * caller's frame and registers (see the entry points below). */
+static bool
+write_report(enum lp_reason reason, const char *label, bool safe_point, const char *json_path,
+	     uintptr_t self_sp, const uint64_t regs[6])
 {
-	/* The caller's registers and frame, first: the leak scan reads this
-	 * thread's stack from the caller's frame up (ours hold the shim's
-	 * pointers) and the registers the program may keep a pointer in. */
-	uint64_t regs[6];
-	LP_SAVE_CALLEE_REGS(regs);
-	uintptr_t self_sp = (uintptr_t)__builtin_frame_address(0);
-	struct lp_report r = { 0 };
+	struct lp_report r = { .json_copy = json_path != NULL };
 	size_t sites_mapped = 0, ids_mapped = 0;
 	struct gather g = { .large = LP_VEC_INIT(struct lp_block) };
+	bool copied = false;
 
 	lp_guard_enter();
 	pthread_mutex_lock(&report_mutex);
 	if (begin_report(&r, reason, label) &&
 	    gather_heap(&r, &g, &ids_mapped, &sites_mapped)) {
 		classify_heap(&r, &g, &sites_mapped, self_sp, regs);
+		if (json_path)
+			r.nsites_shown = r.nsites; /* the JSON copy names every site */
 		gather_objects(&r, safe_point);
 		name_frames(&r);
 		apply_suppressions(&r);
 		note_exit_verdict(&r);
 		write_out(&r);
+		if (json_path)
+			copied = write_json_copy(&r, json_path);
 		lp_symbolize_end();
 		if (r.detected)
 			lp_objects_pass_free(&r.pass);
@@ -598,4 +631,26 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 	lp_vec_free(&g.large);
 	pthread_mutex_unlock(&report_mutex);
 	lp_guard_leave();
+	return copied;
+}
+
+/* The caller's registers and frame, first: the leak scan reads this
+ * thread's stack from the caller's frame up (ours hold the shim's
+ * pointers) and the registers the program may keep a pointer in. */
+void
+lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
+{
+	uint64_t regs[6];
+	LP_SAVE_CALLEE_REGS(regs);
+	write_report(reason, label, safe_point, NULL, (uintptr_t)__builtin_frame_address(0), regs);
+}
+
+bool
+lp_report_write_with_json(enum lp_reason reason, const char *label, bool safe_point,
+			  const char *json_path)
+{
+	uint64_t regs[6];
+	LP_SAVE_CALLEE_REGS(regs);
+	return write_report(reason, label, safe_point, json_path,
+			    (uintptr_t)__builtin_frame_address(0), regs);
 }

@@ -34,6 +34,7 @@ struct lp_report_cost {
 struct lp_report {
 	enum lp_reason reason;
 	const char *label; /* from leakprobe_report(), may be NULL */
+	bool json_copy;    /* also written as JSON for the caller: everything named */
 	unsigned seq;
 	int pid;
 	double uptime_s;
@@ -56,7 +57,7 @@ struct lp_report {
 	size_t depot_bytes;
 	/* e.g. the executable defines its own malloc; blocks made before
 	 * start-up that could not be kept; why frames are not fully named */
-	const char *warnings[3];
+	const char *warnings[5];
 	unsigned nwarnings;
 	uint64_t signals_coalesced; /* report signals folded into earlier reports */
 
@@ -82,6 +83,12 @@ struct lp_report {
  * detector may run (see safepoint.h). */
 void lp_report_write_at(enum lp_reason reason, const char *label,
 			bool safe_point) LP_HIDDEN;
+/* The same, and the report also as JSON in json_path (NULL: none);
+ * false when that copy could not be written. */
+bool lp_report_write_with_json(enum lp_reason reason, const char *label, bool safe_point,
+			       const char *json_path) LP_HIDDEN;
+/* A note for the next report only (the API: why a part is missing). */
+void lp_report_note_next(const char *note) LP_HIDDEN;
 const char *lp_reason_name(enum lp_reason r) LP_HIDDEN;
 /* The exit report's leaks of the kinds in LEAKPROBE_LEAK_KINDS: blocks
  * and bytes (native), and Python unreachable groups; false when no exit

@@ -55,6 +55,19 @@ def installed_launcher(launcher, shim):
         p = subprocess.run(["leakprobe", "--version"], cwd=work, env=env, capture_output=True,
                            text=True, timeout=60)
         check_eq(p.stdout.strip(), f"leakprobe {version}", "installed leakprobe --version")
+        # The Python package: installed, named by python-path, importable
+        # with no setup in a Python that leakprobe run starts.
+        p = subprocess.run(["leakprobe", "python-path"], cwd=work, env=env, capture_output=True,
+                           text=True, timeout=60)
+        pydir = p.stdout.strip()
+        check(p.returncode == 0 and pydir.startswith(os.path.dirname(os.path.dirname(launcher)))
+              and os.path.exists(os.path.join(pydir, "leakprobe", "__init__.py")),
+              f"installed leakprobe python-path: {pydir!r} {p.stderr[-300:]}")
+        p = subprocess.run(["leakprobe", "run", "--", "/usr/bin/python3", "-S", "-c",
+                            "import leakprobe; print(leakprobe.__file__, leakprobe.active())"],
+                           cwd=work, env=env, capture_output=True, text=True, timeout=120)
+        check(p.returncode == 0 and p.stdout.startswith(pydir) and p.stdout.strip().endswith("True"),
+              f"import leakprobe under the installed launcher: {p.stdout!r} {p.stderr[-300:]}")
         p = subprocess.run(["leakprobe", "test"], cwd=work, env=env, capture_output=True,
                            text=True, timeout=60)
         check(p.returncode == 2 and "developer command" in p.stderr,
