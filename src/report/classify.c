@@ -3,6 +3,7 @@
 #include "report/classify.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,9 +67,9 @@ by_ptr(const void *a, const void *b)
 	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
 }
 
-/* The logs hand blocks out in allocation order, which a fresh heap makes
- * address order for long runs: the runs are found and merged pairwise
- * (qsort would cost as much on a sorted array as on a shuffled one). */
+/* The logs hand blocks out in allocation order, which a heap that has
+ * only grown makes address order: a sorted list is not sorted again
+ * (qsort costs as much on it as on a shuffled one). */
 static void
 sort_by_address(struct lp_reach_block *b, size_t n)
 {
@@ -98,6 +99,7 @@ snapshot_main(struct lp_classify *c, struct lp_roots_input *in, struct outcome *
 	struct rlimit none = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &none);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* no scan outlives the program */
 	lp_own_after_fork_child();
 
 	struct lp_reach r;
@@ -157,6 +159,7 @@ void
 lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t regs[6],
 		bool at_exit)
 {
+	int saved_errno = errno; /* the program's thread: nothing of ours shows */
 	uint64_t t0 = lp_now_ns();
 	if (c->failed)
 		return;
@@ -213,6 +216,7 @@ out:
 		c->kinds = NULL;
 	}
 	c->seconds = (double)(lp_now_ns() - t0) / 1e9;
+	errno = saved_errno;
 }
 
 enum lp_leak_kind
