@@ -469,6 +469,22 @@ def render_verdict(res, python):
     if runs:
         lost = runs[0]["lost"]
         lines += ["", "Kinds (blocks): " + ", ".join(f"{k} {v:,}" for k, v in lost.items())]
+    pz = res.get("pause") or {}
+    if pz:
+        lines += ["", "The pause of a running program's thread (live.c tick: 1 M live "
+                  "blocks, a thread that mallocs and frees in a loop) over one SIGUSR1 "
+                  "report, its longest gap between two turns:", "",
+                  "| report | longest gap, ms (median of runs) | classification s | target |",
+                  "| --- | ---: | ---: | --- |"]
+        for key, what in (("all", "with a verdict (CLASSIFY=all)"),
+                          ("never", "without (CLASSIFY=never)")):
+            xs = pz.get(key) or []
+            g = sorted(x["max_gap_ms"] for x in xs)
+            c = [x["classify_s"] for x in xs if x.get("classify_s") is not None]
+            lines.append(f"| {what} | {g[len(g) // 2]:.1f} | "
+                         f"{(sorted(c)[len(c) // 2] if c else 0):.3f} | "
+                         f"{'< 50 ms' if key == 'all' else ''} |" if g else
+                         f"| {what} | — | — | |")
     for p in res["problems"]:
         lines.append(f"- **problem**: {p}")
     return lines

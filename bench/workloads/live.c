@@ -9,10 +9,16 @@
  *   exit: exits at once (a report at exit sees N live blocks).
  *   wait: prints "ready <pid>" on stdout, then blocks reading stdin until
  *         EOF, so the runner can read its RSS and send it signals; then exits.
+ *   tick: as wait, and a second thread mallocs and frees 64 bytes in a loop,
+ *         noting the longest gap between two of its turns: the pause a
+ *         report imposes on a thread of the program.  At EOF it is written
+ *         ("max_gap_us N turns T") to the file $LIVE_GAP_FILE.
  * Prints the allocation loop's own ns/alloc on stderr.
  * The array holding the pointers is mmap()ed, not malloc()ed, so the heap
  * holds the N blocks and little else.
  */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +44,36 @@ site(int which, size_t size)
 {
 	/* Distinct chain lengths give distinct stacks. */
 	return alloc_at(6 + which, size);
+}
+
+static volatile int ticking = 1;
+static double max_gap_us;
+static long turns;
+
+static double
+now_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static void *
+ticker(void *arg)
+{
+	(void)arg;
+	double last = now_us();
+	while (ticking) {
+		void *p = malloc(64);
+		__asm__ volatile("" : : "r"(p) : "memory");
+		free(p);
+		double t = now_us();
+		if (t - last > max_gap_us)
+			max_gap_us = t - last;
+		last = t;
+		turns++;
+	}
+	return NULL;
 }
 
 int
@@ -73,12 +109,26 @@ main(int argc, char **argv)
 	double el = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
 	fprintf(stderr, "blocks=%ld size=%zu sites=%d elapsed=%.3fs ns/alloc=%.1f\n",
 		n, size, sites, el, n ? el * 1e9 / (double)n : 0.0);
-	if (strcmp(mode, "wait") == 0) {
+	pthread_t t;
+	bool tick = strcmp(mode, "tick") == 0;
+	if (tick)
+		pthread_create(&t, NULL, ticker, NULL);
+	if (tick || strcmp(mode, "wait") == 0) {
 		char buf[64];
 		printf("ready %ld\n", (long)getpid());
 		fflush(stdout);
 		while (read(0, buf, sizeof buf) > 0)
 			;
+	}
+	if (tick) {
+		ticking = 0;
+		pthread_join(t, NULL);
+		const char *path = getenv("LIVE_GAP_FILE");
+		FILE *f = path ? fopen(path, "w") : NULL;
+		if (f) {
+			fprintf(f, "max_gap_us %.0f turns %ld\n", max_gap_us, turns);
+			fclose(f);
+		}
 	}
 	return 0;
 }

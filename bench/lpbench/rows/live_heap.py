@@ -30,10 +30,11 @@ def wait_ready(p, timeout):
         raise RuntimeError(f"live: no ready line ({line!r})")
 
 
-def live_run(h, exe, n, env, action):
-    """Start live.c in wait mode, let action(p) run once it is ready, then
-    close its stdin so it exits.  action's dict lands on the Sample."""
-    argv = [str(exe), str(n), "32", "4", "wait"]
+def live_run(h, exe, n, env, action, mode="wait"):
+    """Start live.c in wait (or tick) mode, let action(p) run once it is
+    ready, then close its stdin so it exits.  action's dict lands on the
+    Sample."""
+    argv = [str(exe), str(n), "32", "4", mode]
 
     def converse(p):
         try:

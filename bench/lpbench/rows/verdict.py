@@ -3,13 +3,51 @@
 definitely, indirectly, possibly lost or reachable), leakprobe's
 cost_ms.classify against LeakSanitizer's own leak check of the same
 program (the wall time with detect_leaks=1 less with detect_leaks=0,
-interleaved runs)."""
+interleaved runs); and the pause a signal report with a verdict imposes
+on a running program: live.c in tick mode (1 M live blocks, a thread that
+mallocs and frees in a loop and notes its longest gap), one SIGUSR1
+report with LEAKPROBE_CLASSIFY=all against one without a verdict."""
 
 import json
+import os
+import signal
+import time
 
 from ..config import WORKLOADS
 from ..harness import log, med
+from .live_heap import live_run
 from .w1 import PYMALLOC_OFF
+
+
+def pause(h, params, classify, r):
+    """The ticker's longest gap (us) over a run with one signal report."""
+    n = params["live_n"]
+    exe = h.build_c("live")
+    d = h.tmp / f"pause.{classify}.{r}"
+    d.mkdir(exist_ok=True)
+    gap = d / "gap.txt"
+    report = d / "r.json"
+
+    def signal_and_wait(p):
+        time.sleep(0.2)  # the ticker's own warm-up gaps are over
+        os.kill(p.pid, signal.SIGUSR1)
+        deadline = time.time() + 60
+        while not report.exists() and time.time() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.1)
+        return {}
+    env = h.lp_env({"LEAKPROBE_FORMAT": "json", "LEAKPROBE_OUTPUT": str(d / "r.%n.json"),
+                    "LEAKPROBE_CLASSIFY": classify, "LIVE_GAP_FILE": str(gap)})
+    report = d / "r.1.json"
+    live_run(h, exe, n, env, signal_and_wait, mode="tick")
+    try:
+        words = gap.read_text().split()
+        rep = json.loads(report.read_text())
+        return {"max_gap_ms": float(words[1]) / 1e3, "turns": int(words[3]),
+                "classified": rep["classify"] is not None,
+                "classify_s": rep["classify"]["seconds"] if rep["classify"] else None}
+    except (OSError, ValueError, KeyError, IndexError) as e:
+        return {"problem": f"pause run ({classify}): {e}"}
 
 
 def run(h, params):
@@ -44,6 +82,15 @@ def run(h, params):
         res["lsan_check_s"] = on[len(on) // 2] - off[len(off) // 2]
     lp = [x["classify_s"] for x in res["leakprobe"]]
     res["classify_s"] = sorted(lp)[len(lp) // 2] if lp else None
+    res["pause"] = {}
+    for classify in ("all", "never"):
+        runs_ = [pause(h, params, classify, r) for r in range(runs)]
+        res["problems"] += [x["problem"] for x in runs_ if "problem" in x]
+        ok = [x for x in runs_ if "problem" not in x]
+        res["pause"][classify] = ok
+        for x in ok:
+            log(f"  pause, CLASSIFY={classify}: longest gap {x['max_gap_ms']:.1f} ms "
+                f"(classify {x['classify_s']})")
     for p in res["problems"]:
         log(f"  verdict problem: {p}")
     return res
