@@ -44,7 +44,6 @@ lp_reach_init(struct lp_reach *r, const struct lp_reach_block *b, uint8_t *state
 }
 
 #define CLUSTER_GAP (64u << 10)
-#define PAGE_SHIFT 12
 
 static uintptr_t
 block_end(const struct lp_reach_block *b)
@@ -58,13 +57,28 @@ static void
 index_pages(struct lp_reach *r)
 {
 	size_t nclusters = 0, npages = 0;
+	uintptr_t span = 0;
 	for (size_t i = 0; i < r->n;) {
 		uintptr_t lo = r->b[i].ptr & ~(uintptr_t)4095, hi = block_end(&r->b[i]);
 		for (i++; i < r->n && r->b[i].ptr - hi < CLUSTER_GAP; i++)
 			if (block_end(&r->b[i]) > hi)
 				hi = block_end(&r->b[i]);
 		nclusters++;
-		npages += ((hi - lo) >> PAGE_SHIFT) + 2;
+		span += hi - lo;
+	}
+	/* The finest "page" (64 B .. 4 KiB) that keeps the index within two
+	 * entries per block: a few blocks per page, so the search within one
+	 * touches a cache line or two. */
+	unsigned shift = 6;
+	while (shift < 12 && (span >> shift) > 2 * r->n + 65536)
+		shift++;
+	r->page_shift = shift;
+	for (size_t i = 0; i < r->n;) {
+		uintptr_t lo = r->b[i].ptr & ~(uintptr_t)4095, hi = block_end(&r->b[i]);
+		for (i++; i < r->n && r->b[i].ptr - hi < CLUSTER_GAP; i++)
+			if (block_end(&r->b[i]) > hi)
+				hi = block_end(&r->b[i]);
+		npages += ((hi - lo) >> shift) + 2;
 	}
 	if (!nclusters || npages > 4 * r->n + 65536)
 		return;
@@ -93,10 +107,10 @@ index_pages(struct lp_reach *r)
 			if (block_end(&r->b[i]) > cl->hi)
 				cl->hi = block_end(&r->b[i]);
 		cl->first_page = page;
-		size_t span = ((cl->hi - cl->lo) >> PAGE_SHIFT) + 2;
+		size_t span = ((cl->hi - cl->lo) >> shift) + 2;
 		size_t k = first;
 		for (size_t q = 0; q < span; q++) {
-			uintptr_t at = cl->lo + (q << PAGE_SHIFT);
+			uintptr_t at = cl->lo + (q << shift);
 			while (k + 1 < i && r->b[k + 1].ptr <= at)
 				k++;
 			r->pages[page + q] = (uint32_t)k;
@@ -119,8 +133,10 @@ last_at_or_below(const struct lp_reach *r, size_t lo, size_t hi, uintptr_t a)
 	return lo;
 }
 
-intptr_t
-lp_reach_find(const struct lp_reach *r, uintptr_t a)
+/* lp_reach_find, inlined into the scan loops (the hot path of the whole
+ * classification: one call per word that looks like a heap address). */
+static inline intptr_t
+find(const struct lp_reach *r, uintptr_t a)
 {
 	if (a < r->lo || a >= r->hi)
 		return -1;
@@ -137,7 +153,7 @@ lp_reach_find(const struct lp_reach *r, uintptr_t a)
 		const struct lp_reach_cluster *cl = &r->clusters[lo];
 		if (a < cl->lo || a >= cl->hi)
 			return -1;
-		size_t q = cl->first_page + ((a - cl->lo) >> PAGE_SHIFT);
+		size_t q = cl->first_page + ((a - cl->lo) >> r->page_shift);
 		i = last_at_or_below(r, r->pages[q], r->pages[q + 1], a);
 	} else {
 		i = last_at_or_below(r, 0, r->n - 1, a);
@@ -146,6 +162,12 @@ lp_reach_find(const struct lp_reach *r, uintptr_t a)
 	if (a == blk->ptr || (a > blk->ptr && a - blk->ptr < blk->size))
 		return (intptr_t)i;
 	return -1;
+}
+
+intptr_t
+lp_reach_find(const struct lp_reach *r, uintptr_t a)
+{
+	return find(r, a);
 }
 
 /* [lo, hi) lies in one readable mapping (mappings that touch are
@@ -203,7 +225,7 @@ push(struct lp_reach *r, size_t i)
 static inline void
 mark(struct lp_reach *r, uintptr_t a, bool definite)
 {
-	intptr_t i = lp_reach_find(r, a);
+	intptr_t i = find(r, a);
 	if (i < 0)
 		return;
 	const struct lp_reach_block *blk = &r->b[i];
@@ -253,6 +275,13 @@ drain(struct lp_reach *r)
 {
 	while (r->work.len) {
 		uint32_t i = LP_VEC_AT(&r->work, uint32_t, --r->work.len);
+		/* The next block's memory is on its way while this one is read:
+		 * the mark is bound by misses on blocks all over the heap. */
+		for (size_t k = 1; k <= 4 && k <= r->work.len; k++) {
+			const struct lp_reach_block *next =
+				&r->b[LP_VEC_AT(&r->work, uint32_t, r->work.len - k)];
+			__builtin_prefetch((const void *)next->ptr);
+		}
 		scan_block(r, &r->b[i], LP_REACH_KIND(r->state[i]) == REACHED);
 	}
 }
@@ -281,7 +310,7 @@ form_cliques(struct lp_reach *r)
 				continue;
 			uintptr_t lo = (blk->ptr + 7) & ~(uintptr_t)7;
 			for (uintptr_t p = lo; p + 8 <= blk->ptr + blk->size; p += 8) {
-				intptr_t to = lp_reach_find(r, *(const uintptr_t *)p);
+				intptr_t to = find(r, *(const uintptr_t *)p);
 				if (to >= 0 && (size_t)to != leader &&
 				    LP_REACH_KIND(r->state[to]) == UNREACHED) {
 					r->state[to] = IN_CLIQUE;
@@ -304,7 +333,7 @@ validate_kinds(const struct lp_reach *r)
 			continue;
 		uintptr_t lo = (blk->ptr + 7) & ~(uintptr_t)7;
 		for (uintptr_t p = lo; p + 8 <= blk->ptr + blk->size; p += 8) {
-			intptr_t to = lp_reach_find(r, *(const uintptr_t *)p);
+			intptr_t to = find(r, *(const uintptr_t *)p);
 			if (to < 0)
 				continue;
 			if (LP_REACH_KIND(r->state[i]) >= POSSIBLE)

@@ -60,13 +60,14 @@ struct lp_reach {
 	size_t n;
 	uintptr_t lo, hi; /* lowest block start, highest block end */
 	/* The page index (lp_reach_find in O(1)): blocks in clusters (gaps
-	 * under 64 KiB), and per 4 KiB page of a cluster the last block that
-	 * starts at or below the page.  NULL: too sparse a heap, binary
-	 * search over all blocks. */
+	 * under 64 KiB), and per "page" of a cluster (2^page_shift bytes, 64
+	 * to 4096) the last block that starts at or below the page.  NULL: too
+	 * sparse a heap, binary search over all blocks. */
 	struct lp_reach_cluster *clusters;
 	size_t nclusters, clusters_bytes;
 	uint32_t *pages;
 	size_t pages_bytes;
+	unsigned page_shift;
 	/* A pointer this far into a block also counts as a start pointer
 	 * (CPython's PyGC_Head: 16); 0 for none. */
 	unsigned start_offset;
@@ -82,7 +83,7 @@ struct lp_reach {
 };
 
 struct lp_reach_cluster {
-	uintptr_t lo, hi; /* first block's start, page-aligned down; highest end */
+	uintptr_t lo, hi; /* first block's start, 4 KiB-aligned down; highest end */
 	size_t first_page; /* its pages in lp_reach.pages, one more than it spans */
 };
 

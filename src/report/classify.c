@@ -192,6 +192,8 @@ lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t regs[6]
 	sigset_t all, saved;
 	sigfillset(&all);
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, 8);
+	uint64_t t_clone = lp_now_ns();
+	c->sort_seconds = (double)(t_clone - t0) / 1e9;
 	long pid = syscall(SYS_clone, 0ul /* exit signal 0, no CLONE_VM */, NULL, NULL, NULL, 0);
 	if (pid == 0)
 		snapshot_main(c, in, out, gc_head);
@@ -200,7 +202,9 @@ lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t regs[6]
 		c->failed = "the snapshot process could not be made";
 		goto out;
 	}
-	if (!reap(pid) || !out->ok) {
+	bool reaped = reap(pid);
+	c->snapshot_seconds = (double)(lp_now_ns() - t_clone) / 1e9;
+	if (!reaped || !out->ok) {
 		c->failed = "the snapshot process did not finish";
 		goto out;
 	}

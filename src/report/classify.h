@@ -33,6 +33,7 @@ struct lp_classify {
 	size_t kinds_mapped;
 	struct lp_leak_totals totals;
 	double seconds;
+	double sort_seconds, snapshot_seconds; /* before the clone; the clone to the child's end */
 	uint64_t roots_bytes;
 	uint64_t unreadable_blocks; /* records whose memory was not mapped */
 	unsigned threads, threads_unknown_sp;
