@@ -64,9 +64,14 @@ void lp_roots_prepare(struct lp_roots_input *in, uintptr_t self_sp,
 bool lp_roots_scan(struct lp_roots_input *in, struct lp_reach *r,
 		   struct lp_roots_stats *st) LP_HIDDEN;
 
-/* The calling thread's callee-saved registers (x86-64: rbx, rbp, r12-r15). */
+/* The calling thread's callee-saved registers (x86-64: rbx, rbp, r12-r15;
+ * elsewhere none are read: the stack from the caller's frame up only). */
+#if defined(__x86_64__)
 #define LP_SAVE_CALLEE_REGS(regs)                                                 \
 	__asm__ volatile("movq %%rbx, 0(%0)\n\tmovq %%rbp, 8(%0)\n\t"            \
 			 "movq %%r12, 16(%0)\n\tmovq %%r13, 24(%0)\n\t"          \
 			 "movq %%r14, 32(%0)\n\tmovq %%r15, 40(%0)"              \
 			 : : "r"(regs) : "memory")
+#else
+#define LP_SAVE_CALLEE_REGS(regs) memset((regs), 0, 6 * sizeof(uint64_t))
+#endif

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/options.h"
 #include "core/own_memory.h"
+#include "record/block_header.h"
 
 #define SNAPSHOT_TIMEOUT_NS (300ull * 1000000000ull)
 
@@ -161,6 +162,9 @@ lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t regs[6]
 {
 	int saved_errno = errno; /* the program's thread: nothing of ours shows */
 	uint64_t t0 = lp_now_ns();
+	if (!c->failed && !lp_real_is_glibc)
+		c->failed = "the allocator under the shim is not glibc's, whose heap the scan "
+			    "tells apart from the program's memory";
 	if (c->failed)
 		return;
 	size_t n = c->blocks.len;
