@@ -188,6 +188,45 @@ readable(const struct lp_reach *r, uintptr_t lo, uintptr_t hi)
 	return r->readable[a].lo <= lo && hi <= r->readable[a].hi;
 }
 
+static const struct lp_reach_map *
+map_of(const struct lp_reach *r, uintptr_t a)
+{
+	size_t lo = 0, hi = r->nmaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->maps[mid].hi <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->nmaps && r->maps[lo].lo <= a ? &r->maps[lo] : NULL;
+}
+
+/* memcheck's test: p points into a file's readable mapping at a table
+ * whose first non-null entries (two, within 20 words) point into
+ * executable code. */
+static bool
+is_vtable(const struct lp_reach *r, uintptr_t p)
+{
+	if ((p & 7) || p < 4096 || !r->nmaps)
+		return false;
+	const struct lp_reach_map *m = map_of(r, p);
+	if (!m || !(m->flags & LP_MAP_FILE))
+		return false;
+	unsigned fns = 0;
+	for (uintptr_t q = p; q < p + 20 * 8 && q + 8 <= m->hi; q += 8) {
+		uintptr_t fn = *(const uintptr_t *)q;
+		if (!fn)
+			continue;
+		const struct lp_reach_map *f = map_of(r, fn);
+		if (!f || !(f->flags & LP_MAP_EXEC))
+			return false;
+		if (++fns == 2)
+			return true;
+	}
+	return false;
+}
+
 /* valgrind's default heuristics (--leak-check-heuristics=all): interior
  * pointers that C++ makes on purpose count as start pointers.  The block's
  * first words are read, as valgrind does. */
@@ -207,6 +246,11 @@ heuristic_start(const struct lp_reach *r, const struct lp_reach_block *blk, uint
 	/* The reference-counted std::string: length, capacity, refcount,
 	 * then the characters the string points at. */
 	if (off == 24 && blk->size >= 25 && w[1] && w[0] <= w[1] && blk->size >= w[1] + 25)
+		return true;
+	/* Multiple inheritance: a pointer to a base other than the first, at
+	 * a vtable pointer, in an object that starts with one. */
+	if (!(off & 7) && off + 8 <= blk->size && is_vtable(r, *(const uintptr_t *)a) &&
+	    is_vtable(r, w[0]))
 		return true;
 	return false;
 }

@@ -77,9 +77,21 @@ struct lp_reach {
 	 * block is read. */
 	const struct lp_range *readable;
 	size_t nreadable;
+	/* The mappings themselves, sorted, for the multiple-inheritance
+	 * heuristic (a vtable lies in a file's readable data, its entries in
+	 * executable code).  None: that heuristic is off. */
+	const struct lp_reach_map *maps;
+	size_t nmaps;
 	uint64_t unreadable_blocks;
 	bool out_of_memory;
 	uint64_t words_scanned;
+};
+
+#define LP_MAP_FILE 1u
+#define LP_MAP_EXEC 2u
+struct lp_reach_map {
+	uintptr_t lo, hi;
+	unsigned flags;
 };
 
 struct lp_reach_cluster {

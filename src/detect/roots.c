@@ -418,7 +418,8 @@ mapping_end(uintptr_t a)
 
 #define MAX_READABLE 65536
 
-/* Pass 1: the readable memory, touching mappings merged. */
+/* Pass 1: the readable memory, touching mappings merged; and every
+ * readable mapping with what the heuristics ask of it. */
 static void
 note_readable(const struct mapping *m, void *ctx)
 {
@@ -426,6 +427,12 @@ note_readable(const struct mapping *m, void *ctx)
 	struct lp_range *out = (struct lp_range *)r->readable;
 	if (m->perms[0] != 'r' || (m->path[0] == '[' && !strcmp(m->path, "[vvar]")))
 		return;
+	if (r->nmaps < MAX_READABLE) {
+		struct lp_reach_map *maps = (struct lp_reach_map *)r->maps;
+		maps[r->nmaps++] = (struct lp_reach_map){
+			m->lo, m->hi, (m->path[0] == '/' ? LP_MAP_FILE : 0) |
+				      (m->perms[2] == 'x' ? LP_MAP_EXEC : 0) };
+	}
 	if (r->nreadable && out[r->nreadable - 1].hi == m->lo)
 		out[r->nreadable - 1].hi = m->hi;
 	else if (r->nreadable < MAX_READABLE)
@@ -470,12 +477,17 @@ lp_roots_scan(struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_sta
 	size_t work_bytes = ((2 * r->n + 64) * sizeof(uint32_t) + 4095) & ~(size_t)4095;
 	void *work = lp_own_mmap(NULL, work_bytes, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (readable == MAP_FAILED || work == MAP_FAILED)
+	size_t maps_bytes = MAX_READABLE * sizeof(struct lp_reach_map);
+	void *maps = lp_own_mmap(NULL, maps_bytes, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (readable == MAP_FAILED || work == MAP_FAILED || maps == MAP_FAILED)
 		return false;
+	r->maps = maps;
+	r->nmaps = 0;
 	lp_vec_free(&r->work);
 	r->work.data = work; /* faulted in as it is used */
 	r->work.cap = work_bytes / sizeof(uint32_t);
-	if (!own_add(in, readable, readable_bytes) ||
+	if (!own_add(in, readable, readable_bytes) || !own_add(in, maps, maps_bytes) ||
 	    !own_add(in, r->work.data, r->work.cap * r->work.elem) ||
 	    (r->pages && (!own_add(in, r->pages, r->pages_bytes) ||
 			  !own_add(in, r->clusters, r->clusters_bytes))))

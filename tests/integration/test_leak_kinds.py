@@ -1,8 +1,9 @@
 """Leak verdicts against valgrind: for every case_* allocation function of
-leak_kinds.c (a lost block, a lost list, a lost 2-cycle, a self-pointing
+leak_kinds.c and cxx_kinds.cpp (a lost block, a lost list, a lost 2-cycle, a self-pointing
 block, held by a global, only by an interior pointer, only from the
 program's own mmap, only on a blocked thread's stack and in its TLS,
-allocated by a thread that has exited, the memalign family), the bytes
+allocated by a thread that has exited, the memalign family; C++ new[] of a
+class with a destructor, multiple inheritance, std::string), the bytes
 and blocks per kind that leakprobe's exit report gives equal valgrind
 3.19's `--leak-check=full --show-leak-kinds=all` on the same program.
 The text report leads with the verdict and ends with LeakSanitizer's
@@ -96,6 +97,19 @@ def test():
     check_eq(e.rc, 23, "possible leaks counted when asked for")
     e = run([prog("leak_sites")], env={"LEAKPROBE_CLASSIFY": "0", "LEAKPROBE_EXITCODE": "23"})
     check_eq(e.rc, 0, "no verdict, no changed status")
+
+    # C++: memcheck's heuristics (new[] cookies, multiple inheritance) and
+    # std::string, against valgrind too.
+    argv = [prog("cxx_kinds")]
+    rep = run(argv, env={"LEAKPROBE_CLASSIFY": "exit"}).report("exit")
+    check_consistent(rep, "C++ exit report")
+    ours, theirs = per_case_leakprobe(rep), per_case_valgrind(argv)
+    for key in sorted(set(ours) | set(theirs)):
+        print(f"C++ {key}: leakprobe {ours.get(key)}, valgrind {theirs.get(key)}")
+    check(len(theirs) >= 5, f"valgrind's C++ records not parsed: {theirs}")
+    check_eq(ours, theirs, "C++: bytes and blocks per (kind, case) against valgrind")
+    check(rep["heap"]["lost"]["reachable_via_heuristic"]["blocks"] >= 2,
+          f"C++: blocks reached through a heuristic: {rep['heap']['lost']}")
 
 
 if __name__ == "__main__":
