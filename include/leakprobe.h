@@ -41,10 +41,19 @@ LEAKPROBE_API int leakprobe_report(const char *label);
 /**
  * As leakprobe_report(), and the same report also as JSON in the file
  * @p json_path (written atomically, mode 0600), for a tool that reads it
- * back (the leakprobe Python module).  Returns 0 when both were written,
- * -1 when the shim is not tracking, 1 when the JSON copy could not be.
+ * back (the leakprobe Python module).  @p flags: LEAKPROBE_REPORT_CLASSIFY
+ * gives this report a leak verdict whatever LEAKPROBE_CLASSIFY says;
+ * LEAKPROBE_REPORT_UNNAMED asks the symbolizer for no frame (names known
+ * from earlier reports are still used; the rest are module+offset: cheap,
+ * for reports compared with each other); LEAKPROBE_REPORT_JSON_ONLY
+ * writes the JSON copy alone.  Returns 0 when the JSON copy was written,
+ * -1 when the shim is not tracking, 1 when the copy could not be.
  */
-LEAKPROBE_API int leakprobe_report_json(const char *label, const char *json_path);
+#define LEAKPROBE_REPORT_CLASSIFY 1u
+#define LEAKPROBE_REPORT_UNNAMED 2u
+#define LEAKPROBE_REPORT_JSON_ONLY 4u
+LEAKPROBE_API int leakprobe_report_json(const char *label, const char *json_path,
+					unsigned flags);
 
 /** 1 when the shim tracks this process (reports can be had), else 0. */
 LEAKPROBE_API int leakprobe_active(void);

@@ -11,7 +11,7 @@
  * be read: the report says so instead of leaving the Python part out in
  * silence. */
 static int
-report_from_api(const char *label, const char *json_path)
+report_from_api(const char *label, const char *json_path, unsigned flags)
 {
 	if (!lp_tracking_on())
 		return -1;
@@ -20,7 +20,7 @@ report_from_api(const char *label, const char *json_path)
 		lp_report_note_next("no Python section: leakprobe_report() was called without "
 				    "the GIL (ctypes.CDLL releases it; ctypes.PyDLL or the leakprobe "
 				    "module keep it)");
-	bool copied = lp_report_write_with_json(LP_REASON_API, label, true, json_path);
+	bool copied = lp_report_write_with_json(LP_REASON_API, label, true, json_path, flags);
 	if (py)
 		lp_cpython_leave_api();
 	return json_path && !copied ? 1 : 0;
@@ -29,13 +29,13 @@ report_from_api(const char *label, const char *json_path)
 LP_EXPORT int
 leakprobe_report(const char *label)
 {
-	return report_from_api(label, NULL);
+	return report_from_api(label, NULL, 0);
 }
 
 LP_EXPORT int
-leakprobe_report_json(const char *label, const char *json_path)
+leakprobe_report_json(const char *label, const char *json_path, unsigned flags)
 {
-	return report_from_api(label, json_path ? json_path : "");
+	return report_from_api(label, json_path ? json_path : "", flags);
 }
 
 LP_EXPORT int

@@ -28,6 +28,8 @@
 #include "report/render_python.h"
 #include "report/symbolize.h"
 
+#include "leakprobe.h"
+
 static pthread_mutex_t report_mutex = PTHREAD_MUTEX_INITIALIZER;
 static unsigned report_seq;
 static const char *command = "";
@@ -318,7 +320,9 @@ gather_heap(struct lp_report *r, struct gather *g, size_t *ids_mapped, size_t *s
 
 	g->nids = lp_stackdepot_count();
 	g->threshold = lp_opt.large;
-	g->classify = lp_classify_wanted(r->reason == LP_REASON_EXIT) ? &r->classify : NULL;
+	g->classify = lp_classify_wanted(r->reason == LP_REASON_EXIT) ||
+				      (r->flags & LEAKPROBE_REPORT_CLASSIFY)
+			      ? &r->classify : NULL;
 	g->by_id = map_array((size_t)g->nids + 1, sizeof(*g->by_id), ids_mapped);
 	r->sites = map_array((size_t)g->nids + 1, sizeof(*r->sites), sites_mapped);
 	if (!g->by_id || !r->sites) {
@@ -531,11 +535,12 @@ name_frames(struct lp_report *r)
 	uint64_t t0 = lp_now_ns();
 
 	lp_symbolize_begin();
-	for (size_t i = 0; i < r->nsites_shown; i++)
+	for (size_t i = 0; !(r->flags & LEAKPROBE_REPORT_UNNAMED) && i < r->nsites_shown; i++)
 		want_stack(r->sites[i].stack);
-	for (size_t i = 0; i < r->nlarge; i++)
+	for (size_t i = 0; !(r->flags & LEAKPROBE_REPORT_UNNAMED) && i < r->nlarge; i++)
 		want_stack(r->large[i].stack);
-	for (size_t i = 0; r->detected && i < r->pass.info.len; i++)
+	for (size_t i = 0; !(r->flags & LEAKPROBE_REPORT_UNNAMED) && r->detected &&
+			   i < r->pass.info.len; i++)
 		want_stack(LP_VEC_AT(&r->pass.info, struct lp_obj, i).stack);
 	lp_symbolize_resolve();
 	r->cost.symbolize = lp_now_ns() - t0;
@@ -594,9 +599,9 @@ write_out(const struct lp_report *r)
  * caller's frame and registers (see the entry points below). */
 static bool
 write_report(enum lp_reason reason, const char *label, bool safe_point, const char *json_path,
-	     uintptr_t self_sp, const uint64_t regs[6])
+	     unsigned flags, uintptr_t self_sp, const uint64_t regs[6])
 {
-	struct lp_report r = { .json_copy = json_path != NULL };
+	struct lp_report r = { .json_copy = json_path != NULL, .flags = flags };
 	size_t sites_mapped = 0, ids_mapped = 0;
 	struct gather g = { .large = LP_VEC_INIT(struct lp_block) };
 	bool copied = false;
@@ -612,7 +617,8 @@ write_report(enum lp_reason reason, const char *label, bool safe_point, const ch
 		name_frames(&r);
 		apply_suppressions(&r);
 		note_exit_verdict(&r);
-		write_out(&r);
+		if (!(flags & LEAKPROBE_REPORT_JSON_ONLY))
+			write_out(&r);
 		if (json_path)
 			copied = write_json_copy(&r, json_path);
 		lp_symbolize_end();
@@ -642,15 +648,16 @@ lp_report_write_at(enum lp_reason reason, const char *label, bool safe_point)
 {
 	uint64_t regs[6];
 	LP_SAVE_CALLEE_REGS(regs);
-	write_report(reason, label, safe_point, NULL, (uintptr_t)__builtin_frame_address(0), regs);
+	write_report(reason, label, safe_point, NULL, 0, (uintptr_t)__builtin_frame_address(0),
+		     regs);
 }
 
 bool
 lp_report_write_with_json(enum lp_reason reason, const char *label, bool safe_point,
-			  const char *json_path)
+			  const char *json_path, unsigned flags)
 {
 	uint64_t regs[6];
 	LP_SAVE_CALLEE_REGS(regs);
-	return write_report(reason, label, safe_point, json_path,
+	return write_report(reason, label, safe_point, json_path, flags,
 			    (uintptr_t)__builtin_frame_address(0), regs);
 }

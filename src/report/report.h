@@ -35,6 +35,7 @@ struct lp_report {
 	enum lp_reason reason;
 	const char *label; /* from leakprobe_report(), may be NULL */
 	bool json_copy;    /* also written as JSON for the caller: everything named */
+	unsigned flags;    /* LEAKPROBE_REPORT_* of an API report */
 	unsigned seq;
 	int pid;
 	double uptime_s;
@@ -84,9 +85,10 @@ struct lp_report {
 void lp_report_write_at(enum lp_reason reason, const char *label,
 			bool safe_point) LP_HIDDEN;
 /* The same, and the report also as JSON in json_path (NULL: none);
- * false when that copy could not be written. */
+ * flags: LEAKPROBE_REPORT_* (leakprobe.h).  false when that copy could not
+ * be written. */
 bool lp_report_write_with_json(enum lp_reason reason, const char *label, bool safe_point,
-			       const char *json_path) LP_HIDDEN;
+			       const char *json_path, unsigned flags) LP_HIDDEN;
 /* A note for the next report only (the API: why a part is missing). */
 void lp_report_note_next(const char *note) LP_HIDDEN;
 const char *lp_reason_name(enum lp_reason r) LP_HIDDEN;

@@ -33,7 +33,12 @@ out["report"] = None if rep is None else {
     "groups": [sorted(o["type"] for o in g["objects"]) for g in rep.get("unreachable", [])],
     "warnings": rep["warnings"], "live_blocks": rep["heap"]["live_blocks"],
 }
-# CPython's verdict on the same heap, after the report (which freed nothing).
+# A quiet report with a verdict: nothing written where the options say.
+quiet = leakprobe.report("quiet", classify=True, named=False, write=False)
+out["quiet"] = None if quiet is None else {
+    "label": quiet["label"], "classified": quiet["classify"] is not None,
+    "groups": len(quiet.get("unreachable", []))}
+# CPython's verdict on the same heap, after the reports (which freed nothing).
 out["collected"] = gc.collect()
 if out["active"]:
     # The pitfall the package avoids: through CDLL the GIL is released.

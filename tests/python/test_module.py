@@ -52,6 +52,10 @@ def one(py, label, soft):
              f"{label}: unreachable objects in the report against gc.collect() right after")
         pairs = sum(1 for g in rep["groups"] if g.count("Handler") == 1 and g.count("Request") == 1)
         soft(check_eq, pairs, CYCLES, f"{label}: groups holding one Handler and one Request")
+        q = out["quiet"]
+        soft(check, q and q["label"] == "quiet" and q["classified"]
+             and q["groups"] == len(rep["groups"]),
+             f"{label}: report(classify=True, named=False, write=False): {q}")
     reports = json_reports_in_text(p.stderr)
     labels = [r.get("label") for r in reports]
     soft(check_eq, labels, ["warm-up", "probe", "through-cdll", None],

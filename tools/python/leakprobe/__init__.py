@@ -31,7 +31,7 @@ def _lib():
         except (OSError, AttributeError):
             _api = False
             return None
-        report_json.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        report_json.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint]
         report_json.restype = ctypes.c_int
         is_active.argtypes = []
         is_active.restype = ctypes.c_int
@@ -46,10 +46,20 @@ def active():
     return bool(api and api[1]())
 
 
-def report(label=None):
+# leakprobe.h's LEAKPROBE_REPORT_* flags.
+_CLASSIFY, _UNNAMED, _JSON_ONLY = 1, 2, 4
+
+
+def report(label=None, classify=False, named=True, write=True):
     """Write a report now (reason "api"), where the options say, and return
     it as a dict (the JSON schema of docs/report-format.md); None when the
-    shim is not loaded or not tracking this process."""
+    shim is not loaded or not tracking this process.
+
+    classify: a leak verdict for this report whatever LEAKPROBE_CLASSIFY
+    says.  named=False: no frame is sent to the symbolizer (names known
+    from earlier reports are kept, the rest are module+offset): cheap, for
+    reports compared with each other.  write=False: only the dict, nothing written
+    where the options say."""
     if not active():
         return None
     fn = _lib()[0]
@@ -57,7 +67,9 @@ def report(label=None):
     os.close(fd)
     os.unlink(path)  # the shim creates it (0600, never through a symlink)
     try:
-        rc = fn(None if label is None else str(label).encode(), path.encode())
+        flags = (_CLASSIFY if classify else 0) | (0 if named else _UNNAMED) | \
+            (0 if write else _JSON_ONLY)
+        rc = fn(None if label is None else str(label).encode(), path.encode(), flags)
         if rc < 0:
             return None
         if rc != 0 or not os.path.exists(path):
