@@ -151,6 +151,8 @@ reap(long pid)
 		if (pidfd >= 0) {
 			struct pollfd p = { .fd = pidfd, .events = POLLIN };
 			poll(&p, 1, (int)((SNAPSHOT_TIMEOUT_NS - waited) / 1000000) + 1);
+			if (p.revents & POLLNVAL)
+				pidfd = -1; /* another thread closed it (closefrom): sleep instead */
 			continue;
 		}
 		nanosleep(&pause, NULL);
