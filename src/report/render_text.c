@@ -219,19 +219,26 @@ render_live_sites(struct lp_lw *lw, const struct lp_report *r)
 
 }
 
+/* The first frame of the stack that has a name (an allocator's unnamed
+ * wrappers are skipped), for the one-line reachable sites. */
 static const char *
 top_function(uint32_t id, const char **file, int *line)
 {
 	const struct lp_stack *s = lp_stackdepot_get(id);
-	struct lp_frame f;
 	*file = NULL;
 	*line = 0;
 	if (!s || !s->depth)
 		return "(no stack)";
-	lp_symbolize_frame(s, 0, &f);
-	*file = f.file;
-	*line = f.line;
-	return f.function ? f.function : "??";
+	for (uint32_t i = 0; i < s->depth; i++) {
+		struct lp_frame f;
+		lp_symbolize_frame(s, i, &f);
+		if (f.function) {
+			*file = f.file;
+			*line = f.line;
+			return f.function;
+		}
+	}
+	return "??";
 }
 
 /* With a verdict, as LeakSanitizer and valgrind write it: every lost

@@ -6,6 +6,8 @@ import gc
 import json
 import sys
 
+import os
+
 import leakprobe
 
 CYCLES = int(sys.argv[1]) if len(sys.argv) > 1 else 0
@@ -43,4 +45,10 @@ out["collected"] = gc.collect()
 if out["active"]:
     # The pitfall the package avoids: through CDLL the GIL is released.
     ctypes.CDLL(None).leakprobe_report(b"through-cdll")
+if os.environ.get("LP_LEAKY_EXT"):
+    # A C extension that mallocs and drops the pointer: definitely lost at exit.
+    ext = ctypes.CDLL(os.environ["LP_LEAKY_EXT"])
+    ext.leak_bytes.argtypes = [ctypes.c_size_t]
+    ext.leak_bytes.restype = None
+    ext.leak_bytes(12345)
 print(json.dumps(out))

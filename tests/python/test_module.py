@@ -3,14 +3,16 @@ no setup under `leakprobe run`, report() returns the report as a dict
 with its Python part (the unreachable groups equal what CPython's own
 gc.collect() frees right after), active() is False and report() None
 without the shim; a report asked for through ctypes.CDLL (which releases
-the GIL) says why it has no Python part; `leakprobe python-path` names
-the package's directory.
+the GIL) says why it has no Python part; a C extension's malloc()ed
+block whose pointer it drops is definitely lost at exit, with its native
+stack; `leakprobe python-path` names the package's directory.
 
     test_module.py KEY      KEY: system | 3.8 ... 3.13"""
 import json
 import os
 import subprocess
 import sys
+import tempfile
 
 from lptest import python as pylib  # noqa: E402
 from lptest import SHIM, SRC, Soft, check, check_eq, json_reports_in_text, main  # noqa: E402
@@ -20,9 +22,11 @@ LAUNCHER = os.path.join(SRC, "tools", "leakprobe")
 CYCLES = 25
 
 
-def launch(argv, shim=True):
+def launch(argv, shim=True, ext=None):
     env = pylib.clean_child_env()
     env.pop("PYTHONPATH", None)
+    if ext:
+        env["LP_LEAKY_EXT"] = ext
     env["LEAKPROBE_LIB"] = SHIM
     env["LEAKPROBE_FORMAT"] = "json"
     if shim:
@@ -34,8 +38,8 @@ def launch(argv, shim=True):
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
 
 
-def one(py, label, soft):
-    p = launch([py, "-S", SCRIPT, str(CYCLES)])
+def one(py, label, soft, ext):
+    p = launch([py, "-S", SCRIPT, str(CYCLES)], ext=ext)
     soft(check_eq, p.returncode, 0, f"{label}: exit status; stderr:\n{p.stderr[-1500:]}")
     lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
     soft(check, lines, f"{label}: no result line; stdout {p.stdout[-500:]!r}")
@@ -60,6 +64,12 @@ def one(py, label, soft):
     labels = [r.get("label") for r in reports]
     soft(check_eq, labels, ["warm-up", "probe", "through-cdll", None],
          f"{label}: the reports written where the options say (stderr)")
+    exits = [r for r in reports if r.get("reason") == "exit"]
+    lost = [s for r in exits for s in r["sites"] if s["kind"] == "definitely_lost"
+            and any(f.get("function") == "leak_bytes" for f in s["stack"])]
+    soft(check, [(s["blocks"], s["bytes"]) for s in lost] == [(1, 12345)],
+         f"{label}: the C extension's dropped block, definitely lost at exit with its "
+         f"stack: {[(s['blocks'], s['bytes']) for s in lost]}")
     cdll = [r for r in reports if r.get("label") == "through-cdll"]
     if cdll:
         soft(check, any("without the GIL" in w for w in cdll[0]["warnings"]) and
@@ -81,8 +91,12 @@ def test():
     soft(check, pp.returncode == 0 and
          os.path.exists(os.path.join(pp.stdout.strip(), "leakprobe", "__init__.py")),
          f"leakprobe python-path: {pp.stdout!r} {pp.stderr!r}")
+    d = tempfile.mkdtemp(prefix="lpmodule.")
+    ext = os.path.join(d, "leaky_ext.so")
+    subprocess.run(["gcc", "-O0", "-g", "-shared", "-fPIC", "-o", ext,
+                    os.path.join(pylib.HERE, "leaky_ext.c")], check=True, timeout=120)
     for label, py in pylib.interpreters(sys.argv[1]):
-        one(py, label, soft)
+        one(py, label, soft, ext)
     soft.done()
 
 
