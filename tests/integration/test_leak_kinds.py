@@ -73,6 +73,9 @@ def test():
     for key in sorted(set(ours) | set(theirs)):
         print(f"{key}: leakprobe {ours.get(key)}, valgrind {theirs.get(key)}")
     check_eq(ours, theirs, "bytes and blocks per (kind, case) against valgrind")
+    # Every block in the side table (no headers): the same verdict.
+    side = run(argv, env={"LEAKPROBE_CLASSIFY": "exit", "LEAKPROBE_HEADERS": "0"}).report("exit")
+    check_eq(per_case_leakprobe(side), theirs, "LEAKPROBE_HEADERS=0: per (kind, case)")
     lost = rep["heap"]["lost"]
     check_eq(sum(s["bytes"] for s in rep["sites"]), rep["heap"]["live_bytes"], "sites sum")
     check_eq(sum(v["bytes"] for k, v in lost.items()
