@@ -31,6 +31,6 @@ lp_intern(const char *s, size_t n)
 	memcpy(p->s, s, n);
 	p->s[n] = 0;
 	HASH_ADD_KEYPTR(hh, pool, p->s, n, p);
-	return p->s;
+	return p->s; /* also when the table could not grow: a copy, not shared */
 }
 

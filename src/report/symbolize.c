@@ -180,6 +180,11 @@ frame_for(uintptr_t ip, uintptr_t bias, struct lp_module **m_out)
 		f->key = key;
 		f->names = &f->one;
 		HASH_ADD(hh, frames, key, sizeof(f->key), f);
+		if (!f->hh.tbl) { /* the table could not grow */
+			lp_real.free(f);
+			out_of_memory = true;
+			return NULL;
+		}
 	}
 	/* New, or another module is at this address now. */
 	set_names(f, NULL, 1);
