@@ -25,6 +25,9 @@ lp_roots_note_main_thread(void)
 
 /* --- in the process --------------------------------------------------- */
 
+static bool own_add(struct lp_roots_input *in, uintptr_t lo, uintptr_t hi);
+
+/* The shim's module: its writable segments join what is ours. */
 static int
 shim_segments(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -41,13 +44,11 @@ shim_segments(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (!mine)
 		return 0;
-	for (int i = 0; i < info->dlpi_phnum && in->nshim < LP_ARRAY_LENGTH(in->shim_data); i++) {
+	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
-			continue;
-		uintptr_t lo = (info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)4095;
-		uintptr_t hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + 4095) & ~(uintptr_t)4095;
-		in->shim_data[in->nshim++] = (struct lp_range){ lo, hi };
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W))
+			own_add(in, info->dlpi_addr + ph->p_vaddr,
+				info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
 	}
 	return 1;
 }
@@ -257,15 +258,6 @@ scan_program_memory(const struct lp_roots_input *in, struct lp_reach *r,
 		if (lo >= hi)
 			return;
 	}
-	for (unsigned i = 0; i < in->nshim; i++) {
-		const struct lp_range *o = &in->shim_data[i];
-		if (o->hi <= lo || o->lo >= hi)
-			continue;
-		scan_program_memory(in, r, st, lo, o->lo > lo ? o->lo : lo);
-		lo = o->hi;
-		if (lo >= hi)
-			return;
-	}
 	uintptr_t from = lo;
 	for (uintptr_t page = (lo + 4095) & ~(uintptr_t)4095; page + 16 <= hi; page += 4096) {
 		uintptr_t len = mmapped_chunk(page, hi);
@@ -452,14 +444,22 @@ scan_fn(const struct mapping *m, void *ctx)
 	scan_mapping(c->in, c->r, c->st, m);
 }
 
+/* [lo, hi), pages rounded out, is ours. false: no room (the scan then
+ * declines rather than read our memory as the program's). */
 static bool
-own_add(struct lp_roots_input *in, const void *p, size_t len)
+own_add(struct lp_roots_input *in, uintptr_t lo, uintptr_t hi)
 {
-	if (in->nown < 0 || in->nown >= LP_OWN_RANGES)
+	if (in->nown < 0 || in->nown >= (int)LP_ARRAY_LENGTH(in->own))
 		return false;
-	uintptr_t lo = (uintptr_t)p & ~(uintptr_t)4095;
-	in->own[in->nown++] = (struct lp_range){ lo, ((uintptr_t)p + len + 4095) & ~(uintptr_t)4095 };
+	in->own[in->nown++] = (struct lp_range){ lo & ~(uintptr_t)4095,
+						 (hi + 4095) & ~(uintptr_t)4095 };
 	return true;
+}
+
+static bool
+own_add_mapping(struct lp_roots_input *in, const void *p, size_t len)
+{
+	return own_add(in, (uintptr_t)p, (uintptr_t)p + len);
 }
 
 bool
@@ -487,10 +487,11 @@ lp_roots_scan(struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_sta
 	lp_vec_free(&r->work);
 	r->work.data = work; /* faulted in as it is used */
 	r->work.cap = work_bytes / sizeof(uint32_t);
-	if (!own_add(in, readable, readable_bytes) || !own_add(in, maps, maps_bytes) ||
-	    !own_add(in, r->work.data, r->work.cap * r->work.elem) ||
-	    (r->pages && (!own_add(in, r->pages, r->pages_bytes) ||
-			  !own_add(in, r->clusters, r->clusters_bytes))))
+	if (!own_add_mapping(in, readable, readable_bytes) ||
+	    !own_add_mapping(in, maps, maps_bytes) ||
+	    !own_add_mapping(in, r->work.data, r->work.cap * r->work.elem) ||
+	    (r->pages && (!own_add_mapping(in, r->pages, r->pages_bytes) ||
+			  !own_add_mapping(in, r->clusters, r->clusters_bytes))))
 		return false;
 	r->readable = readable;
 	r->nreadable = 0;

@@ -27,12 +27,16 @@
 #include "detect/reachability.h"
 
 #define LP_ROOT_THREADS 4096
+/* Room in lp_roots_input.own beyond the shim's table: its data segments
+ * and the scan's own memory. */
+#define LP_ROOTS_EXTRA_OWN 16
 
 struct lp_roots_input {
-	struct lp_range own[LP_OWN_RANGES];
-	int nown; /* -1: the table overflowed, the scan cannot run */
-	struct lp_range shim_data[4];
-	unsigned nshim;
+	/* What is ours: the shim's mappings (own_memory.h), its module's
+	 * data segments, and what the scan maps for itself in the snapshot.
+	 * -1: the shim's table overflowed, the scan cannot run. */
+	struct lp_range own[LP_OWN_RANGES + LP_ROOTS_EXTRA_OWN];
+	int nown;
 	uintptr_t self_sp;   /* the calling thread's stack, from here up */
 	uint64_t self_regs[6];
 	uintptr_t main_tls_lo, main_tls_hi;
