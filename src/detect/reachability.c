@@ -53,35 +53,39 @@ block_end(const struct lp_reach_block *b)
 
 /* Builds r->clusters and r->pages; leaves them NULL when the pages would
  * outnumber 4 per block (plus 64 Ki). */
+/* The cluster that begins with block i: [*lo, *hi), its first block's
+ * page to the highest end; returns the index of the block after it. */
+static size_t
+cluster_from(const struct lp_reach *r, size_t i, uintptr_t *lo, uintptr_t *hi)
+{
+	*lo = r->b[i].ptr & ~(uintptr_t)4095;
+	*hi = block_end(&r->b[i]);
+	for (i++; i < r->n && r->b[i].ptr - *hi < CLUSTER_GAP; i++)
+		if (block_end(&r->b[i]) > *hi)
+			*hi = block_end(&r->b[i]);
+	return i;
+}
+
 static void
 index_pages(struct lp_reach *r)
 {
-	size_t nclusters = 0, npages = 0;
-	uintptr_t span = 0;
-	for (size_t i = 0; i < r->n;) {
-		uintptr_t lo = r->b[i].ptr & ~(uintptr_t)4095, hi = block_end(&r->b[i]);
-		for (i++; i < r->n && r->b[i].ptr - hi < CLUSTER_GAP; i++)
-			if (block_end(&r->b[i]) > hi)
-				hi = block_end(&r->b[i]);
-		nclusters++;
+	size_t nclusters = 0;
+	uintptr_t span = 0, lo, hi;
+	for (size_t i = 0; i < r->n; nclusters++) {
+		i = cluster_from(r, i, &lo, &hi);
 		span += hi - lo;
 	}
 	/* The finest "page" (64 B .. 4 KiB) that keeps the index within two
 	 * entries per block: a few blocks per page, so the search within one
-	 * touches a cache line or two. */
+	 * touches a cache line or two.  Each cluster takes at most its span's
+	 * pages plus two. */
 	unsigned shift = 6;
 	while (shift < 12 && (span >> shift) > 2 * r->n + 65536)
 		shift++;
-	r->page_shift = shift;
-	for (size_t i = 0; i < r->n;) {
-		uintptr_t lo = r->b[i].ptr & ~(uintptr_t)4095, hi = block_end(&r->b[i]);
-		for (i++; i < r->n && r->b[i].ptr - hi < CLUSTER_GAP; i++)
-			if (block_end(&r->b[i]) > hi)
-				hi = block_end(&r->b[i]);
-		npages += ((hi - lo) >> shift) + 2;
-	}
+	size_t npages = (span >> shift) + 2 * nclusters;
 	if (!nclusters || npages > 4 * r->n + 65536)
 		return;
+	r->page_shift = shift;
 	r->clusters_bytes = (nclusters * sizeof(*r->clusters) + 4095) & ~(size_t)4095;
 	r->pages_bytes = (npages * sizeof(*r->pages) + 4095) & ~(size_t)4095;
 	void *c = lp_own_mmap(NULL, r->clusters_bytes, PROT_READ | PROT_WRITE,
@@ -101,22 +105,35 @@ index_pages(struct lp_reach *r)
 	for (size_t i = 0; i < r->n;) {
 		struct lp_reach_cluster *cl = &r->clusters[r->nclusters++];
 		size_t first = i;
-		cl->lo = r->b[i].ptr & ~(uintptr_t)4095;
-		cl->hi = block_end(&r->b[i]);
-		for (i++; i < r->n && r->b[i].ptr - cl->hi < CLUSTER_GAP; i++)
-			if (block_end(&r->b[i]) > cl->hi)
-				cl->hi = block_end(&r->b[i]);
+		i = cluster_from(r, i, &cl->lo, &cl->hi);
 		cl->first_page = page;
-		size_t span = ((cl->hi - cl->lo) >> shift) + 2;
+		size_t pages = ((cl->hi - cl->lo) >> shift) + 2;
 		size_t k = first;
-		for (size_t q = 0; q < span; q++) {
+		for (size_t q = 0; q < pages; q++) {
 			uintptr_t at = cl->lo + (q << shift);
 			while (k + 1 < i && r->b[k + 1].ptr <= at)
 				k++;
 			r->pages[page + q] = (uint32_t)k;
 		}
-		page += span;
+		page += pages;
 	}
+}
+
+/* Clusters, readable ranges and mappings all begin with {lo, hi}, sorted
+ * and disjoint: the index of the last one starting at or below a, or n. */
+static inline size_t
+range_at(const void *base, size_t stride, size_t n, uintptr_t a)
+{
+	const char *p = base;
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (*(const uintptr_t *)(p + mid * stride) <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : n;
 }
 
 /* The last block of b[lo, hi] (inclusive) starting at or below a. */
@@ -142,17 +159,10 @@ find(const struct lp_reach *r, uintptr_t a)
 		return -1;
 	size_t i;
 	if (r->pages) {
-		size_t lo = 0, hi = r->nclusters; /* the last cluster starting at or below a */
-		while (hi - lo > 1) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (r->clusters[mid].lo <= a)
-				lo = mid;
-			else
-				hi = mid;
-		}
-		const struct lp_reach_cluster *cl = &r->clusters[lo];
-		if (a < cl->lo || a >= cl->hi)
+		size_t c = range_at(r->clusters, sizeof(*r->clusters), r->nclusters, a);
+		if (c == r->nclusters || a >= r->clusters[c].hi)
 			return -1;
+		const struct lp_reach_cluster *cl = &r->clusters[c];
 		size_t q = cl->first_page + ((a - cl->lo) >> r->page_shift);
 		i = last_at_or_below(r, r->pages[q], r->pages[q + 1], a);
 	} else {
@@ -177,29 +187,15 @@ readable(const struct lp_reach *r, uintptr_t lo, uintptr_t hi)
 {
 	if (!r->nreadable)
 		return true;
-	size_t a = 0, b = r->nreadable;
-	while (b - a > 1) {
-		size_t mid = a + (b - a) / 2;
-		if (r->readable[mid].lo <= lo)
-			a = mid;
-		else
-			b = mid;
-	}
-	return r->readable[a].lo <= lo && hi <= r->readable[a].hi;
+	size_t i = range_at(r->readable, sizeof(*r->readable), r->nreadable, lo);
+	return i < r->nreadable && hi <= r->readable[i].hi;
 }
 
 static const struct lp_reach_map *
 map_of(const struct lp_reach *r, uintptr_t a)
 {
-	size_t lo = 0, hi = r->nmaps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (r->maps[mid].hi <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < r->nmaps && r->maps[lo].lo <= a ? &r->maps[lo] : NULL;
+	size_t i = range_at(r->maps, sizeof(*r->maps), r->nmaps, a);
+	return i < r->nmaps && a < r->maps[i].hi ? &r->maps[i] : NULL;
 }
 
 /* memcheck's test: p points into a file's readable mapping at a table
