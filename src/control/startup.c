@@ -40,6 +40,7 @@
 #include "objects/safepoint.h"
 #include "python/cpython.h"
 #include "record/alloc_log.h"
+#include "record/block_header.h"
 #include "record/early.h"
 #include "record/heap_table.h"
 #include "record/record.h"
@@ -250,6 +251,7 @@ init(void)
 		goto out;
 	}
 	lp_heap_init(lp_opt.large);
+	lp_real_allocator_detect();
 	if (lp_opt.headers && lp_alloc_log_init())
 		lp_header_limit = lp_opt.large < UINT32_MAX ? (size_t)lp_opt.large : UINT32_MAX;
 	lp_unwind_init();

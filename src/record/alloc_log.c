@@ -57,7 +57,11 @@ lp_header_init(void)
 	uint64_t k = w[0] ^ w[1];
 	k ^= (uintptr_t)&k; /* ASLR, in case there were no random bytes */
 	lp_header_secret = k * 0xD6E8FEB86659FD93ull;
+}
 
+void
+lp_real_allocator_detect(void)
+{
 	Dl_info info;
 	const char *name = dladdr((void *)lp_real.free, &info) ? info.dli_fname : NULL;
 	const char *base = name ? strrchr(name, '/') : NULL;

@@ -83,9 +83,11 @@ lp_header_clear(void *p)
 /* Random key, read from the kernel's AT_RANDOM bytes at start-up. */
 void lp_header_init(void) LP_HIDDEN;
 
-/* Set at start-up when the real allocator is glibc's, whose chunk layout
- * lp_header_stale_base relies on. */
+/* Set at start-up (lp_real_allocator_detect, in every mode) when the
+ * real allocator is glibc's, whose chunk layout lp_header_stale_base and
+ * the leak scan's roots rely on. */
 extern bool lp_real_is_glibc LP_HIDDEN;
+void lp_real_allocator_detect(void) LP_HIDDEN;
 
 /* A word glibc could have in front of a block it handed out: the chunk
  * size with its flag bits (bit 1: mmapped). */

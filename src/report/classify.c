@@ -20,7 +20,7 @@
 #include "core/options.h"
 #include "core/own_memory.h"
 #include "core/syscall.h"
-#include "core/bootstrap.h"
+#include "record/block_header.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -86,23 +86,6 @@ sort_by_address(struct lp_reach_block *b, size_t n)
 	if (runs <= 1)
 		return;
 	qsort(b, n, sizeof(*b), by_ptr);
-}
-
-/* The scan tells glibc's heap (arenas, chunk headers) from the program's
- * memory; under another allocator it would read that allocator's heap as
- * roots.  Decided once, in the process (dladdr takes the loader's lock). */
-static bool
-allocator_is_glibc(void)
-{
-	static int known; /* 0 unknown, 1 yes, 2 no */
-	if (!known) {
-		Dl_info info;
-		const char *name = dladdr((void *)lp_real.free, &info) ? info.dli_fname : NULL;
-		const char *base = name ? strrchr(name, '/') : NULL;
-		base = base ? base + 1 : name;
-		known = base && !strncmp(base, "libc.so", 7) ? 1 : 2;
-	}
-	return known == 1;
 }
 
 /* What the snapshot hands back, in shared memory before the kinds. */
@@ -199,7 +182,7 @@ lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t regs[6]
 {
 	int saved_errno = errno; /* the program's thread: nothing of ours shows */
 	uint64_t t0 = lp_now_ns();
-	if (!c->failed && !allocator_is_glibc())
+	if (!c->failed && !lp_real_is_glibc)
 		c->failed = "the allocator under the shim is not glibc's, whose heap the scan "
 			    "tells apart from the program's memory";
 	if (c->failed)
