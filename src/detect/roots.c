@@ -6,12 +6,14 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/bootstrap.h"
+#include "core/mapping_at.h"
 #include "core/syscall.h"
 #include "unwind/fast_unwind.h"
 
@@ -161,7 +163,6 @@ list_threads(struct lp_roots_input *in)
 	lp_close(fd);
 }
 
-static uintptr_t mapping_end(uintptr_t a);
 static uintptr_t exit_frame(uintptr_t sp, uintptr_t limit);
 
 void
@@ -169,8 +170,12 @@ lp_roots_prepare(struct lp_roots_input *in, uintptr_t self_sp, const uint64_t re
 		 bool at_exit)
 {
 	memset(in, 0, sizeof(*in));
-	if (at_exit)
-		self_sp = exit_frame(self_sp, mapping_end(self_sp));
+	struct lp_mapping stack;
+	int cancel_state;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state); /* open is a cancellation point */
+	if (at_exit && lp_mapping_at(self_sp, &stack))
+		self_sp = exit_frame(self_sp, stack.hi);
+	pthread_setcancelstate(cancel_state, NULL);
 	in->nown = lp_own_ranges(in->own, LP_OWN_RANGES);
 	dl_iterate_phdr(shim_segments, in);
 	in->self_sp = self_sp;
@@ -385,27 +390,6 @@ each_mapping(void (*fn)(const struct mapping *m, void *ctx), void *ctx)
 	}
 	lp_close(fd);
 	return any;
-}
-
-struct find_end {
-	uintptr_t a, end;
-};
-
-static void
-find_end_fn(const struct mapping *m, void *ctx)
-{
-	struct find_end *f = ctx;
-	if (f->a >= m->lo && f->a < m->hi)
-		f->end = m->hi;
-}
-
-/* The end of the mapping holding a, 0 if none. */
-static uintptr_t
-mapping_end(uintptr_t a)
-{
-	struct find_end f = { a, 0 };
-	each_mapping(find_end_fn, &f);
-	return f.end;
 }
 
 #define MAX_READABLE 65536

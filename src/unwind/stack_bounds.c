@@ -33,10 +33,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/mapping_at.h"
 #include "core/syscall.h"
 #include "unwind/fast_unwind.h"
 
@@ -48,126 +48,10 @@
 
 extern void *__libc_stack_end;
 
-/* The kernel's struct procmap_query (linux/fs.h, Linux 6.11): the mapping
- * holding an address, by ioctl on /proc/self/maps. */
-struct lp_procmap_query {
-	uint64_t size, query_flags, query_addr;
-	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
-	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
-	uint64_t vma_name_addr, build_id_addr;
-};
-#define LP_PROCMAP_QUERY _IOWR('f', 17, struct lp_procmap_query)
-#define LP_PROCMAP_READABLE 1
-#define LP_PROCMAP_WRITABLE 2
-
-/* 1 PROCMAP_QUERY answers, -1 the kernel has none, 0 not tried yet. */
-static int procmap_query_works;
-
 void
 lp_fast_unwind_read_maps_as_text(void)
 {
-	procmap_query_works = -1;
-}
-
-struct lp_mapping {
-	uintptr_t lo, hi;
-	bool rw; /* readable and writable */
-};
-
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Parse /proc/self/maps from fd, with plain read(2) (stdio would
- * allocate), up to the line holding addr: "lo-hi rwxp ...".  Lines come
- * in address order: one starting above addr ends the search. */
-static bool
-find_mapping_text(int fd, uintptr_t addr, struct lp_mapping *m)
-{
-	char buf[2048];
-	uintptr_t a = 0, b = 0;
-	int field = 0; /* 0 start, 1 end, 2 permissions, 3 rest of the line */
-	char perm[2] = { 0, 0 };
-	unsigned nperm = 0;
-
-	for (;;) {
-		ssize_t len = read(fd, buf, sizeof(buf));
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len <= 0)
-			return false;
-		for (ssize_t i = 0; i < len; i++) {
-			char c = buf[i];
-			int d = hex_digit(c);
-			if (field == 0 && d >= 0) {
-				a = a << 4 | (uintptr_t)d;
-			} else if (field == 0) {
-				if (a > addr)
-					return false;
-				field = 1;
-			} else if (field == 1 && d >= 0) {
-				b = b << 4 | (uintptr_t)d;
-			} else if (field == 1) {
-				field = 2;
-			} else if (field == 2) {
-				if (nperm < 2)
-					perm[nperm++] = c;
-				else
-					field = 3;
-			}
-			if (field == 3 && a <= addr && addr < b) {
-				m->lo = a;
-				m->hi = b;
-				m->rw = perm[0] == 'r' && perm[1] == 'w';
-				return true;
-			}
-			if (c == '\n') {
-				field = 0;
-				a = b = 0;
-				nperm = 0;
-			}
-		}
-	}
-}
-
-/* Find the mapping holding addr: PROCMAP_QUERY (one lookup in the
- * kernel), else the text.  The caller has cancellation disabled (open
- * and read are cancellation points) and keeps errno. */
-static bool
-find_mapping(uintptr_t addr, struct lp_mapping *m)
-{
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-
-	bool found = false;
-	int works = __atomic_load_n(&procmap_query_works, __ATOMIC_RELAXED);
-	if (works >= 0) {
-		struct lp_procmap_query q = { .size = sizeof(q), .query_addr = addr };
-		if (ioctl(fd, LP_PROCMAP_QUERY, &q) == 0) {
-			__atomic_store_n(&procmap_query_works, 1, __ATOMIC_RELAXED);
-			found = q.vma_start <= addr && addr < q.vma_end;
-			m->lo = (uintptr_t)q.vma_start;
-			m->hi = (uintptr_t)q.vma_end;
-			m->rw = (q.vma_flags & (LP_PROCMAP_READABLE | LP_PROCMAP_WRITABLE)) ==
-				(LP_PROCMAP_READABLE | LP_PROCMAP_WRITABLE);
-			goto done;
-		}
-		if (errno == ENOENT) /* nothing mapped there */
-			goto done;
-		if (works == 0 && (errno == ENOTTY || errno == EINVAL))
-			__atomic_store_n(&procmap_query_works, -1, __ATOMIC_RELAXED);
-	}
-	found = find_mapping_text(fd, addr, m);
-done:
-	lp_close(fd);
-	return found;
+	lp_mapping_at_use_text();
 }
 
 /* Learn the bounds of this thread's stack.  Postcondition: lo == hi
@@ -181,7 +65,7 @@ learn_stack(struct lp_stack_bounds *ts)
 		 * pointer; it may grow down to the rlimit (capped). */
 		struct lp_mapping m;
 		struct rlimit rl;
-		if (!find_mapping((uintptr_t)__libc_stack_end, &m))
+		if (!lp_mapping_at((uintptr_t)__libc_stack_end, &m))
 			return;
 		uint64_t room = UINT64_C(1) << 30;
 		if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur < room)
@@ -233,14 +117,14 @@ learn_bounds(struct lp_stack_bounds *ts, uintptr_t sp)
 		learn_stack(ts);
 		ts->stack_known = true;
 	}
-	if (sp < ts->lo && sp >= ts->floor && find_mapping((uintptr_t)__libc_stack_end, &m) &&
+	if (sp < ts->lo && sp >= ts->floor && lp_mapping_at((uintptr_t)__libc_stack_end, &m) &&
 	    m.hi == ts->hi && m.lo < ts->lo)
 		ts->lo = m.lo;
 	if (sp >= ts->lo && sp < ts->hi) {
 		top = ts->hi;
 	} else if (ts->lookups < LEARN_FREE + ts->other_walks / LEARN_EVERY) {
 		ts->lookups++;
-		if (find_mapping(sp, &m) && m.rw) {
+		if (lp_mapping_at(sp, &m) && m.rw) {
 			remember_other_stack(ts, &m);
 			top = m.hi;
 		}
