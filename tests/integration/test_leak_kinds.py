@@ -92,6 +92,20 @@ def test():
     check(re.match(rf"^==\d+== SUMMARY: leakprobe: {leaked} byte\(s\) leaked in {nleaked} "
                    r"allocation\(s\)\.$", lines[-1]), f"last line: {lines[-1]!r}")
 
+    # LEAKPROBE_SHOW_REACHABLE=1: every reachable site with its stack, as
+    # valgrind's --show-leak-kinds=all.
+    t = run(argv, env={"LEAKPROBE_CLASSIFY": "exit", "LEAKPROBE_SHOW_REACHABLE": "1"},
+            json_reports=False)
+    shown = [l for l in t.stderr.splitlines()
+             if re.match(r"^==\d+== \d+ bytes in \d+ blocks still reachable, allocated from:$", l)]
+    check_eq(len(shown), sum(1 for s in rep["sites"] if s["kind"] == "reachable"),
+             "reachable sites listed with their stacks under LEAKPROBE_SHOW_REACHABLE=1")
+
+    # LEAKPROBE_CLASSIFY=never: the inventory, no verdict.
+    n = run(argv, env={"LEAKPROBE_CLASSIFY": "never"}).report("exit")
+    check(n["classify"] is None and {s["kind"] for s in n["sites"]} == {"live"},
+          "LEAKPROBE_CLASSIFY=never: no verdict")
+
     # The exit status, as a CI job sees it; a program's own failure stays.
     e = run(argv, env={"LEAKPROBE_CLASSIFY": "exit", "LEAKPROBE_EXITCODE": "23"})
     check_eq(e.rc, 23, "LEAKPROBE_EXITCODE=23 with leaks")

@@ -33,6 +33,7 @@ rep = leakprobe.report("probe")
 out["report"] = None if rep is None else {
     "reason": rep["reason"], "label": rep["label"], "schema": list(leakprobe.schema_of(rep)),
     "groups": [sorted(o["type"] for o in g["objects"]) for g in rep.get("unreachable", [])],
+    "classified": rep["classify"] is not None,
     "warnings": rep["warnings"], "live_blocks": rep["heap"]["live_blocks"],
 }
 # A quiet report with a verdict: nothing written where the options say.

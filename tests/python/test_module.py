@@ -22,9 +22,10 @@ LAUNCHER = os.path.join(SRC, "tools", "leakprobe")
 CYCLES = 25
 
 
-def launch(argv, shim=True, ext=None):
+def launch(argv, shim=True, ext=None, extra=None):
     env = pylib.clean_child_env()
     env.pop("PYTHONPATH", None)
+    env.update(extra or {})
     if ext:
         env["LP_LEAKY_EXT"] = ext
     env["LEAKPROBE_LIB"] = SHIM
@@ -75,6 +76,12 @@ def one(py, label, soft, ext):
         soft(check, any("without the GIL" in w for w in cdll[0]["warnings"]) and
              "python" not in cdll[0],
              f"{label}: the CDLL report says why it has no Python part: {cdll[0]['warnings']}")
+    # LEAKPROBE_CLASSIFY: an API report has a verdict with "all" only.
+    soft(check, rep and not rep["classified"], f"{label}: the API report has no verdict by default")
+    a = launch([py, "-S", SCRIPT], extra={"LEAKPROBE_CLASSIFY": "all"})
+    lines = [l for l in a.stdout.splitlines() if l.startswith("{")]
+    soft(check, lines and json.loads(lines[-1])["report"]["classified"],
+         f"{label}: LEAKPROBE_CLASSIFY=all: the API report has a verdict ({a.stderr[-300:]})")
     q = launch([py, "-S", SCRIPT], shim=False)
     soft(check_eq, q.returncode, 0, f"{label}: without the shim: exit status {q.stderr[-500:]}")
     lines = [l for l in q.stdout.splitlines() if l.startswith("{")]
