@@ -51,6 +51,14 @@ shim_segments(struct dl_phdr_info *info, size_t size, void *arg)
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W))
 			own_add(in, info->dlpi_addr + ph->p_vaddr,
 				info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
+		/* Our __thread data (the unwinder's memo holds the registers
+		 * of the latest malloc's caller): static TLS, at the same
+		 * distance below every thread's pointer. */
+		if (ph->p_type == PT_TLS && info->dlpi_tls_data) {
+			in->shim_tls_below_tp = (uintptr_t)__builtin_thread_pointer() -
+						(uintptr_t)info->dlpi_tls_data;
+			in->shim_tls_size = ph->p_memsz;
+		}
 	}
 	return 1;
 }
@@ -247,18 +255,41 @@ scan(struct lp_reach *r, struct lp_roots_stats *st, uintptr_t lo, uintptr_t hi)
 	st->regions++;
 }
 
-/* [lo, hi) less what is ours and malloc's chunks, in pieces. */
+/* The shim's static TLS of the thread whose pointer is tp: [lo, hi). */
+static struct lp_range
+shim_tls_of(const struct lp_roots_input *in, uintptr_t tp)
+{
+	if (!tp || !in->shim_tls_size)
+		return (struct lp_range){ 0, 0 };
+	return (struct lp_range){ tp - in->shim_tls_below_tp,
+				  tp - in->shim_tls_below_tp + in->shim_tls_size };
+}
+
+/* [lo, hi) less what is ours and malloc's chunks, in pieces; less the
+ * shim's TLS, byte-exact (the program's own TLS is beside it): the main
+ * thread's (in a mapping of the loader's, wherever that is scanned) and
+ * tls, that of the thread whose stack this is. */
 static void
 scan_program_memory(const struct lp_roots_input *in, struct lp_reach *r,
-		    struct lp_roots_stats *st, uintptr_t lo, uintptr_t hi)
+		    struct lp_roots_stats *st, uintptr_t lo, uintptr_t hi, struct lp_range tls)
 {
 	if (hi <= lo)
 		return;
+	const struct lp_range holes[2] = { tls, shim_tls_of(in, main_tp) };
+	for (int i = 0; i < 2; i++) {
+		const struct lp_range *h = &holes[i];
+		if (h->hi <= lo || h->lo >= hi)
+			continue;
+		scan_program_memory(in, r, st, lo, h->lo > lo ? h->lo : lo, tls);
+		lo = h->hi;
+		if (lo >= hi)
+			return;
+	}
 	for (int i = 0; i < in->nown; i++) {
 		const struct lp_range *o = &in->own[i];
 		if (o->hi <= lo || o->lo >= hi)
 			continue;
-		scan_program_memory(in, r, st, lo, o->lo > lo ? o->lo : lo);
+		scan_program_memory(in, r, st, lo, o->lo > lo ? o->lo : lo, tls);
 		lo = o->hi;
 		if (lo >= hi)
 			return;
@@ -306,17 +337,18 @@ parse_line(char *line, struct mapping *m)
 
 /* glibc puts a thread's descriptor at the top of its stack; it begins
  * with tcbhead_t, whose tcb and self fields point at the descriptor
- * itself.  Looked for in the last 8 KiB, 64-byte aligned. */
-static bool
-holds_tcb(const struct mapping *m)
+ * itself (the thread pointer).  Looked for in the last 8 KiB, 64-byte
+ * aligned; 0 when none is there. */
+static uintptr_t
+tcb_in(const struct mapping *m)
 {
 	uintptr_t from = m->hi - m->lo > 8192 ? m->hi - 8192 : m->lo;
 	for (uintptr_t p = (from + 63) & ~(uintptr_t)63; p + 24 <= m->hi; p += 64) {
 		const uintptr_t *w = (const uintptr_t *)p;
 		if (w[0] == p && w[2] == p)
-			return true;
+			return p;
 	}
-	return false;
+	return 0;
 }
 
 /* The thread whose stack pointer lies in m, if any: scan from there. */
@@ -346,16 +378,17 @@ scan_mapping(const struct lp_roots_input *in, struct lp_reach *r, struct lp_root
 	if (m->anonymous && is_arena_heap(m))
 		return;
 	uintptr_t sp = stack_pointer_in(in, m);
+	uintptr_t tcb = m->anonymous ? tcb_in(m) : 0;
 	if (sp) {
-		scan_program_memory(in, r, st, sp, m->hi);
+		scan_program_memory(in, r, st, sp, m->hi, shim_tls_of(in, tcb));
 		return;
 	}
 	/* A thread stack with no known stack pointer: the main stack, or
 	 * glibc's, with its thread's TCB at the top. */
-	bool stack_like = !strcmp(m->path, "[stack]") || (m->anonymous && holds_tcb(m));
+	bool stack_like = !strcmp(m->path, "[stack]") || tcb;
 	if (stack_like && !in->sp_unknown)
 		return; /* every live thread is accounted for: an exited thread's */
-	scan_program_memory(in, r, st, m->lo, m->hi);
+	scan_program_memory(in, r, st, m->lo, m->hi, shim_tls_of(in, tcb));
 }
 
 /* Calls fn for every line of /proc/self/maps, in address order; false
@@ -486,6 +519,7 @@ lp_roots_scan(struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_sta
 		return false;
 	scan(r, st, (uintptr_t)in->self_regs, (uintptr_t)(in->self_regs + 6));
 	if (in->main_tls_hi > in->main_tls_lo)
-		scan(r, st, in->main_tls_lo, in->main_tls_hi);
+		scan_program_memory(in, r, st, in->main_tls_lo, in->main_tls_hi,
+				    (struct lp_range){ 0, 0 });
 	return true;
 }

@@ -14,7 +14,7 @@
  *     could not be learnt (then every stack is read whole);
  * plus the calling thread's callee-saved registers and the main thread's
  * static TLS (which glibc puts in [heap] for the main thread; other
- * threads' lies at the top of their stacks).
+ * threads' lies at the top of their stacks), less the shim's own TLS.
  *
  * Two halves: lp_roots_prepare in the process itself (the thread list,
  * what is ours) and lp_roots_scan in the snapshot (report/classify.c),
@@ -40,6 +40,9 @@ struct lp_roots_input {
 	uintptr_t self_sp;   /* the calling thread's stack, from here up */
 	uint64_t self_regs[6];
 	uintptr_t main_tls_lo, main_tls_hi;
+	/* The shim's own static TLS, in every thread: this far below the
+	 * thread pointer, this long (none read). */
+	uintptr_t shim_tls_below_tp, shim_tls_size;
 	uintptr_t sp[LP_ROOT_THREADS]; /* other threads blocked in the kernel */
 	unsigned nsp;
 	unsigned threads;      /* threads of the process, the caller included */

@@ -63,6 +63,23 @@ exiting_thread(void *arg)
 	(void)on_stack;
 	return NULL;
 }
+__attribute__((noinline)) void *case_rbp_across_malloc(void) { return malloc(123); }
+
+/* The block's only copy in rbp (callee-saved) across a call to malloc,
+ * then dropped: the shim's unwinder reads the saved rbp and keeps it in
+ * its own TLS, which must not count as the program's.  Optimized, so
+ * that rbp is not the frame pointer. */
+__attribute__((noinline, optimize("O2", "omit-frame-pointer"))) static void
+drop_after_malloc_in_rbp(void)
+{
+	register void *keep __asm__("rbp") = case_rbp_across_malloc();
+	__asm__ volatile("" : "+r"(keep));
+	void *volatile q = malloc(1);
+	__asm__ volatile("" : "+r"(keep));
+	keep = 0;
+	__asm__ volatile("" : "+r"(keep));
+	free(q);
+}
 
 /* argv[1]: the exit status (a program that fails on its own). */
 int
@@ -106,6 +123,7 @@ main(int argc, char **argv)
 	pthread_create(&t, NULL, parked_thread, NULL);
 	char c;
 	(void)!read(parked[0], &c, 1);
+	drop_after_malloc_in_rbp(); /* the main thread's last malloc */
 	/* Clear what main's own frames may hold of the callees' values. */
 	volatile char scrub[4096];
 	memset((char *)scrub, 0, sizeof(scrub));
