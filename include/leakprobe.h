@@ -46,12 +46,14 @@ LEAKPROBE_API int leakprobe_report(const char *label);
  * LEAKPROBE_REPORT_UNNAMED asks the symbolizer for no frame (names known
  * from earlier reports are still used; the rest are module+offset: cheap,
  * for reports compared with each other); LEAKPROBE_REPORT_JSON_ONLY
- * writes the JSON copy alone.  Returns 0 when the JSON copy was written,
+ * writes the JSON copy alone; LEAKPROBE_REPORT_LEAKS_ONLY lists only the
+ * lost sites in it when it has a verdict ("sites_listed": "lost").  Returns 0 when the JSON copy was written,
  * -1 when the shim is not tracking, 1 when the copy could not be.
  */
 #define LEAKPROBE_REPORT_CLASSIFY 1u
 #define LEAKPROBE_REPORT_UNNAMED 2u
 #define LEAKPROBE_REPORT_JSON_ONLY 4u
+#define LEAKPROBE_REPORT_LEAKS_ONLY 8u
 LEAKPROBE_API int leakprobe_report_json(const char *label, const char *json_path,
 					unsigned flags);
 

@@ -3,6 +3,8 @@
  * docs/report-format.md.  Extend, never break. */
 #include <inttypes.h>
 
+#include "leakprobe.h"
+
 #include "core/warn.h"
 #include "detect/pyabi.h"
 #include "objects/objects.h"
@@ -211,12 +213,17 @@ lp_report_render_json(struct lp_lw *lw, const struct lp_report *r)
 		     r->depot_bytes);
 	render_verdict(lw, r);
 
-	lp_lw_puts(lw, " \"sites\": [");
-	for (size_t i = 0; i < r->nsites; i++) {
+	/* LEAKPROBE_REPORT_LEAKS_ONLY: the lost sites alone (a verdict's
+	 * worth for a tool that compares reports: the pytest plugin). */
+	bool lost_only = (r->flags & LEAKPROBE_REPORT_LEAKS_ONLY) && r->classify.done;
+	lp_lw_printf(lw, " \"sites_listed\": \"%s\",\n \"sites\": [", lost_only ? "lost" : "all");
+	for (size_t i = 0, listed = 0; i < r->nsites; i++) {
 		const struct lp_site *s = &r->sites[i];
+		if (lost_only && s->kind >= LP_LEAK_REACHABLE)
+			continue;
 		lp_lw_printf(lw, "%s\n  {\"kind\": \"%s\", \"blocks\": %" PRIu64
 			     ", \"bytes\": %" PRIu64 ", ",
-			     i ? "," : "", site_kind(s->kind), s->blocks, s->bytes);
+			     listed++ ? "," : "", site_kind(s->kind), s->blocks, s->bytes);
 		if (s->suppressed) {
 			lp_lw_puts(lw, "\"suppressed\": ");
 			lp_lw_json_string(lw, s->suppressed->pattern);

@@ -47,10 +47,10 @@ def active():
 
 
 # leakprobe.h's LEAKPROBE_REPORT_* flags.
-_CLASSIFY, _UNNAMED, _JSON_ONLY = 1, 2, 4
+_CLASSIFY, _UNNAMED, _JSON_ONLY, _LEAKS_ONLY = 1, 2, 4, 8
 
 
-def report(label=None, classify=False, named=True, write=True):
+def report(label=None, classify=False, named=True, write=True, leaks_only=False):
     """Write a report now (reason "api"), where the options say, and return
     it as a dict (the JSON schema of docs/report-format.md); None when the
     shim is not loaded or not tracking this process.
@@ -59,7 +59,9 @@ def report(label=None, classify=False, named=True, write=True):
     says.  named=False: no frame is sent to the symbolizer (names known
     from earlier reports are kept, the rest are module+offset): cheap, for
     reports compared with each other.  write=False: only the dict, nothing written
-    where the options say."""
+    where the options say.  leaks_only=True: with a verdict, the dict's
+    "sites" holds the lost sites alone ("sites_listed": "lost"), what a
+    comparison of reports needs: small and quick to read."""
     if not active():
         return None
     fn = _lib()[0]
@@ -68,7 +70,7 @@ def report(label=None, classify=False, named=True, write=True):
     os.unlink(path)  # the shim creates it (0600, never through a symlink)
     try:
         flags = (_CLASSIFY if classify else 0) | (0 if named else _UNNAMED) | \
-            (0 if write else _JSON_ONLY)
+            (0 if write else _JSON_ONLY) | (_LEAKS_ONLY if leaks_only else 0)
         rc = fn(None if label is None else str(label).encode(), path.encode(), flags)
         if rc < 0:
             return None
