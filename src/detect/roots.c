@@ -15,6 +15,7 @@
 #include "core/bootstrap.h"
 #include "core/mapping_at.h"
 #include "core/syscall.h"
+#include "detect/pymalloc.h"
 #include "unwind/fast_unwind.h"
 
 static uintptr_t main_tp;
@@ -255,6 +256,38 @@ scan(struct lp_reach *r, struct lp_roots_stats *st, uintptr_t lo, uintptr_t hi)
 	st->regions++;
 }
 
+struct live_ctx {
+	struct lp_reach *r;
+	struct lp_roots_stats *st;
+};
+
+static void
+scan_live(uintptr_t lo, uintptr_t hi, void *ctx)
+{
+	struct live_ctx *c = ctx;
+	scan(c->r, c->st, lo, hi);
+}
+
+/* [lo, hi), where a pymalloc pool is read for its live blocks only. */
+static void
+scan_less_free_objects(const struct lp_roots_input *in, struct lp_reach *r,
+		       struct lp_roots_stats *st, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t ps = in->pymalloc_pool_size, from = lo;
+	struct live_ctx c = { r, st };
+	if (!ps) {
+		scan(r, st, lo, hi);
+		return;
+	}
+	for (uintptr_t p = (lo + ps - 1) & ~(ps - 1); p + ps <= hi; p += ps) {
+		if (!lp_pymalloc_pool_live(p, ps, scan_live, &c))
+			continue;
+		scan(r, st, from, p); /* the order of reading does not matter */
+		from = p + ps;
+	}
+	scan(r, st, from, hi);
+}
+
 /* The shim's static TLS of the thread whose pointer is tp: [lo, hi). */
 static struct lp_range
 shim_tls_of(const struct lp_roots_input *in, uintptr_t tp)
@@ -299,11 +332,11 @@ scan_program_memory(const struct lp_roots_input *in, struct lp_reach *r,
 		uintptr_t len = mmapped_chunk(page, hi);
 		if (!len)
 			continue;
-		scan(r, st, from, page);
+		scan_less_free_objects(in, r, st, from, page);
 		from = page + len;
 		page = from - 4096;
 	}
-	scan(r, st, from, hi);
+	scan_less_free_objects(in, r, st, from, hi);
 }
 
 static bool

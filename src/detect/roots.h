@@ -14,7 +14,8 @@
  *     could not be learnt (then every stack is read whole);
  * plus the calling thread's callee-saved registers and the main thread's
  * static TLS (which glibc puts in [heap] for the main thread; other
- * threads' lies at the top of their stacks), less the shim's own TLS.
+ * threads' lies at the top of their stacks), less the shim's own TLS and
+ * pymalloc's free blocks (pymalloc.h).
  *
  * Two halves: lp_roots_prepare in the process itself (the thread list,
  * what is ours) and lp_roots_scan in the snapshot (report/classify.c),
@@ -43,6 +44,9 @@ struct lp_roots_input {
 	/* The shim's own static TLS, in every thread: this far below the
 	 * thread pointer, this long (none read). */
 	uintptr_t shim_tls_below_tp, shim_tls_size;
+	/* CPython's pymalloc pools, this big (0: none): only their live
+	 * blocks are roots (pymalloc.h).  Set by the caller. */
+	uintptr_t pymalloc_pool_size;
 	uintptr_t sp[LP_ROOT_THREADS]; /* other threads blocked in the kernel */
 	unsigned nsp;
 	unsigned threads;      /* threads of the process, the caller included */

@@ -20,6 +20,8 @@
 #include "core/options.h"
 #include "core/own_memory.h"
 #include "core/syscall.h"
+#include "detect/pymalloc.h"
+#include "python/capi.h"
 #include "record/block_header.h"
 
 #ifndef SYS_pidfd_open
@@ -211,6 +213,7 @@ lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t regs[6]
 	/* CPython hands out the address just past an object's PyGC_Head.
 	 * (dlsym here: in the child the loader's lock may be held.) */
 	unsigned gc_head = dlsym(RTLD_DEFAULT, "Py_IsInitialized") ? 16 : 0;
+	in->pymalloc_pool_size = gc_head ? lp_pymalloc_pool_size(lp_cpython_minor()) : 0;
 	/* Every signal blocked across the clone: none may run the program's
 	 * handler in the child. */
 	sigset_t all, saved;

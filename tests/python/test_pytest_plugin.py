@@ -9,10 +9,10 @@ Request} (2 * CYCLES objects), the native one BLOCKS blocks of SIZE bytes
 that a C extension (leaky_ext.c) mallocs and drops, named in the message
 with its function.  Of those, the message must count at least one and at
 most all: in a Python process a dropped block is sometimes still pointed
-at by a stale word (a freed pymalloc block's, or a returned frame's slot,
-that held the address of what that memory was before glibc reused it),
-which a conservative scan cannot tell from a live one; valgrind's
-allocator does not reuse memory so soon.  Without --leakprobe every leak test passes; --leakprobe
+at by a stale word in a live object (a list's spare slot, a returned
+frame's slot, that held the address of what that memory was before glibc
+reused it), which a conservative scan cannot tell from a live one
+(test_freed_objects.py tests the case it can: freed pymalloc blocks).  Without --leakprobe every leak test passes; --leakprobe
 without the shim is a usage error.  Debian's python3 only (the one with
 pytest).
 
