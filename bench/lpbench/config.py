@@ -25,6 +25,7 @@ TARGETS = {
     "latency_s": 1.0,      # SIGUSR1 -> report file, 1 M live blocks
     "w1p": 1.05,           # W1 with pymalloc, wall time ratio vs plain
     "w2": 1.2,             # detector time / gc.collect() time on W2
+    "pytest_ms": 50.0,     # pytest --leakprobe, ms added per small test
 }
 
 

@@ -393,6 +393,12 @@ def targets_table(results):
         if ro is not None:
             rows.append(("W2 detector ÷ gc.collect(), object model (warm)", f"≤ {t}x",
                          fx(ro), verdict(ro <= t, ro, t)))
+    pt = results.get("pytest")
+    if pt:
+        t = TARGETS["pytest_ms"]
+        v = pt.get("per_test_ms")
+        rows.append(("pytest --leakprobe, added per small test", f"< {t:.0f} ms",
+                     fx(v, 1, " ms"), verdict(v is not None and v < t, v, t)))
     lines = ["| target | goal | measured | status |",
              "| --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
@@ -491,9 +497,32 @@ def render_verdict(res, python):
     return lines
 
 
+def render_pytest(res, python):
+    lines = [
+        f"### 8. The pytest plugin ({res['tests']} small tests, {python} -m pytest)",
+        "",
+        "pytest's wall time under the shim with `--leakprobe` (per test: a "
+        "`gc.collect()`, one quiet report with a verdict) against the same run "
+        "without it; plain pytest for scale.",
+        "",
+        "| run | wall s |",
+        "| --- | ---: |",
+    ]
+    for key, what in (("plain", "plain pytest"), ("shim", "under the shim"),
+                      ("plugin", "under the shim, --leakprobe")):
+        v = res.get(key)
+        lines.append(f"| {what} | {v:.2f} |" if v is not None else f"| {what} | — |")
+    per = res.get("per_test_ms")
+    lines += ["", f"Added per test by `--leakprobe`: **{per:.1f} ms** (target < 50 ms)."
+              if per is not None else "Added per test: —"]
+    for p in res["problems"]:
+        lines.append(f"- **problem**: {p}")
+    return lines
+
+
 SECTIONS = {"w1": render_w1, "churn": render_churn, "table": render_table,
             "latency": render_latency, "w1p": render_w1p, "w2": render_w2,
-            "verdict": render_verdict}
+            "verdict": render_verdict, "pytest": render_pytest}
 
 
 def document(meta, results):

@@ -4,6 +4,7 @@ under `leakprobe run -- python3 -m pytest -p leakprobe.pytest_plugin
 leaking ones leave a number of leaks known by construction
 (LP_CYCLES groups; LP_LOST_BLOCKS blocks of LP_LOST_SIZE bytes)."""
 import ctypes
+import gc
 import os
 
 import pytest
@@ -34,6 +35,19 @@ EXT.leak_bytes.argtypes = [ctypes.c_size_t]
 EXT.leak_bytes.restype = None
 
 
+# Kept since import, then promoted to the oldest generation: a test that
+# drops them leaves old objects as garbage.
+OLD = []
+
+
+def make_old_cycles(n):
+    for _ in range(n):
+        h, q = Handler(), Request()
+        h.request, q.handler = q, h
+        OLD.append(h)
+    gc.collect()
+
+
 def test_clean_passes():
     data = [dict(i=i) for i in range(1000)]
     assert len(data) == 1000
@@ -51,6 +65,11 @@ def test_cycles_fails():
 def leak_blocks():
     for _ in range(LOST_BLOCKS):
         EXT.leak_bytes(LOST_SIZE)
+
+
+def test_old_objects_dropped_fails():
+    make_old_cycles(CYCLES)  # as a fixture of a broader scope would
+    OLD.clear()
 
 
 def test_native_leak_fails():

@@ -7,9 +7,10 @@ reports with a leak verdict (nothing written, no frame named); the test
 fails when the second holds what the first did not:
 
   - new unreachable cycles: garbage that only CPython's collector would
-    free (grouped by member types).  The automatic collector is paused
-    for the test's call, so that the verdict does not depend on when it
-    last ran;
+    free (grouped by member types), made during the call.  The youngest
+    generation is collected before the call and the automatic collector
+    paused during it, so that the verdict does not depend on when it last
+    ran;
   - new definitely-lost native blocks (a C extension's malloc whose
     pointer was dropped), per allocation stack.
 
@@ -62,9 +63,15 @@ class _Snapshot:
     types, definitely-lost bytes and blocks by allocation stack."""
 
     def __init__(self, rep):
-        self.groups = Counter()
+        # Groups with a member in the youngest generation were made during
+        # the call (the collector is paused for it, so nothing it makes
+        # is promoted); old groups (objects the call only let go of) are
+        # new when the previous report did not have them.
+        self.young, self.old = Counter(), Counter()
         for g in rep.get("unreachable") or []:
-            self.groups[tuple(sorted(o["type"] for o in g["objects"]))] += 1
+            types = tuple(sorted(o["type"] for o in g["objects"]))
+            young = any(o.get("generation") == 0 for o in g["objects"])
+            (self.young if young else self.old)[types] += 1
         self.lost = {}
         for s in rep.get("sites") or []:
             if s["kind"] == "definitely_lost":
@@ -106,9 +113,9 @@ class _LeakCheck:
     def pytest_runtest_call(self, item):
         limits = self._limits(item)
         was_enabled = gc.isenabled()
-        # What earlier tests left is collected now: the groups found after
-        # the call are the call's own.
-        gc.collect()
+        # The youngest generation is collected now (the setup's garbage,
+        # cheap) and the collector paused: what the call makes stays young.
+        gc.collect(0)
         gc.disable()
         try:
             if self.previous is None:
@@ -138,7 +145,7 @@ class _LeakCheck:
 def _verdict(before, after, limits):
     """What the test left that its limits do not allow, or None."""
     max_cycles, max_lost = limits
-    new_groups = after.groups  # the collection before the call left none
+    new_groups = after.young + (after.old - before.old)
     new_lost = {}
     for key, (blocks, size) in after.lost.items():
         b0, s0 = before.lost.get(key, (0, 0))
@@ -162,7 +169,9 @@ def _describe(verdict, item):
                      f"group(s) of {objects} object(s) behind it (allowed: {max_cycles}); "
                      "only a gc.collect() would free them:")
         for types, n in groups.most_common(10):
-            lines.append(f"    {n} x {{{', '.join(types)}}}")
+            members = Counter(types)
+            names = ", ".join(t if k == 1 else f"{k} {t}" for t, k in sorted(members.items()))
+            lines.append(f"    {n} x {{{names}}}")
     lost = verdict["lost"]
     n_lost = sum(size for _, size in lost.values())
     if n_lost > max_lost:
