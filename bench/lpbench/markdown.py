@@ -502,7 +502,7 @@ def render_pytest(res, python):
         f"### 8. The pytest plugin ({res['tests']} small tests, {python} -m pytest)",
         "",
         "pytest's wall time under the shim with `--leakprobe` (per test: a "
-        "`gc.collect()`, one quiet report with a verdict) against the same run "
+        "`gc.collect(0)`, one quiet report with a verdict) against the same run "
         "without it; plain pytest for scale.",
         "",
         "| run | wall s |",
