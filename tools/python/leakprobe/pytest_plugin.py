@@ -2,9 +2,9 @@
 
     leakprobe run -- python3 -m pytest -p leakprobe.pytest_plugin --leakprobe
 
-With --leakprobe, each test's call is bracketed by two quiet leakprobe
-reports with a leak verdict (nothing written, no frame named); the test
-fails when the second holds what the first did not:
+With --leakprobe, each test's call is followed by one quiet leakprobe
+report with a leak verdict (nothing written, no frame named, only the
+lost sites); the test fails when it holds what the call left:
 
   - new unreachable cycles: garbage that only CPython's collector would
     free (grouped by member types), made during the call.  The youngest
@@ -12,7 +12,8 @@ fails when the second holds what the first did not:
     paused during it, so that the verdict does not depend on when it last
     ran;
   - new definitely-lost native blocks (a C extension's malloc whose
-    pointer was dropped), per allocation stack.
+    pointer was dropped): per allocation stack, against the previous
+    test's report, so a test's setup and teardown count with it.
 
 Interpreter caches and anything a module or fixture still holds are
 reachable and never count.  Per test, as pytest-memray's limit_leaks:
