@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "core/warn.h"
+#include "detect/start_index.h"
 
 /* The marking states, in the order a block can only climb; the numbers
  * are the enum lp_leak_kind each state ends as. */
@@ -25,14 +26,12 @@ lp_leak_kind_name(enum lp_leak_kind k)
 	return k < LP_LEAK_KINDS ? names[k] : "?";
 }
 
-static void index_pages(struct lp_reach *r);
-
 void
 lp_reach_init(struct lp_reach *r, const struct lp_reach_block *b, uint8_t *state, size_t n,
-	      unsigned start_offset)
+	      const struct lp_start_index *index, unsigned start_offset)
 {
-	*r = (struct lp_reach){ .b = b, .state = state, .n = n, .start_offset = start_offset,
-				.work = LP_VEC_INIT(uint32_t) };
+	*r = (struct lp_reach){ .b = b, .state = state, .n = n, .index = index,
+				.start_offset = start_offset, .work = LP_VEC_INIT(uint32_t) };
 	r->lo = n ? b[0].ptr : 1;
 	memset(state, UNREACHED, n);
 	for (size_t i = 0; i < n; i++) {
@@ -40,87 +39,10 @@ lp_reach_init(struct lp_reach *r, const struct lp_reach_block *b, uint8_t *state
 		if (end > r->hi)
 			r->hi = end;
 	}
-	index_pages(r);
 }
 
-#define CLUSTER_GAP (64u << 10)
-
-static uintptr_t
-block_end(const struct lp_reach_block *b)
-{
-	return b->ptr + (b->size ? b->size : 1);
-}
-
-/* Builds r->clusters and r->pages; leaves them NULL when the pages would
- * outnumber 4 per block (plus 64 Ki). */
-/* The cluster that begins with block i: [*lo, *hi), its first block's
- * page to the highest end; returns the index of the block after it. */
-static size_t
-cluster_from(const struct lp_reach *r, size_t i, uintptr_t *lo, uintptr_t *hi)
-{
-	*lo = r->b[i].ptr & ~(uintptr_t)4095;
-	*hi = block_end(&r->b[i]);
-	for (i++; i < r->n && r->b[i].ptr - *hi < CLUSTER_GAP; i++)
-		if (block_end(&r->b[i]) > *hi)
-			*hi = block_end(&r->b[i]);
-	return i;
-}
-
-static void
-index_pages(struct lp_reach *r)
-{
-	size_t nclusters = 0;
-	uintptr_t span = 0, lo, hi;
-	for (size_t i = 0; i < r->n; nclusters++) {
-		i = cluster_from(r, i, &lo, &hi);
-		span += hi - lo;
-	}
-	/* The finest "page" (64 B .. 4 KiB) that keeps the index within two
-	 * entries per block: a few blocks per page, so the search within one
-	 * touches a cache line or two.  Each cluster takes at most its span's
-	 * pages plus two. */
-	unsigned shift = 6;
-	while (shift < 12 && (span >> shift) > 2 * r->n + 65536)
-		shift++;
-	size_t npages = (span >> shift) + 2 * nclusters;
-	if (!nclusters || npages > 4 * r->n + 65536)
-		return;
-	r->page_shift = shift;
-	r->clusters_bytes = (nclusters * sizeof(*r->clusters) + 4095) & ~(size_t)4095;
-	r->pages_bytes = (npages * sizeof(*r->pages) + 4095) & ~(size_t)4095;
-	void *c = lp_own_mmap(NULL, r->clusters_bytes, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	void *p = lp_own_mmap(NULL, r->pages_bytes, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (c == MAP_FAILED || p == MAP_FAILED) {
-		if (c != MAP_FAILED)
-			lp_own_munmap(c, r->clusters_bytes);
-		if (p != MAP_FAILED)
-			lp_own_munmap(p, r->pages_bytes);
-		return;
-	}
-	r->clusters = c;
-	r->pages = p;
-	size_t page = 0;
-	for (size_t i = 0; i < r->n;) {
-		struct lp_reach_cluster *cl = &r->clusters[r->nclusters++];
-		size_t first = i;
-		i = cluster_from(r, i, &cl->lo, &cl->hi);
-		cl->first_page = page;
-		size_t pages = ((cl->hi - cl->lo) >> shift) + 2;
-		size_t k = first;
-		for (size_t q = 0; q < pages; q++) {
-			uintptr_t at = cl->lo + (q << shift);
-			while (k + 1 < i && r->b[k + 1].ptr <= at)
-				k++;
-			r->pages[page + q] = (uint32_t)k;
-		}
-		page += pages;
-	}
-}
-
-/* Clusters, readable ranges and mappings all begin with {lo, hi}, sorted
- * and disjoint: the index of the last one starting at or below a, or n. */
+/* Readable ranges and mappings both begin with {lo, hi}, sorted and
+ * disjoint: the index of the last one starting at or below a, or n. */
 static inline size_t
 range_at(const void *base, size_t stride, size_t n, uintptr_t a)
 {
@@ -150,28 +72,30 @@ last_at_or_below(const struct lp_reach *r, size_t lo, size_t hi, uintptr_t a)
 	return lo;
 }
 
-/* lp_reach_find, inlined into the scan loops (the hot path of the whole
- * classification: one call per word that looks like a heap address). */
-static inline intptr_t
-find(const struct lp_reach *r, uintptr_t a)
+/* The last block starting at or below a (it may end before a), or -1:
+ * inlined into the scan loops (one call per word that looks like a heap
+ * address, the hot path of the whole classification). */
+static inline __attribute__((always_inline)) intptr_t
+candidate(const struct lp_reach *r, uintptr_t a)
 {
 	if (a < r->lo || a >= r->hi)
 		return -1;
-	size_t i;
-	if (r->pages) {
-		size_t c = range_at(r->clusters, sizeof(*r->clusters), r->nclusters, a);
-		if (c == r->nclusters || a >= r->clusters[c].hi)
-			return -1;
-		const struct lp_reach_cluster *cl = &r->clusters[c];
-		size_t q = cl->first_page + ((a - cl->lo) >> r->page_shift);
-		i = last_at_or_below(r, r->pages[q], r->pages[q + 1], a);
-	} else {
-		i = last_at_or_below(r, 0, r->n - 1, a);
-	}
-	const struct lp_reach_block *blk = &r->b[i];
-	if (a == blk->ptr || (a > blk->ptr && a - blk->ptr < blk->size))
-		return (intptr_t)i;
-	return -1;
+	if (r->index)
+		return lp_start_at_or_below(r->index, r->b, a);
+	return (intptr_t)last_at_or_below(r, 0, r->n - 1, a);
+}
+
+static inline bool
+holds(const struct lp_reach_block *blk, uintptr_t a)
+{
+	return a == blk->ptr || (a > blk->ptr && a - blk->ptr < blk->size);
+}
+
+static inline intptr_t
+find(const struct lp_reach *r, uintptr_t a)
+{
+	intptr_t i = candidate(r, a);
+	return i >= 0 && holds(&r->b[i], a) ? i : -1;
 }
 
 intptr_t
@@ -261,14 +185,18 @@ push(struct lp_reach *r, size_t i)
 		r->out_of_memory = true;
 }
 
-/* A word found in a root (definite) or in a block of state from. */
+/* A word found in a root (definite) or in a reachable or possibly lost
+ * block, and the block that starts last at or below it (candidate()).  A
+ * block already reachable is left before its record is read: the state
+ * array is a byte per block, the records 24. */
 static inline void
-mark(struct lp_reach *r, uintptr_t a, bool definite)
+mark_candidate(struct lp_reach *r, uintptr_t a, intptr_t i, bool definite)
 {
-	intptr_t i = find(r, a);
-	if (i < 0)
+	if (i < 0 || LP_REACH_KIND(r->state[i]) == REACHED)
 		return;
 	const struct lp_reach_block *blk = &r->b[i];
+	if (!holds(blk, a))
+		return;
 	uint8_t to = POSSIBLE, heur = 0;
 	if (definite) {
 		uintptr_t off = a - blk->ptr;
@@ -286,44 +214,95 @@ mark(struct lp_reach *r, uintptr_t a, bool definite)
 	}
 }
 
+/* The words of [lo, hi), in groups, each in three steps whose misses
+ * overlap within the group instead of following one another: the index
+ * entries of its heap-looking words are asked for, then their blocks'
+ * states and records, then each word is marked. */
+#define GROUP 8
+
 static void
 scan_words(struct lp_reach *r, uintptr_t lo, uintptr_t hi, bool definite)
 {
 	lo = (lo + 7) & ~(uintptr_t)7;
-	for (uintptr_t p = lo; p + 8 <= hi; p += 8) {
-		uintptr_t w = *(const uintptr_t *)p;
-		if (w >= r->lo && w < r->hi)
-			mark(r, w, definite);
+	for (uintptr_t p = lo; p + 8 <= hi;) {
+		uintptr_t w[GROUP];
+		intptr_t at[GROUP];
+		unsigned k = 0;
+		for (; k < GROUP && p + 8 <= hi; p += 8) {
+			uintptr_t v = *(const uintptr_t *)p;
+			if (v >= r->lo && v < r->hi) {
+				w[k++] = v;
+				if (r->index)
+					lp_start_prefetch(r->index, v);
+			}
+		}
+		for (unsigned j = 0; j < k; j++) {
+			at[j] = candidate(r, w[j]);
+			if (at[j] >= 0) {
+				__builtin_prefetch(&r->state[at[j]]);
+				__builtin_prefetch(&r->b[at[j]]);
+			}
+		}
+		for (unsigned j = 0; j < k; j++)
+			mark_candidate(r, w[j], at[j], definite);
 	}
 	r->words_scanned += hi > lo ? (hi - lo) / 8 : 0;
+}
+
+/* readable(), first against the range the previous block was in: blocks
+ * read one after another mostly lie in the same mapping. */
+static bool
+readable_near(struct lp_reach *r, uintptr_t lo, uintptr_t hi)
+{
+	if (!r->nreadable)
+		return true;
+	const struct lp_range *last = &r->readable[r->readable_last];
+	if (lo >= last->lo && hi <= last->hi)
+		return true;
+	size_t i = range_at(r->readable, sizeof(*r->readable), r->nreadable, lo);
+	if (i == r->nreadable || hi > r->readable[i].hi)
+		return false;
+	r->readable_last = i;
+	return true;
 }
 
 static void
 scan_block(struct lp_reach *r, const struct lp_reach_block *blk, bool definite)
 {
-	if (!readable(r, blk->ptr, blk->ptr + blk->size)) {
+	if (!readable_near(r, blk->ptr, blk->ptr + blk->size)) {
 		r->unreadable_blocks++;
 		return;
 	}
 	scan_words(r, blk->ptr, blk->ptr + blk->size, definite);
 }
 
-/* Read the blocks on the work list until it is empty; a block read as
- * possibly lost and reached later by a start pointer is read again. */
+/* How far ahead of the block being read its successors' records and
+ * memory are asked for: the mark is bound by misses on blocks all over the
+ * heap, a queue knows which blocks come next (a stack does not). */
+#define RECORD_AHEAD 32
+#define MEMORY_AHEAD 16
+
+/* Read the blocks on the work queue until it is empty (first in, first
+ * out); a block read as possibly lost and reached later by a start
+ * pointer is read again.  The kinds do not depend on the order. */
 static void
 drain(struct lp_reach *r)
 {
-	while (r->work.len) {
-		uint32_t i = LP_VEC_AT(&r->work, uint32_t, --r->work.len);
-		/* The next block's memory is on its way while this one is read:
-		 * the mark is bound by misses on blocks all over the heap. */
-		for (size_t k = 1; k <= 4 && k <= r->work.len; k++) {
-			const struct lp_reach_block *next =
-				&r->b[LP_VEC_AT(&r->work, uint32_t, r->work.len - k)];
+	const uint32_t *q = r->work.data;
+	for (size_t head = 0; head < r->work.len; head++) {
+		q = r->work.data; /* a vec may move as it grows */
+		if (head + RECORD_AHEAD < r->work.len)
+			__builtin_prefetch(&r->b[q[head + RECORD_AHEAD]]);
+		if (head + MEMORY_AHEAD < r->work.len) {
+			const struct lp_reach_block *next = &r->b[q[head + MEMORY_AHEAD]];
 			__builtin_prefetch((const void *)next->ptr);
+			if (next->size > 64)
+				__builtin_prefetch((const void *)(next->ptr + 64));
 		}
+		uint32_t i = q[head];
 		scan_block(r, &r->b[i], LP_REACH_KIND(r->state[i]) == REACHED);
 	}
+	r->work.len = 0;
 }
 
 void
@@ -399,8 +378,4 @@ void
 lp_reach_free(struct lp_reach *r)
 {
 	lp_vec_free(&r->work);
-	if (r->pages) {
-		lp_own_munmap(r->pages, r->pages_bytes);
-		lp_own_munmap(r->clusters, r->clusters_bytes);
-	}
 }

@@ -30,6 +30,8 @@
 #include "core/own_memory.h"
 #include "core/vec.h"
 
+struct lp_start_index;
+
 enum lp_leak_kind {
 	LP_LEAK_DEFINITE,
 	LP_LEAK_INDIRECT,
@@ -59,15 +61,9 @@ struct lp_reach {
 	uint8_t *state;                 /* n entries */
 	size_t n;
 	uintptr_t lo, hi; /* lowest block start, highest block end */
-	/* The page index (lp_reach_find in O(1)): blocks in clusters (gaps
-	 * under 64 KiB), and per "page" of a cluster (2^page_shift bytes, 64
-	 * to 4096) the last block that starts at or below the page.  NULL: too
-	 * sparse a heap, binary search over all blocks. */
-	struct lp_reach_cluster *clusters;
-	size_t nclusters, clusters_bytes;
-	uint32_t *pages;
-	size_t pages_bytes;
-	unsigned page_shift;
+	/* Where the blocks start (lp_reach_find in O(1)); NULL: a binary
+	 * search over all blocks. */
+	const struct lp_start_index *index;
 	/* A pointer this far into a block also counts as a start pointer
 	 * (CPython's PyGC_Head: 16); 0 for none. */
 	unsigned start_offset;
@@ -76,7 +72,7 @@ struct lp_reach {
 	 * outside it is not read (a record whose memory is gone).  None: every
 	 * block is read. */
 	const struct lp_range *readable;
-	size_t nreadable;
+	size_t nreadable, readable_last;
 	/* The mappings themselves, sorted, for the multiple-inheritance
 	 * heuristic (a vtable lies in a file's readable data, its entries in
 	 * executable code).  None: that heuristic is off. */
@@ -94,14 +90,10 @@ struct lp_reach_map {
 	unsigned flags;
 };
 
-struct lp_reach_cluster {
-	uintptr_t lo, hi; /* first block's start, 4 KiB-aligned down; highest end */
-	size_t first_page; /* its pages in lp_reach.pages, one more than it spans */
-};
-
-/* b[0, n): sorted by address (n <= UINT32_MAX), no two overlapping. */
+/* b[0, n): sorted by address (n <= UINT32_MAX), no two overlapping;
+ * index: built over b (start_index.h), or NULL. */
 void lp_reach_init(struct lp_reach *r, const struct lp_reach_block *b, uint8_t *state,
-		   size_t n, unsigned start_offset) LP_HIDDEN;
+		   size_t n, const struct lp_start_index *index, unsigned start_offset) LP_HIDDEN;
 /* The words of [lo, hi) are roots: mark what they point at, and
  * everything that reaches. */
 void lp_reach_scan_root(struct lp_reach *r, uintptr_t lo, uintptr_t hi) LP_HIDDEN;

@@ -539,9 +539,7 @@ lp_roots_scan(struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_sta
 	r->work.cap = work_bytes / sizeof(uint32_t);
 	if (!own_add_mapping(in, readable, readable_bytes) ||
 	    !own_add_mapping(in, maps, maps_bytes) ||
-	    !own_add_mapping(in, r->work.data, r->work.cap * r->work.elem) ||
-	    (r->pages && (!own_add_mapping(in, r->pages, r->pages_bytes) ||
-			  !own_add_mapping(in, r->clusters, r->clusters_bytes))))
+	    !own_add_mapping(in, r->work.data, r->work.cap * r->work.elem))
 		return false;
 	r->readable = readable;
 	r->nreadable = 0;

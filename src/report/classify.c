@@ -20,6 +20,7 @@
 #include "core/options.h"
 #include "core/own_memory.h"
 #include "core/syscall.h"
+#include "detect/start_index.h"
 #include "detect/pymalloc.h"
 #include "python/capi.h"
 #include "record/block_header.h"
@@ -69,27 +70,6 @@ lp_classify_add(struct lp_classify *c, const struct lp_block *b)
 	e->tag = b->stack;
 }
 
-static int
-by_ptr(const void *a, const void *b)
-{
-	const struct lp_reach_block *x = a, *y = b;
-	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
-}
-
-/* The logs hand blocks out in allocation order, which a heap that has
- * only grown makes address order: a sorted list is not sorted again
- * (qsort costs as much on it as on a shuffled one). */
-static void
-sort_by_address(struct lp_reach_block *b, size_t n)
-{
-	size_t runs = 1;
-	for (size_t i = 1; i < n; i++)
-		runs += b[i].ptr < b[i - 1].ptr;
-	if (runs <= 1)
-		return;
-	qsort(b, n, sizeof(*b), by_ptr);
-}
-
 /* What the snapshot hands back, in shared memory before the kinds. */
 struct outcome {
 	int ok;
@@ -113,7 +93,8 @@ snapshot_main(struct lp_classify *c, struct lp_roots_input *in, struct outcome *
 
 	struct lp_reach r;
 	struct lp_roots_stats st;
-	lp_reach_init(&r, c->blocks.data, c->kinds, c->blocks.len, gc_head);
+	lp_reach_init(&r, c->blocks.data, c->kinds, c->blocks.len,
+		      c->index.slots ? &c->index : NULL, gc_head);
 	bool scanned = lp_roots_scan(in, &r, &st);
 	lp_reach_finish(&r);
 	out->roots_bytes = st.bytes;
@@ -190,7 +171,7 @@ lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t regs[6]
 	if (c->failed)
 		return;
 	size_t n = c->blocks.len;
-	sort_by_address(c->blocks.data, n);
+	lp_start_index_build(&c->index, c->blocks.data, n); /* sorts them */
 	c->kinds_mapped = (sizeof(struct outcome) + n + 4095) & ~(size_t)4095;
 	void *shared = lp_own_mmap(NULL, c->kinds_mapped, PROT_READ | PROT_WRITE,
 				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -242,6 +223,7 @@ lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t regs[6]
 out:
 	if (in != MAP_FAILED)
 		lp_own_munmap(in, sizeof(*in));
+	lp_start_index_free(&c->index);
 	if (!c->done && shared != MAP_FAILED) {
 		lp_own_munmap(shared, c->kinds_mapped);
 		c->kinds = NULL;

@@ -18,6 +18,7 @@
 
 #include "detect/reachability.h"
 #include "detect/roots.h"
+#include "detect/start_index.h"
 #include "record/heap_table.h"
 
 struct lp_leak_totals {
@@ -27,6 +28,7 @@ struct lp_leak_totals {
 
 struct lp_classify {
 	struct lp_vec blocks; /* struct lp_reach_block, tag = stack id; sorted by run */
+	struct lp_start_index index; /* over blocks, during the run */
 	bool done;
 	const char *failed;   /* why there is no verdict */
 	uint8_t *kinds;       /* per block of blocks, shared with the snapshot */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "detect/reachability.h"
+#include "detect/start_index.h"
 #include "unit.h"
 
 #define WORDS 8
@@ -41,11 +42,15 @@ static void
 classify(int n)
 {
 	struct lp_reach r;
-	lp_reach_init(&r, blocks, state, (size_t)n, 0);
+	struct lp_start_index index;
+	bool indexed = lp_start_index_build(&index, blocks, (size_t)n);
+	lp_reach_init(&r, blocks, state, (size_t)n, indexed ? &index : NULL, 0);
 	lp_reach_scan_root(&r, (uintptr_t)roots, (uintptr_t)(roots + nroots));
 	lp_reach_finish(&r);
 	CHECK(!r.out_of_memory);
+	CHECK(indexed);
 	lp_reach_free(&r);
+	lp_start_index_free(&index);
 }
 
 static int
