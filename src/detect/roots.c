@@ -14,6 +14,7 @@
 
 #include "core/bootstrap.h"
 #include "core/mapping_at.h"
+#include "core/seccomp.h"
 #include "core/syscall.h"
 #include "detect/pymalloc.h"
 #include "unwind/fast_unwind.h"
@@ -86,6 +87,15 @@ main_tls(struct lp_roots_input *in)
 	in->main_tls_hi = main_tp + tcb;
 }
 
+static long
+parse_decimal(const char *s)
+{
+	long v = 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (*s - '0');
+	return v;
+}
+
 static uintptr_t
 parse_hex(const char *s)
 {
@@ -136,16 +146,51 @@ blocked_sp(const char *tid)
 }
 
 static void
+decimal(long v, char out[24])
+{
+	int n = 0;
+	for (long t = v; t; t /= 10)
+		n++;
+	out[n] = 0;
+	for (long t = v; t; t /= 10)
+		out[--n] = (char)('0' + t % 10);
+}
+
+/* Running threads: their registers and stack pointer from one perf
+ * sample each (thread_registers.h); one that blocked meanwhile, from
+ * /proc again. */
+static void
+sample_running(struct lp_roots_input *in, const int *tids, unsigned n)
+{
+	bool got[LP_SAMPLED_THREADS] = { false };
+	if (lp_seccomp_filtered())
+		in->sample_errno = LP_SAMPLE_SECCOMP; /* not even tried: it could kill us */
+	else
+		lp_sample_thread_registers(tids, n, in->thread_regs, got, 20000000,
+					   &in->sample_errno);
+	unsigned kept = 0;
+	for (unsigned i = 0; i < n; i++) {
+		char tid[24];
+		decimal(tids[i], tid);
+		uintptr_t sp = got[i] ? (uintptr_t)in->thread_regs[i][LP_SAMPLED_SP] : blocked_sp(tid);
+		if (got[i])
+			memmove(in->thread_regs[kept++], in->thread_regs[i], sizeof(in->thread_regs[i]));
+		if (sp && in->nsp < LP_ROOT_THREADS)
+			in->sp[in->nsp++] = sp;
+		else
+			in->sp_unknown++;
+	}
+	in->nthread_regs = kept;
+}
+
+static void
 list_threads(struct lp_roots_input *in)
 {
 	char buf[4096];
 	char self[24];
-	int n = 0;
-	for (long t = syscall(SYS_gettid); t; t /= 10)
-		n++;
-	self[n] = 0;
-	for (long t = syscall(SYS_gettid); t; t /= 10)
-		self[--n] = (char)('0' + t % 10);
+	int running[LP_SAMPLED_THREADS];
+	unsigned nrunning = 0;
+	decimal(syscall(SYS_gettid), self);
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
 			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
@@ -165,11 +210,15 @@ list_threads(struct lp_roots_input *in)
 			uintptr_t sp = blocked_sp(d->d_name);
 			if (sp && in->nsp < LP_ROOT_THREADS)
 				in->sp[in->nsp++] = sp;
+			else if (!sp && nrunning < LP_SAMPLED_THREADS)
+				running[nrunning++] = (int)parse_decimal(d->d_name);
 			else
 				in->sp_unknown++;
 		}
 	}
 	lp_close(fd);
+	if (nrunning)
+		sample_running(in, running, nrunning);
 }
 
 static uintptr_t exit_frame(uintptr_t sp, uintptr_t limit);
@@ -549,6 +598,9 @@ lp_roots_scan(struct lp_roots_input *in, struct lp_reach *r, struct lp_roots_sta
 	if (!each_mapping(scan_fn, &c))
 		return false;
 	scan(r, st, (uintptr_t)in->self_regs, (uintptr_t)(in->self_regs + 6));
+	for (unsigned i = 0; i < in->nthread_regs; i++)
+		scan(r, st, (uintptr_t)in->thread_regs[i],
+		     (uintptr_t)(in->thread_regs[i] + LP_SAMPLED_REGS));
 	if (in->main_tls_hi > in->main_tls_lo)
 		scan_program_memory(in, r, st, in->main_tls_lo, in->main_tls_hi,
 				    (struct lp_range){ 0, 0 });

@@ -9,10 +9,12 @@
  *   - the shim's: its mappings (own_memory.h) and its module's data;
  *   - thread stacks below the stack pointer: the calling thread's from
  *     the frame it gave, a thread blocked in the kernel from the stack
- *     pointer /proc shows; stacks of threads that have exited (glibc keeps
- *     them cached) are skipped, unless a running thread's stack pointer
- *     could not be learnt (then every stack is read whole);
- * plus the calling thread's callee-saved registers and the main thread's
+ *     pointer /proc shows, a running thread from the one a perf sample
+ *     gives; stacks of threads that have exited (glibc keeps them cached)
+ *     are skipped, unless a running thread's stack pointer could not be
+ *     learnt (then every stack is read whole);
+ * plus the calling thread's callee-saved registers, the registers of the
+ * running threads (sampled, thread_registers.h) and the main thread's
  * static TLS (which glibc puts in [heap] for the main thread; other
  * threads' lies at the top of their stacks), less the shim's own TLS and
  * pymalloc's free blocks (pymalloc.h).
@@ -26,8 +28,10 @@
 #include "core/base.h"
 #include "core/own_memory.h"
 #include "detect/reachability.h"
+#include "detect/thread_registers.h"
 
 #define LP_ROOT_THREADS 4096
+#define LP_SAMPLED_THREADS 64
 /* Room in lp_roots_input.own beyond the shim's table: its data segments
  * and the scan's own memory. */
 #define LP_ROOTS_EXTRA_OWN 16
@@ -47,8 +51,13 @@ struct lp_roots_input {
 	/* CPython's pymalloc pools, this big (0: none): only their live
 	 * blocks are roots (pymalloc.h).  Set by the caller. */
 	uintptr_t pymalloc_pool_size;
-	uintptr_t sp[LP_ROOT_THREADS]; /* other threads blocked in the kernel */
+	uintptr_t sp[LP_ROOT_THREADS]; /* other threads: blocked in the kernel, or sampled */
 	unsigned nsp;
+	/* Running threads' registers, sampled (thread_registers.h). */
+	uint64_t thread_regs[LP_SAMPLED_THREADS][LP_SAMPLED_REGS];
+	unsigned nthread_regs;
+	int sample_errno; /* why running threads could not be sampled, or 0 */
+#define LP_SAMPLE_SECCOMP (-1) /* a seccomp filter: perf_event_open not tried */
 	unsigned threads;      /* threads of the process, the caller included */
 	unsigned sp_unknown;   /* running threads, or too many to list */
 };

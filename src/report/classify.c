@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/options.h"
 #include "core/own_memory.h"
+#include "core/seccomp.h"
 #include "core/syscall.h"
 #include "detect/start_index.h"
 #include "detect/pymalloc.h"
@@ -113,7 +114,9 @@ reap(long pid)
 {
 	uint64_t t0 = lp_now_ns();
 	struct timespec pause = { 0, 200000 };
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	/* pidfd_open (Linux 5.3) is not what a program's seccomp filter
+	 * would expect of it: polled under one. */
+	int pidfd = lp_seccomp_filtered() ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
 		int status;
 		long r = syscall(SYS_wait4, pid, &status, WNOHANG | __WALL, NULL);
@@ -186,6 +189,8 @@ lp_classify_run(struct lp_classify *c, uintptr_t self_sp, const uint64_t regs[6]
 	lp_roots_prepare(in, self_sp, regs, at_exit);
 	c->threads = in->threads;
 	c->threads_unknown_sp = in->sp_unknown;
+	c->threads_sampled = in->nthread_regs;
+	c->sample_errno = in->sample_errno;
 	if (in->nown < 0) {
 		c->failed = "the shim's own memory could not all be told apart from the program's";
 		goto out;

@@ -39,6 +39,8 @@ struct lp_classify {
 	uint64_t roots_bytes;
 	uint64_t unreadable_blocks; /* records whose memory was not mapped */
 	unsigned threads, threads_unknown_sp;
+	unsigned threads_sampled; /* running threads whose registers a perf sample gave */
+	int sample_errno;         /* why running threads could not be sampled, or 0 */
 };
 
 /* Whether this report classifies (LEAKPROBE_CLASSIFY). */

@@ -171,10 +171,11 @@ render_verdict(struct lp_lw *lw, const struct lp_report *r)
 	lp_lw_puts(lw, "],\n");
 	lp_lw_printf(lw, " \"classify\": {\"seconds\": %.6f, \"prepare_seconds\": %.6f, "
 		     "\"snapshot_seconds\": %.6f, \"roots_bytes\": %" PRIu64
-		     ", \"threads\": %u, \"threads_without_stack_pointer\": %u, "
+		     ", \"threads\": %u, \"threads_sampled\": %u, "
+		     "\"threads_without_stack_pointer\": %u, "
 		     "\"unreadable_blocks\": %" PRIu64 ", \"method\": \"snapshot\"},\n",
 		     c->seconds, c->sort_seconds, c->snapshot_seconds, c->roots_bytes, c->threads,
-		     c->threads_unknown_sp,
+		     c->threads_sampled, c->threads_unknown_sp,
 		     c->unreadable_blocks);
 }
 

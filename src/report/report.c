@@ -2,6 +2,8 @@
 /* report.c - see report.h. */
 #include "report/report.h"
 
+#include <errno.h>
+
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -413,6 +415,22 @@ classify_heap(struct lp_report *r, const struct gather *g, size_t *sites_mapped,
 		r->large_kind = map_array(r->nlarge, 1, &mapped);
 		for (size_t i = 0; r->large_kind && i < r->nlarge; i++)
 			r->large_kind[i] = (uint8_t)lp_classify_kind_of(&r->classify, r->large[i].ptr);
+	}
+	if (r->classify.done && r->classify.threads_unknown_sp && r->classify.sample_errno) {
+		static char unsampled[240];
+		int e = r->classify.sample_errno;
+		lp_fmt(unsampled, sizeof(unsampled),
+		       "the registers of %u running thread(s) were not read (perf_event_open: %s):"
+		       " a block only their registers point at may count as lost",
+		       r->classify.threads_unknown_sp,
+		       e == LP_SAMPLE_SECCOMP ? "not tried under a seccomp filter, which could kill "
+						"the process for it"
+		       : e == EACCES || e == EPERM ? "not permitted; perf_event_paranoid <= 2 or "
+						     "CAP_PERFMON allows it"
+		       : e == ENOSYS || e == ENOENT || e == EINVAL ? "not supported here"
+								   : "failed");
+		/* their stacks are then read whole, stale slots included */
+		r->warnings[r->nwarnings++] = unsampled;
 	}
 	if (!r->classify.done) {
 		lp_fmt(why, sizeof(why), "no leak verdict: %s; the blocks are listed as live",

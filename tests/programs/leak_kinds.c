@@ -5,6 +5,7 @@
  * pointer, so the optimizer cannot move what reaches a block. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -81,6 +82,35 @@ drop_after_malloc_in_rbp(void)
 	free(q);
 }
 
+__attribute__((noinline)) void *case_register_spin(void) { return malloc(44); }
+static volatile int spinning;
+
+/* Zeroes the stack below the caller: no stale copy of a callee's value
+ * stays where the red zone under the stack pointer would be read. */
+__attribute__((noinline)) static void
+scrub_below(void)
+{
+	volatile char z[4096];
+	memset((char *)z, 0, sizeof(z));
+}
+
+/* Keeps its block in r12 only, and spins until the process exits (it
+ * runs while the exit report classifies).  Optimized, so that nothing but
+ * the register holds it. */
+__attribute__((noinline, optimize("O2", "omit-frame-pointer"))) static void *
+spinning_thread(void *arg)
+{
+	(void)arg;
+	register void *keep __asm__("r12") = case_register_spin();
+	__asm__ volatile("" : "+r"(keep));
+	scrub_below();
+	__asm__ volatile("" : "+r"(keep));
+	spinning = 1;
+	for (;;)
+		__asm__ volatile("pause" : "+r"(keep));
+	return NULL;
+}
+
 /* argv[1]: the exit status (a program that fails on its own). */
 int
 main(int argc, char **argv)
@@ -123,6 +153,9 @@ main(int argc, char **argv)
 	pthread_create(&t, NULL, parked_thread, NULL);
 	char c;
 	(void)!read(parked[0], &c, 1);
+	pthread_create(&t, NULL, spinning_thread, NULL);
+	while (!spinning)
+		sched_yield();
 	drop_after_malloc_in_rbp(); /* the main thread's last malloc */
 	/* Clear what main's own frames may hold of the callees' values. */
 	volatile char scrub[4096];
