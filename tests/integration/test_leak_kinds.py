@@ -3,7 +3,8 @@ leak_kinds.c and cxx_kinds.cpp (a lost block, a lost list, a lost 2-cycle, a sel
 block, held by a global, only by an interior pointer, only from the
 program's own mmap, only on a blocked thread's stack and in its TLS, only
 in a register of a thread spinning in a loop (sampled through perf events;
-where they are refused, the report says so),
+where they are refused, the report says so), only in a dlopen()ed module's
+TLS (and lost once dropped from there),
 allocated by a thread that has exited, the memalign family; C++ new[] of a
 class with a destructor, multiple inheritance, std::string), the bytes
 and blocks per kind that leakprobe's exit report gives equal valgrind
@@ -25,8 +26,9 @@ RECORD = re.compile(r"^==\d+== ([\d,]+) (?:\(([\d,]+) direct, [\d,]+ indirect\) 
 FRAME = re.compile(r"^==\d+==    (?:at|by) 0x[0-9A-F]+: (\w+)")
 
 
-def per_case_valgrind(argv):
+def per_case_valgrind(argv, extra_env=None):
     env = clean_env(shim=False)
+    env.update(extra_env or {})
     v = subprocess.run(["valgrind", "--run-libc-freeres=no", "--leak-check=full",
                         "--show-leak-kinds=all"] + argv, env=env, capture_output=True,
                        timeout=300, text=True)
@@ -95,6 +97,17 @@ def test():
     check_eq(sum(v["bytes"] for k, v in lost.items()
                  if k in ("definitely", "indirectly", "possibly", "reachable", "suppressed")),
              rep["heap"]["live_bytes"], "kinds and suppressed sum to the live bytes")
+
+    # The module's TLS is what keeps its block: dropped from there, the
+    # block is lost, for valgrind and for the scan.
+    drop = {"LEAK_KINDS_DROP_MODULE_TLS": "1"}
+    dropped = per_case_leakprobe(run(argv, env={"LEAKPROBE_CLASSIFY": "exit", **drop})
+                                 .report("exit"))
+    want = {k: v for k, v in per_case_valgrind(argv, drop).items() if k[1] == "case_dlopen_tls"}
+    check_eq(want, {("definitely_lost", "case_dlopen_tls"): (111, 1)},
+             "valgrind: the block dropped from the module's TLS is lost")
+    check_eq({k: v for k, v in dropped.items() if k[1] == "case_dlopen_tls"}, want,
+             "dropped from the module's TLS: as valgrind")
 
     # Where perf events are refused (seccomp, as in many containers): the
     # report says the running thread's registers were not read; the

@@ -4,6 +4,7 @@
  * every store that keeps or drops a block goes through a volatile
  * pointer, so the optimizer cannot move what reaches a block. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -111,6 +112,26 @@ spinning_thread(void *arg)
 	return NULL;
 }
 
+/* tls_module.so, next to this program: its TLS keeps a block (dropped
+ * again with LEAK_KINDS_DROP_MODULE_TLS set: then it is lost). */
+static void
+keep_in_dlopened_tls(void)
+{
+	char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	if (n <= 0)
+		return;
+	path[n] = 0;
+	strcpy(strrchr(path, '/') + 1, "tls_module.so");
+	void *m = dlopen(path, RTLD_NOW);
+	void (*keep)(void) = m ? (void (*)(void))dlsym(m, "keep_in_module_tls") : NULL;
+	if (keep)
+		keep();
+	void (*drop)(void) = m ? (void (*)(void))dlsym(m, "drop_module_tls") : NULL;
+	if (drop && getenv("LEAK_KINDS_DROP_MODULE_TLS"))
+		drop();
+}
+
 /* argv[1]: the exit status (a program that fails on its own). */
 int
 main(int argc, char **argv)
@@ -153,6 +174,7 @@ main(int argc, char **argv)
 	pthread_create(&t, NULL, parked_thread, NULL);
 	char c;
 	(void)!read(parked[0], &c, 1);
+	keep_in_dlopened_tls();
 	pthread_create(&t, NULL, spinning_thread, NULL);
 	while (!spinning)
 		sched_yield();
