@@ -4,16 +4,19 @@ block, held by a global, only by an interior pointer, only from the
 program's own mmap, only on a blocked thread's stack and in its TLS, only
 in a register of a thread spinning in a loop (sampled through perf events;
 where they are refused, the report says so), only in a dlopen()ed module's
-TLS (and lost once dropped from there),
+TLS (and lost once dropped from there), in a forked child (what it
+inherited and what it made),
 allocated by a thread that has exited, the memalign family; C++ new[] of a
 class with a destructor, multiple inheritance, std::string), the bytes
 and blocks per kind that leakprobe's exit report gives equal valgrind
 3.19's `--leak-check=full --show-leak-kinds=all` on the same program.
 The text report leads with the verdict and ends with LeakSanitizer's
 SUMMARY line; LEAKPROBE_EXITCODE turns the leaks into an exit status."""
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 from lptest import check, check_consistent, check_eq, clean_env, main, prog, run, skip
 
@@ -26,14 +29,10 @@ RECORD = re.compile(r"^==\d+== ([\d,]+) (?:\(([\d,]+) direct, [\d,]+ indirect\) 
 FRAME = re.compile(r"^==\d+==    (?:at|by) 0x[0-9A-F]+: (\w+)")
 
 
-def per_case_valgrind(argv, extra_env=None):
-    env = clean_env(shim=False)
-    env.update(extra_env or {})
-    v = subprocess.run(["valgrind", "--run-libc-freeres=no", "--leak-check=full",
-                        "--show-leak-kinds=all"] + argv, env=env, capture_output=True,
-                       timeout=300, text=True)
-    out, cur, cases = v.stderr.splitlines(), None, {}
-    for line in out:
+def per_case_valgrind_text(text):
+    """(kind, case) -> (bytes, blocks) from valgrind's leak records."""
+    cur, cases = None, {}
+    for line in text.splitlines():
         m = RECORD.match(line)
         if m:
             own = m.group(2) or m.group(1)
@@ -49,6 +48,38 @@ def per_case_valgrind(argv, extra_env=None):
         elif not line.strip("=0123456789 "):
             cur = None
     return cases
+
+
+VALGRIND = ["valgrind", "--run-libc-freeres=no", "--leak-check=full", "--show-leak-kinds=all"]
+
+
+def per_case_valgrind(argv, extra_env=None):
+    env = clean_env(shim=False)
+    env.update(extra_env or {})
+    v = subprocess.run(VALGRIND + argv, env=env, capture_output=True, timeout=300, text=True)
+    return per_case_valgrind_text(v.stderr)
+
+
+def forked_child_against_valgrind():
+    """In a forked child, the blocks it inherited and its own, against
+    valgrind's verdict on the same child (valgrind follows a fork)."""
+    argv = [prog("fork_kinds")]
+    r = run(argv, env={"LEAKPROBE_CLASSIFY": "exit"})
+    check_eq(r.rc, 0, "fork_kinds: exit status")
+    children = [x for x in r.reports if x["reason"] == "exit" and x["pid"] != r.pid]
+    check_eq(len(children), 1, "fork_kinds: the child's exit report")
+    ours = per_case_leakprobe(children[0])
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(VALGRIND + [f"--log-file={d}/vg.%p"] + argv, env=clean_env(shim=False),
+                       capture_output=True, timeout=300)
+        logs = [open(os.path.join(d, f)).read() for f in sorted(os.listdir(d))]
+    child_logs = [t for t in logs if "case_child_" in t]
+    check_eq(len(child_logs), 1, "valgrind's log of the child")
+    theirs = per_case_valgrind_text(child_logs[0])
+    for key in sorted(set(ours) | set(theirs)):
+        print(f"forked child {key}: leakprobe {ours.get(key)}, valgrind {theirs.get(key)}")
+    check(len(theirs) == 5, f"valgrind's records of the child not parsed: {theirs}")
+    check_eq(ours, theirs, "forked child: bytes and blocks per (kind, case) against valgrind")
 
 
 def per_case_leakprobe(rep):
@@ -152,6 +183,8 @@ def test():
     check_eq(e.rc, 23, "possible leaks counted when asked for")
     e = run([prog("leak_sites")], env={"LEAKPROBE_CLASSIFY": "0", "LEAKPROBE_EXITCODE": "23"})
     check_eq(e.rc, 0, "no verdict, no changed status")
+
+    forked_child_against_valgrind()
 
     # C++: memcheck's heuristics (new[] cookies, multiple inheritance) and
     # std::string, against valgrind too.
