@@ -18,6 +18,11 @@ enum {
 	REACHED = LP_LEAK_REACHABLE,
 };
 
+/* While marking: the block is longer than start_offset (a pointer that far
+ * into it is inside), so the mark need not read its record.  Cleared by
+ * lp_reach_finish. */
+#define PAST_START_OFFSET 8
+
 const char *
 lp_leak_kind_name(enum lp_leak_kind k)
 {
@@ -38,6 +43,8 @@ lp_reach_init(struct lp_reach *r, const struct lp_reach_block *b, uint8_t *state
 		uintptr_t end = b[i].ptr + (b[i].size ? b[i].size : 1);
 		if (end > r->hi)
 			r->hi = end;
+		if (start_offset && b[i].size > start_offset)
+			state[i] |= PAST_START_OFFSET;
 	}
 }
 
@@ -72,16 +79,18 @@ last_at_or_below(const struct lp_reach *r, size_t lo, size_t hi, uintptr_t a)
 	return lo;
 }
 
-/* The last block starting at or below a (it may end before a), or -1:
- * inlined into the scan loops (one call per word that looks like a heap
- * address, the hot path of the whole classification). */
+/* The last block starting at or below a (it may end before a), or -1,
+ * and its start when the index gives it (else 0): inlined into the scan
+ * loops (one call per word that looks like a heap address, the hot path
+ * of the whole classification). */
 static inline __attribute__((always_inline)) intptr_t
-candidate(const struct lp_reach *r, uintptr_t a)
+candidate(const struct lp_reach *r, uintptr_t a, uintptr_t *start)
 {
+	*start = 0;
 	if (a < r->lo || a >= r->hi)
 		return -1;
 	if (r->index)
-		return lp_start_at_or_below(r->index, r->b, a);
+		return lp_start_at_or_below(r->index, r->b, a, start);
 	return (intptr_t)last_at_or_below(r, 0, r->n - 1, a);
 }
 
@@ -94,7 +103,8 @@ holds(const struct lp_reach_block *blk, uintptr_t a)
 static inline intptr_t
 find(const struct lp_reach *r, uintptr_t a)
 {
-	intptr_t i = candidate(r, a);
+	uintptr_t start;
+	intptr_t i = candidate(r, a, &start);
 	return i >= 0 && holds(&r->b[i], a) ? i : -1;
 }
 
@@ -185,21 +195,35 @@ push(struct lp_reach *r, size_t i)
 		r->out_of_memory = true;
 }
 
-/* A word found in a root (definite) or in a reachable or possibly lost
- * block, and the block that starts last at or below it (candidate()).  A
- * block already reachable is left before its record is read: the state
- * array is a byte per block, the records 24. */
-static inline void
-mark_candidate(struct lp_reach *r, uintptr_t a, intptr_t i, bool definite)
+/* Whether the block's record must be read to place a in it: not when a
+ * is its start, or start_offset into a block known to be longer. */
+static inline bool
+needs_record(const struct lp_reach *r, uintptr_t a, uintptr_t start, uint8_t st)
 {
-	if (i < 0 || LP_REACH_KIND(r->state[i]) == REACHED)
+	return !start || (a != start && !(a - start == r->start_offset && (st & PAST_START_OFFSET)));
+}
+
+/* A word found in a root (definite) or in a reachable or possibly lost
+ * block, the block that starts last at or below it and that start if
+ * known (candidate()).  A block already reachable is left before its
+ * record is read: the state array is a byte per block, the records 24. */
+static inline void
+mark_candidate(struct lp_reach *r, uintptr_t a, intptr_t i, uintptr_t start, bool definite)
+{
+	if (i < 0)
+		return;
+	uint8_t *st = &r->state[i];
+	if (LP_REACH_KIND(*st) == REACHED)
 		return;
 	const struct lp_reach_block *blk = &r->b[i];
-	if (!holds(blk, a))
-		return;
+	if (needs_record(r, a, start, *st)) {
+		if (!holds(blk, a))
+			return;
+		start = blk->ptr;
+	}
 	uint8_t to = POSSIBLE, heur = 0;
 	if (definite) {
-		uintptr_t off = a - blk->ptr;
+		uintptr_t off = a - start;
 		if (off == 0 || (r->start_offset && off == r->start_offset)) {
 			to = REACHED;
 		} else if (heuristic_start(r, blk, a)) {
@@ -207,9 +231,8 @@ mark_candidate(struct lp_reach *r, uintptr_t a, intptr_t i, bool definite)
 			heur = LP_REACH_HEURISTIC;
 		}
 	}
-	uint8_t *st = &r->state[i];
 	if (LP_REACH_KIND(*st) < to) {
-		*st = (uint8_t)(to | heur);
+		*st = (uint8_t)((*st & ~3) | to | heur);
 		push(r, (size_t)i);
 	}
 }
@@ -225,7 +248,7 @@ scan_words(struct lp_reach *r, uintptr_t lo, uintptr_t hi, bool definite)
 {
 	lo = (lo + 7) & ~(uintptr_t)7;
 	for (uintptr_t p = lo; p + 8 <= hi;) {
-		uintptr_t w[GROUP];
+		uintptr_t w[GROUP], start[GROUP];
 		intptr_t at[GROUP];
 		unsigned k = 0;
 		for (; k < GROUP && p + 8 <= hi; p += 8) {
@@ -237,14 +260,15 @@ scan_words(struct lp_reach *r, uintptr_t lo, uintptr_t hi, bool definite)
 			}
 		}
 		for (unsigned j = 0; j < k; j++) {
-			at[j] = candidate(r, w[j]);
+			at[j] = candidate(r, w[j], &start[j]);
 			if (at[j] >= 0) {
 				__builtin_prefetch(&r->state[at[j]]);
-				__builtin_prefetch(&r->b[at[j]]);
+				if (!start[j] || start[j] != w[j])
+					__builtin_prefetch(&r->b[at[j]]);
 			}
 		}
 		for (unsigned j = 0; j < k; j++)
-			mark_candidate(r, w[j], at[j], definite);
+			mark_candidate(r, w[j], at[j], start[j], definite);
 	}
 	r->words_scanned += hi > lo ? (hi - lo) / 8 : 0;
 }
@@ -370,6 +394,8 @@ validate_kinds(const struct lp_reach *r)
 void
 lp_reach_finish(struct lp_reach *r)
 {
+	for (size_t i = 0; r->start_offset && i < r->n; i++)
+		r->state[i] &= (uint8_t)~PAST_START_OFFSET;
 	form_cliques(r);
 	validate_kinds(r);
 }

@@ -111,8 +111,11 @@ parse_hex(const char *s)
 	}
 }
 
-/* /proc/self/task/TID/syscall: "running", or the call and its arguments
- * (or -1), then the stack pointer and the program counter. */
+/* /proc/self/task/TID/syscall: "running" (on a CPU), or the call and its
+ * arguments, then the stack pointer and the program counter; "-1", sp and
+ * pc for a thread stopped outside any call (preempted in user code, whose
+ * registers then hold what it was working on).  The stack pointer of a
+ * thread in a call, else 0: those others are sampled (sample_running). */
 static uintptr_t
 blocked_sp(const char *tid)
 {
@@ -128,7 +131,7 @@ blocked_sp(const char *tid)
 		return 0;
 	long got = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
 	lp_close(fd);
-	if (got <= 0 || buf[0] == 'r')
+	if (got <= 0 || buf[0] == 'r' || (buf[0] == '-' && buf[1] == '1'))
 		return 0;
 	buf[got] = 0;
 	const char *tok[9];

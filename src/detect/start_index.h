@@ -81,22 +81,28 @@ lp_start_lookup(const struct lp_start_index *x, uintptr_t chunk)
 
 /* The address-order index of the last block starting at or below a, or
  * -1 when none can hold a (a is then outside every block; the caller
- * still checks that a lies within the block returned). */
+ * still checks that a lies within the block returned).  *start: that
+ * block's start when the bitmap gives it (the start lies in a's bitmap
+ * word), else 0: then only the block's record says. */
 static inline __attribute__((always_inline)) intptr_t
 lp_start_at_or_below(const struct lp_start_index *x, const struct lp_reach_block *b,
-		     uintptr_t a)
+		     uintptr_t a, uintptr_t *start)
 {
 	uintptr_t chunk = a >> LP_START_CHUNK_SHIFT;
 	char *e = lp_start_lookup(x, chunk);
+	*start = 0;
 	if (e) {
 		unsigned bit = (unsigned)((a & ((1u << LP_START_CHUNK_SHIFT) - 1)) >> x->granule_shift);
 		unsigned w = bit >> 6;
 		uint64_t m = lp_start_entry_bits(x, e)[w] & (~0ull >> (63 - (bit & 63)));
 		uint32_t rank = ((const uint32_t *)(e + 8))[w];
-		/* no start in this word at or below a: the one before the word */
-		return m ? (intptr_t)rank + __builtin_popcountll(m) - 1 : (intptr_t)rank - 1;
+		if (!m) /* no start in this word at or below a: the one before the word */
+			return (intptr_t)rank - 1;
+		unsigned top = 63u - (unsigned)__builtin_clzll(m);
+		*start = (chunk << LP_START_CHUNK_SHIFT) + ((uintptr_t)(w * 64 + top) << x->granule_shift);
+		return (intptr_t)rank + __builtin_popcountll(m) - 1;
 	}
-	if (chunk && (e = lp_start_lookup(x, chunk - 1))) { /* its last start: the last word's rank and count */
+	if (chunk && (e = lp_start_lookup(x, chunk - 1))) { /* its last start */
 		unsigned w = x->words - 1;
 		return (intptr_t)((const uint32_t *)(e + 8))[w] +
 		       __builtin_popcountll(lp_start_entry_bits(x, e)[w]) - 1;
