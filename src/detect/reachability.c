@@ -90,7 +90,8 @@ candidate(const struct lp_reach *r, uintptr_t a, uintptr_t *start)
 	if (a < r->lo || a >= r->hi)
 		return -1;
 	if (r->index)
-		return lp_start_at_or_below(r->index, r->b, a, start);
+		return lp_start_maybe(r->index, a) ? lp_start_at_or_below(r->index, r->b, a, start)
+						   : -1;
 	return (intptr_t)last_at_or_below(r, 0, r->n - 1, a);
 }
 
@@ -253,7 +254,7 @@ scan_words(struct lp_reach *r, uintptr_t lo, uintptr_t hi, bool definite)
 		unsigned k = 0;
 		for (; k < GROUP && p + 8 <= hi; p += 8) {
 			uintptr_t v = *(const uintptr_t *)p;
-			if (v >= r->lo && v < r->hi) {
+			if (v >= r->lo && v < r->hi && (!r->index || lp_start_maybe(r->index, v))) {
 				w[k++] = v;
 				if (r->index)
 					lp_start_prefetch(r->index, v);

@@ -8,6 +8,7 @@
 #include "detect/block_sort.h"
 
 #define CHUNK ((uintptr_t)1 << LP_START_CHUNK_SHIFT)
+#define FILTER_BYTES (((size_t)1 << LP_START_FILTER_BITS) / 8)
 
 /* Populated at once: every page is written soon, and one call faults them
  * in faster than a fault per page. */
@@ -138,6 +139,12 @@ note_starts(struct lp_start_index *x, const struct lp_reach_block *b, size_t n)
 			return false; /* a block listed twice */
 		*word |= 1ull << (bit & 63);
 		x->nbig += is_big(&b[i]);
+		uintptr_t last = b[i].ptr + (b[i].size ? b[i].size - 1 : 0);
+		for (uintptr_t r = b[i].ptr >> LP_START_REGION_SHIFT;
+		     r <= last >> LP_START_REGION_SHIFT; r++) {
+			size_t f = lp_start_filter_bit(r << LP_START_REGION_SHIFT);
+			x->filter[f >> 6] |= 1ull << (f & 63);
+		}
 	}
 	return true;
 }
@@ -182,7 +189,8 @@ lp_start_index_build(struct lp_start_index *x, struct lp_reach_block *b, size_t 
 		unsigned bits = 10; /* a dense heap: ~50 blocks per chunk, grown as needed */
 		while (bits < 31 && ((size_t)1 << bits) < n / 32)
 			bits++;
-		ok = make_table(x, bits) && note_starts(x, b, n) && rank_chunks(x) &&
+		x->filter = map(FILTER_BYTES);
+		ok = x->filter && make_table(x, bits) && note_starts(x, b, n) && rank_chunks(x) &&
 		     place_blocks(x, b, n);
 	}
 	if (!ok) {
@@ -199,5 +207,7 @@ lp_start_index_free(struct lp_start_index *x)
 		lp_own_munmap(x->slots, x->slots_bytes);
 	if (x->big)
 		lp_own_munmap(x->big, x->big_bytes);
+	if (x->filter)
+		lp_own_munmap(x->filter, FILTER_BYTES);
 	memset(x, 0, sizeof(*x));
 }
